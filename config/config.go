@@ -1,0 +1,154 @@
+// Package config loads kioskd's YAML configuration.
+//
+// Parsing is strict: an unknown key, a value of the wrong type or an out-of-range
+// value is an error that names the key, so a typo in a venue's config is caught
+// at start-up (or rejected on SIGHUP) rather than silently ignored. Each section
+// lives in its own file with its defaults and its own validate method.
+//
+// Secrets (API key, client secret, refresh token, tokens) are never part of the
+// Config value itself: it holds only where to find them (a file or an
+// environment variable); see Secret.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole of kioskd's configuration.
+type Config struct {
+	// StateDir holds the bbolt file and anything else kioskd persists.
+	StateDir string `yaml:"state_dir"`
+	// KioskID names this kiosk in events, logs and the fleet; default: the host name.
+	KioskID string `yaml:"kiosk_id"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+
+	BitBadges BitBadges `yaml:"bitbadges"`
+	Policy    Policy    `yaml:"policy"`
+	Camera    Camera    `yaml:"camera"`
+	GPIO      GPIO      `yaml:"gpio"`
+	Events    Events    `yaml:"events"`
+	HTTP      HTTP      `yaml:"http"`
+	Display   Display   `yaml:"display"`
+	Fleet     Fleet     `yaml:"fleet"`
+
+	// path is the file the config came from; relative paths in it are taken
+	// relative to its folder.
+	path string
+}
+
+// Default returns a configuration with every default filled in.
+func Default() Config {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "kiosk"
+	}
+	return Config{
+		StateDir:  "/var/lib/kioskd",
+		KioskID:   host,
+		LogLevel:  "info",
+		BitBadges: defaultBitBadges(),
+		Policy:    defaultPolicy(),
+		Camera:    defaultCamera(),
+		GPIO:      defaultGPIO(),
+		Events:    defaultEvents(),
+		HTTP:      defaultHTTP(),
+		Display:   defaultDisplay(),
+		Fleet:     defaultFleet(),
+	}
+}
+
+// Load reads and validates the configuration file at path.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("reading config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err == nil {
+		c.path = abs
+	}
+	return c, nil
+}
+
+// Parse decodes YAML over the defaults and validates the result.
+func Parse(data []byte) (Config, error) {
+	c := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("parsing YAML: %w", err)
+	}
+	// A second document in the file is almost certainly a mistake (a stray
+	// "---"); refuse it rather than ignore half the file.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return Config{}, errors.New("parsing YAML: more than one document")
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate checks every section and returns the first problem, naming its key.
+func (c *Config) Validate() error {
+	if c.StateDir == "" {
+		return keyErr("state_dir", "must not be empty")
+	}
+	if c.KioskID == "" {
+		return keyErr("kiosk_id", "must not be empty")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return keyErr("log_level", "must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	for _, v := range []interface{ validate() error }{
+		&c.BitBadges, &c.Policy, &c.Camera, &c.GPIO, &c.Events, &c.HTTP, &c.Display, &c.Fleet,
+	} {
+		if err := v.validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Dir is the folder of the config file ("" for a config not read from a file).
+func (c *Config) Dir() string {
+	if c.path == "" {
+		return ""
+	}
+	return filepath.Dir(c.path)
+}
+
+// Resolve makes a path from the config absolute, relative to the config's folder.
+func (c *Config) Resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.path == "" {
+		return p
+	}
+	return filepath.Join(c.Dir(), p)
+}
+
+// KeyError is a configuration error tied to one key, e.g. "policy.cooldown".
+type KeyError struct {
+	Key string
+	Msg string
+}
+
+func (e *KeyError) Error() string { return e.Key + ": " + e.Msg }
+
+func keyErr(key, format string, args ...any) error {
+	return &KeyError{Key: key, Msg: fmt.Sprintf(format, args...)}
+}

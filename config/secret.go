@@ -1,0 +1,53 @@
+package config
+
+import (
+	"fmt"
+	
+	"os"
+	"strings"
+)
+
+// Secret tells where one secret comes from: an environment variable (checked
+// first) or a file. It never holds the secret itself, so a Config can be
+// logged or printed without leaking anything.
+type Secret struct {
+	Key  string // config key of the file, for messages, e.g. "bitbadges.api_key_file"
+	File string // path, resolved against the config's folder
+	Env  string // environment variable, e.g. KIOSKD_BITBADGES_API_KEY
+}
+
+// ReadSecret returns the secret's value ("" when neither source is set) and a
+// warning when the file is readable by everyone. Under systemd, a relative
+// file name is looked up in $CREDENTIALS_DIRECTORY first (LoadCredential=).
+func ReadSecret(s Secret) (value string, warning string, err error) {
+	if s.Env != "" {
+		if v, ok := os.LookupEnv(s.Env); ok && v != "" {
+			return strings.TrimSpace(v), "", nil
+		}
+	}
+	if s.File == "" {
+		return "", "", nil
+	}
+	path := s.File
+	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" && !strings.ContainsRune(path, '/') {
+		path = dir + "/" + path
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		// The error names the path, never the content.
+		return "", "", fmt.Errorf("%s: %w", s.Key, err)
+	}
+	if st.Mode().Perm()&0o004 != 0 {
+		warning = fmt.Sprintf("%s: %s is readable by every user; chmod 600 it", s.Key, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w", s.Key, err)
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", warning, fmt.Errorf("%s: %s is empty", s.Key, path)
+	}
+	return v, warning, nil
+}
+

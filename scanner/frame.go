@@ -1,0 +1,43 @@
+// Package scanner turns camera frames into kiosk codes: capture (V4L2 or a
+// replay of image files), QR decoding with gozxing, the payload rule (a code
+// is exactly 64 hex characters, or the same in a URL's ?code=) and presence
+// tracking, so that a code held in view is reported once per presentation.
+package scanner
+
+import (
+	"context"
+	"time"
+)
+
+// Frame is one camera image's luminance plane: Width×Height bytes, rows
+// Stride bytes apart. Y is owned by the Source and is valid only until the
+// callback that received the frame returns: copy what must outlive it.
+type Frame struct {
+	Y      []byte
+	Width  int
+	Height int
+	Stride int
+	Seq    uint64    // increasing per source; gaps are dropped frames
+	Time   time.Time // when the frame was captured
+}
+
+// Source is where frames come from: a camera or a replay of images.
+//
+// Run calls fn for each frame, always the newest one: frames that arrive
+// while fn runs are dropped, never queued. Run returns when ctx ends (with
+// nil), when a replay source is exhausted (with nil), or with an error that
+// cannot be retried. A camera that goes away is not such an error: Run
+// reports it through the state callback given at construction, retries
+// with backoff and resumes when the device is back.
+type Source interface {
+	Run(ctx context.Context, fn func(Frame)) error
+	// Describe says what the source actually is, e.g. "/dev/video0 YUYV 640x480 @30fps".
+	Describe() string
+}
+
+// State is the health of a Source, reported on every change.
+type State struct {
+	Up     bool
+	Detail string // what the driver set, or the fault
+	Err    error
+}

@@ -1,8 +1,8 @@
 package config
 
 import (
-	"time"
 	"github.com/robfig/cron/v3"
+	"time"
 )
 
 // BitBadges is how kioskd reaches the BitBadges API.

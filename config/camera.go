@@ -1,8 +1,8 @@
 package config
 
 import (
-	"time"
 	"strings"
+	"time"
 )
 
 // Camera is the frame source.

@@ -2,7 +2,7 @@ package config
 
 import (
 	"fmt"
-	
+
 	"os"
 	"strings"
 )
@@ -50,4 +50,3 @@ func ReadSecret(s Secret) (value string, warning string, err error) {
 	}
 	return v, warning, nil
 }
-

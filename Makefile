@@ -2,7 +2,7 @@
 # and `make test`.
 
 GO ?= go
-STATICCHECK_VERSION ?= 2025.1.1
+STATICCHECK_VERSION ?= v0.8.2
 
 .PHONY: test demo vet staticcheck build hwtest
 

@@ -6,3 +6,15 @@ require (
 	github.com/robfig/cron/v3 v3.0.1
 	gopkg.in/yaml.v3 v3.0.1
 )
+
+require (
+	github.com/blackjack/webcam v0.6.1 // indirect
+	github.com/makiuchi-d/gozxing v0.1.1 // indirect
+	github.com/prometheus/client_golang v1.23.2 // indirect
+	go.etcd.io/bbolt v1.4.3 // indirect
+	golang.org/x/sys v0.35.0 // indirect
+	golang.org/x/text v0.28.0 // indirect
+	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
+	periph.io/x/conn/v3 v3.7.2 // indirect
+	periph.io/x/host/v3 v3.8.5 // indirect
+)

@@ -1,0 +1,73 @@
+// Package store is the kiosk's memory: the cache of valid codes, the
+// redemptions that opened the door, the outbox of events waiting for upload,
+// the latest trustworthy time, and the sync's rotated refresh token — all in
+// one bbolt file (go.etcd.io/bbolt), opened by one process at a time.
+//
+// # Codes are stored as hashes
+//
+// A code is a 64-hex bearer secret. The store keys everything by
+// HashCode(code) = hex(sha256(code text)), which is also BitBadges' _docId,
+// so records that arrive without their code still match. The code itself is
+// never written: a stolen SD card yields hashes, which open nothing.
+//
+// # Buckets
+//
+//	meta             active snapshot name, last sync, count, server time,
+//	                 source, trusted time, refresh token, outbox counters
+//	snap.<seq>       one cache snapshot: sha256 (32 bytes) → record
+//	redemptions      sha256 → RedemptionState (count, inside, last, last use)
+//	redeemed-nonces  redemption nonce → sha256 (idempotency, audits)
+//	events           8-byte sequence → Event JSON (the outbox, oldest first)
+//	event-nonces     event nonce → sequence key (acks, idempotency)
+//
+// # Snapshot swap
+//
+// A sync or an import never edits the serving cache. NewSnapshot creates a
+// fresh snap.<seq> bucket that nothing reads; Put buffers records and writes
+// them in bounded batches, one transaction each, so memory stays bounded while
+// a million records stream in. Commit is one transaction that points
+// meta.active at the new bucket, deletes the old one and records the sync's
+// meta. Lookup reads meta.active and the record in the same read transaction,
+// so it sees exactly the old or the new cache. A crash before Commit's
+// transaction is durable leaves the old cache serving and an orphan
+// snap.<seq> bucket, which Open deletes. Abort deletes it at once.
+//
+// # Durability: what is fsync'd when
+//
+// Every write is a bbolt transaction, durable when it returns (bbolt fsyncs
+// the data, then the meta page; a crash at any point rolls back to the last
+// complete transaction).
+//   - Redeem writes the redemption and its event in one transaction and
+//     returns only after the fsync: call it before opening the door. A power
+//     cut after the door opened cannot forget the redemption. Concurrent
+//     Redeem and AppendEvent calls are coalesced by DB.Batch into one fsync.
+//   - AppendEvent (rejections and other events) is fsync'd the same way.
+//   - Snapshot batches are fsync'd as they are written (cheap insurance; they
+//     are not visible until Commit); Commit is one fsync'd transaction.
+//   - ObserveTrustedTime and SetRefreshToken are fsync'd before returning, so
+//     a rotated refresh token is durable before the sync uses it.
+//
+// Options.NoSync turns all of that off; it exists for tests.
+//
+// # The outbox
+//
+// Events wait in the outbox until the uploader acknowledges them by nonce
+// (AckEvents). It holds at most Options.MaxPendingEvents: when full, appending
+// drops the oldest event and adds one to a persisted counter (DroppedEvents),
+// in the same transaction, so the outbox never grows without bound on a kiosk
+// that is offline for weeks, and the loss is visible.
+//
+// # The trusted clock
+//
+// A Pi has no real-time clock. ObserveTrustedTime keeps the maximum of the
+// trustworthy times it is shown (server Date headers, completed syncs,
+// imports); a wall clock earlier than that is known to be wrong. The store
+// only keeps the time: package verify decides what an untrusted clock means.
+//
+// # Provisioning
+//
+// Export writes the serving cache as a portable file (hashes and record
+// fields, a header with the count, a sha256 trailer); Import streams such a
+// file into a Snapshot and commits only if the whole file checks out, so a
+// truncated or corrupt USB stick leaves the old cache serving.
+package store

@@ -1,0 +1,440 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Top-level bucket names. Snapshot buckets are named snapPrefix + 16 hex digits.
+var (
+	bucketMeta        = []byte("meta")
+	bucketRedemptions = []byte("redemptions")
+	bucketRedeemed    = []byte("redeemed-nonces")
+	bucketEvents      = []byte("events")
+	bucketEventNonces = []byte("event-nonces")
+)
+
+const snapPrefix = "snap."
+
+// Keys in the meta bucket.
+var (
+	keyActive       = []byte("active")
+	keyLastSync     = []byte("last_sync")
+	keyCount        = []byte("count")
+	keyServerTime   = []byte("server_time")
+	keySource       = []byte("source")
+	keyTrustedTime  = []byte("trusted_time")
+	keyRefreshToken = []byte("refresh_token")
+	keyDropped      = []byte("dropped_events")
+	keyPending      = []byte("pending_events")
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxPendingEvents = 100000
+	DefaultSnapshotBatch    = 50000
+	DefaultLockTimeout      = 2 * time.Second
+)
+
+// ErrLocked is returned by Open when another process holds the store file.
+var ErrLocked = errors.New("store file is locked by another process")
+
+// ErrSnapshotBusy is returned by NewSnapshot while another snapshot is being written.
+var ErrSnapshotBusy = errors.New("another snapshot is being written")
+
+// ErrBadHash is returned for a hash that is not 64 hex characters.
+var ErrBadHash = errors.New("not a 64-hex sha256 hash")
+
+// Options tune a Store.
+type Options struct {
+	// MaxPendingEvents bounds the event outbox; when full the oldest event is
+	// dropped and counted (DroppedEvents). 0 = DefaultMaxPendingEvents.
+	MaxPendingEvents int
+	Logger           *slog.Logger
+	// NoSync skips fsync: for tests only, it voids every durability guarantee.
+	NoSync bool
+	// SnapshotBatch is how many records a Snapshot buffers before writing them
+	// in one transaction (memory bound while streaming). 0 = DefaultSnapshotBatch.
+	SnapshotBatch int
+	// LockTimeout bounds the wait for another process's lock on the file.
+	// 0 = DefaultLockTimeout.
+	LockTimeout time.Duration
+}
+
+// Record is what a verdict needs to know about one cached code. It never
+// holds the code itself, only its hash.
+type Record struct {
+	Hash      string // hex sha256 of the code's 64-hex text (BitBadges _docId)
+	Address   string
+	Chain     string
+	Name      string
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero = never expires
+}
+
+// SyncInfo describes a completed snapshot.
+type SyncInfo struct {
+	// At is when the snapshot was complete; it is trusted (ObserveTrustedTime).
+	At time.Time
+	// ServerTime is the server's own time for the snapshot, when it gave one.
+	ServerTime time.Time
+	// Source is "sync" or "import".
+	Source string
+}
+
+// Meta describes the serving cache.
+type Meta struct {
+	LastSync    time.Time // when the serving snapshot was complete (zero: never)
+	Count       int       // records in the serving snapshot
+	ServerTime  time.Time
+	Source      string
+	TrustedTime time.Time // latest trustworthy time seen
+}
+
+// Store is the kiosk's memory: the code cache, redemptions, the event outbox,
+// the trusted clock and the sync's refresh token, in one bbolt file.
+// It is safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	path string
+	log  *slog.Logger
+	opt  Options
+
+	mu       sync.Mutex // guards meta and snapBusy
+	meta     Meta
+	snapBusy bool
+}
+
+// HashCode returns hex(sha256(code)) of the lowercase 64-hex code text:
+// the BitBadges _docId, and the only form in which a code is ever stored.
+func HashCode(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(sum[:])
+}
+
+// NewNonce returns 128 random bits as 32 hex characters.
+func NewNonce() string {
+	var b [16]byte
+	// crypto/rand.Read never fails on supported platforms (Go 1.24+ panics instead).
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Open opens (creating if needed) the store file at path. If another process
+// holds it, Open fails with ErrLocked after o.LockTimeout instead of hanging.
+// Open garbage-collects snapshots that were never committed.
+func Open(path string, o Options) (*Store, error) {
+	if o.MaxPendingEvents <= 0 {
+		o.MaxPendingEvents = DefaultMaxPendingEvents
+	}
+	if o.SnapshotBatch <= 0 {
+		o.SnapshotBatch = DefaultSnapshotBatch
+	}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = DefaultLockTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("opening store: creating folder: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:      o.LockTimeout,
+		FreelistType: bolt.FreelistMapType,
+		NoSync:       o.NoSync,
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("opening store %s: %w (waited %v)", path, ErrLocked, o.LockTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, log: o.Logger, opt: o}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// init creates the buckets, drops uncommitted snapshots and loads the meta.
+func (s *Store) init() error {
+	var dropped []string
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketRedemptions, bucketRedeemed, bucketEvents, bucketEventNonces} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("creating bucket %s: %w", b, err)
+			}
+		}
+		active := tx.Bucket(bucketMeta).Get(keyActive)
+		var stale [][]byte
+		err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			if isSnapBucket(name) && string(name) != string(active) {
+				stale = append(stale, append([]byte(nil), name...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, name := range stale {
+			if err := tx.DeleteBucket(name); err != nil {
+				return fmt.Errorf("dropping uncommitted snapshot %s: %w", name, err)
+			}
+			dropped = append(dropped, string(name))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(dropped) > 0 {
+		s.log.Info("dropped uncommitted snapshots", "buckets", dropped)
+	}
+	return s.db.View(func(tx *bolt.Tx) error {
+		s.meta = readMeta(tx.Bucket(bucketMeta))
+		return nil
+	})
+}
+
+func isSnapBucket(name []byte) bool {
+	return len(name) > len(snapPrefix) && string(name[:len(snapPrefix)]) == snapPrefix
+}
+
+// Close closes the file. Pending Batch writes complete first.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("closing store: %w", err)
+	}
+	return nil
+}
+
+// Path is the store file's path.
+func (s *Store) Path() string { return s.path }
+
+// Meta returns the serving cache's description.
+func (s *Store) Meta() (Meta, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.meta, nil
+}
+
+// TrustedTime returns the latest trustworthy time seen (zero if none).
+func (s *Store) TrustedTime() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.meta.TrustedTime
+}
+
+// ObserveTrustedTime records t (a server Date header, a completed sync) as
+// trustworthy if it is later than the latest one kept. It is durable.
+func (s *Store) ObserveTrustedTime(t time.Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	s.mu.Lock()
+	later := t.After(s.meta.TrustedTime)
+	s.mu.Unlock()
+	if !later {
+		return nil
+	}
+	var kept time.Time
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		kept = observeTime(m, t)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storing trusted time: %w", err)
+	}
+	s.mu.Lock()
+	if kept.After(s.meta.TrustedTime) {
+		s.meta.TrustedTime = kept
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// observeTime keeps the max of the stored trusted time and t, returning it.
+func observeTime(m *bolt.Bucket, t time.Time) time.Time {
+	old := getTime(m, keyTrustedTime)
+	if !t.After(old) {
+		return old
+	}
+	putTime(m, keyTrustedTime, t)
+	return t
+}
+
+// RefreshToken returns the persisted BitBadges refresh token ("" if none).
+// It is a secret: never log it.
+func (s *Store) RefreshToken() (string, error) {
+	var tok string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		tok = string(tx.Bucket(bucketMeta).Get(keyRefreshToken))
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading refresh token: %w", err)
+	}
+	return tok, nil
+}
+
+// SetRefreshToken durably replaces the refresh token (fsync'd before it returns).
+func (s *Store) SetRefreshToken(tok string) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keyRefreshToken, []byte(tok))
+	})
+	if err != nil {
+		return fmt.Errorf("storing refresh token: %w", err)
+	}
+	return nil
+}
+
+// Lookup returns the cached record for a code hash (hex sha256).
+func (s *Store) Lookup(hash string) (Record, bool, error) {
+	var key [32]byte
+	if err := decodeHash(&key, hash); err != nil {
+		return Record{}, false, err
+	}
+	var rec Record
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		rec, found, err = lookupTx(tx, key[:], hash)
+		return err
+	})
+	if err != nil {
+		return Record{}, false, fmt.Errorf("looking up code: %w", err)
+	}
+	return rec, found, nil
+}
+
+func lookupTx(tx *bolt.Tx, key []byte, hash string) (Record, bool, error) {
+	b := activeBucket(tx)
+	if b == nil {
+		return Record{}, false, nil
+	}
+	v := b.Get(key)
+	if v == nil {
+		return Record{}, false, nil
+	}
+	rec, err := decodeRecord(v)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("record %.12s: %w", hash, err)
+	}
+	rec.Hash = hash
+	return rec, true, nil
+}
+
+func activeBucket(tx *bolt.Tx) *bolt.Bucket {
+	active := tx.Bucket(bucketMeta).Get(keyActive)
+	if active == nil {
+		return nil
+	}
+	return tx.Bucket(active)
+}
+
+// Inspection is everything a verdict reads about one code, read in one
+// transaction so it is consistent.
+type Inspection struct {
+	Record   Record
+	Found    bool
+	State    RedemptionState
+	Redeemed bool // State is valid
+	Meta     Meta
+}
+
+// Inspect reads a code's record and redemption state together.
+func (s *Store) Inspect(hash string) (Inspection, error) {
+	var key [32]byte
+	if err := decodeHash(&key, hash); err != nil {
+		return Inspection{}, err
+	}
+	var in Inspection
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		in.Record, in.Found, err = lookupTx(tx, key[:], hash)
+		if err != nil {
+			return err
+		}
+		if v := tx.Bucket(bucketRedemptions).Get(key[:]); v != nil {
+			in.State, err = decodeState(v)
+			if err != nil {
+				return fmt.Errorf("redemption %.12s: %w", hash, err)
+			}
+			in.State.Last.Hash, in.State.LastUse.Hash = hash, hash
+			in.Redeemed = true
+		}
+		return nil
+	})
+	if err != nil {
+		return Inspection{}, fmt.Errorf("inspecting code: %w", err)
+	}
+	in.Meta, _ = s.Meta()
+	return in, nil
+}
+
+func decodeHash(dst *[32]byte, hash string) error {
+	if len(hash) != 64 {
+		return ErrBadHash
+	}
+	if _, err := hex.Decode(dst[:], []byte(hash)); err != nil {
+		return ErrBadHash
+	}
+	return nil
+}
+
+func readMeta(m *bolt.Bucket) Meta {
+	return Meta{
+		LastSync:    getTime(m, keyLastSync),
+		Count:       int(getUint(m, keyCount)),
+		ServerTime:  getTime(m, keyServerTime),
+		Source:      string(m.Get(keySource)),
+		TrustedTime: getTime(m, keyTrustedTime),
+	}
+}
+
+// Times are stored as int64 Unix nanoseconds, big-endian; absent = zero time.
+func putTime(b *bolt.Bucket, k []byte, t time.Time) {
+	if t.IsZero() {
+		_ = b.Delete(k)
+		return
+	}
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(t.UnixNano()))
+	_ = b.Put(k, v[:])
+}
+
+func getTime(b *bolt.Bucket, k []byte) time.Time {
+	v := b.Get(k)
+	if len(v) != 8 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
+}
+
+func putUint(b *bolt.Bucket, k []byte, n uint64) error {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], n)
+	return b.Put(k, v[:])
+}
+
+func getUint(b *bolt.Bucket, k []byte) uint64 {
+	v := b.Get(k)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}

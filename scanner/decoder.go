@@ -1,0 +1,323 @@
+package scanner
+
+import (
+	"image"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+)
+
+// DecoderOptions tune a Decoder. The zero value is what the daemon uses.
+type DecoderOptions struct {
+	// NoInverted skips the pass for light-on-dark codes (dark-mode phones).
+	NoInverted bool
+	// Plain stops after the first pass of each polarity: the baseline the
+	// extra passes are measured against.
+	Plain bool
+	// Exhaustive runs every pass even when nothing in the frame looks like
+	// a finder pattern: slower on empty frames, for still images where a
+	// missed code costs more than time.
+	Exhaustive bool
+}
+
+// Pass names the way a code was found, for statistics and tests.
+type Pass uint8
+
+const (
+	PassNone        Pass = iota
+	PassLocal            // our block-mean binarizer on the full frame
+	PassHybrid           // gozxing's HybridBinarizer
+	PassGlobal           // gozxing's GlobalHistogramBinarizer
+	PassLowContrast      // our binarizer, tuned for faint codes
+	PassHalf             // half resolution (large, blurred or noisy codes)
+	PassROI              // the region where a code was last seen, enlarged
+	numPasses
+)
+
+var passNames = [numPasses]string{"none", "local", "hybrid", "global", "low-contrast", "half", "roi"}
+
+func (p Pass) String() string {
+	if p < numPasses {
+		return passNames[p]
+	}
+	return "unknown"
+}
+
+// DecoderStats counts what a Decoder did: frames seen, frames the finder
+// gate let through to gozxing, and codes found per pass (inverted ones also
+// in Inverted).
+type DecoderStats struct {
+	Frames   uint64
+	Gated    uint64
+	Found    [numPasses]uint64
+	Inverted uint64
+}
+
+// Decoder finds a QR code in a frame. It keeps its buffers from one frame to
+// the next, so that a frame without a code costs one binarization and one
+// scan for finder patterns, and allocates nothing once the first frame of a
+// size has been seen; gozxing itself allocates when it runs on a frame that
+// looks like it holds a code.
+//
+// The passes, cheapest first, each stopping at the first code found:
+//  1. our block-mean binarizer on the full frame, then a scan of its rows
+//     for finder-pattern-like runs (1:1:3:1:1) in either polarity; gozxing's
+//     QR reader runs only for a polarity with such runs, the light-centred
+//     one on the inverted bitmap (dark-mode screens);
+//  2. for a polarity with runs that failed: gozxing's HybridBinarizer and
+//     GlobalHistogramBinarizer, and our binarizer with a low contrast floor;
+//  3. the frame at half resolution (2×2 box filter: noise, blur and codes
+//     too large for the local windows);
+//  4. the region where a code was found in the last few frames, enlarged
+//     twice (a code moving away or tilting).
+//
+// A Decoder is not safe for concurrent use: each pipeline owns one.
+type Decoder struct {
+	o      DecoderOptions
+	reader gozxing.Reader
+	hints  map[gozxing.DecodeHintType]interface{}
+	full   binImage
+	half   binImage
+	halfY  []byte
+	roiBin binImage
+	roiY   []byte
+	roi    image.Rectangle // in frame coordinates; empty when none
+	roiTTL int             // frames left to try the ROI
+	stats  DecoderStats
+	last   Pass
+}
+
+// roiFrames is for how many frames after a decode the region is retried.
+const roiFrames = 15
+
+// gateMin is how many confirmed finder-like places a polarity needs before
+// gozxing runs on it. A code shows three finder patterns, each crossed by
+// several rows; 2 keeps us well on the lenient side.
+const gateMin = 2
+
+// minRange is the contrast (max-min in an 8×8 block) below which a block is
+// taken as flat; lowRange is the floor of the low-contrast pass.
+const (
+	minRange = 24
+	lowRange = 6
+)
+
+// NewDecoder returns a decoder with its options.
+func NewDecoder(o DecoderOptions) *Decoder {
+	return &Decoder{
+		o:      o,
+		reader: qrcode.NewQRCodeReader(),
+		// TRY_HARDER makes gozxing's finder look at every row; the gate has
+		// already paid for the frames where this matters.
+		hints: map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true},
+	}
+}
+
+// Stats returns the counters so far.
+func (d *Decoder) Stats() DecoderStats { return d.stats }
+
+// LastPass is the pass that found the last code, PassNone if the last frame
+// had none.
+func (d *Decoder) LastPass() Pass { return d.last }
+
+// ForgetRegion drops the region where a code was last seen, e.g. between
+// unrelated images.
+func (d *Decoder) ForgetRegion() { d.roi, d.roiTTL = image.Rectangle{}, 0 }
+
+// Decode returns the text of a QR code in f, if it finds one. f.Y is only
+// read during the call.
+func (d *Decoder) Decode(f Frame) (text string, ok bool) {
+	d.last = PassNone
+	p := plane{y: f.Y, w: f.Width, h: f.Height, stride: f.Stride}
+	if !p.valid() || p.w < 21 || p.h < 21 {
+		return "", false
+	}
+	d.stats.Frames++
+	if d.roiTTL > 0 {
+		d.roiTTL--
+	}
+	text, ok = d.decode(p)
+	if !ok && d.roiTTL > 0 && !d.o.Plain {
+		text, ok = d.decodeROI(p)
+	}
+	return text, ok
+}
+
+func (d *Decoder) decode(p plane) (string, bool) {
+	b := &d.full
+	b.binarize(p, minRange)
+	dark, light := b.finderHits(gateMin)
+	if d.o.NoInverted {
+		light = 0
+	}
+	every := d.o.Exhaustive
+	if dark >= gateMin || light >= gateMin {
+		d.stats.Gated++
+	}
+	pols := [2]bool{dark >= gateMin || every, (light >= gateMin || every) && !d.o.NoInverted}
+	for i, inv := range [2]bool{false, true} {
+		if pols[i] {
+			if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLocal, inv); ok {
+				return t, true
+			}
+		}
+	}
+	if d.o.Plain {
+		return "", false
+	}
+	for i, inv := range [2]bool{false, true} {
+		if !pols[i] {
+			continue
+		}
+		var src gozxing.LuminanceSource = b.src
+		if inv {
+			src = gozxing.NewInvertedLuminanceSource(src)
+		}
+		if bmp, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src)); err == nil {
+			if t, ok := d.read(bmp, 1, 1, 0, 0, PassHybrid, inv); ok {
+				return t, true
+			}
+		}
+		if bmp, err := gozxing.NewBinaryBitmap(gozxing.NewGlobalHistgramBinarizer(src)); err == nil {
+			if t, ok := d.read(bmp, 1, 1, 0, 0, PassGlobal, inv); ok {
+				return t, true
+			}
+		}
+	}
+	if pols[0] || pols[1] {
+		b.binarize(p, lowRange)
+		for i, inv := range [2]bool{false, true} {
+			if pols[i] {
+				if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLowContrast, inv); ok {
+					return t, true
+				}
+			}
+		}
+	}
+	// Half resolution: cheap (a quarter of the pixels), and the only way to
+	// see codes whose modules are wider than the local windows.
+	if p.w >= 80 && p.h >= 80 {
+		hp := downscale2(p, &d.halfY)
+		h := &d.half
+		h.binarize(hp, minRange)
+		hd, hl := h.finderHits(gateMin)
+		hpols := [2]bool{hd >= gateMin || every, (hl >= gateMin || every) && !d.o.NoInverted}
+		for i, inv := range [2]bool{false, true} {
+			if hpols[i] {
+				if t, ok := d.read(h.pack(inv), 2, 2, 0, 0, PassHalf, inv); ok {
+					return t, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// decodeROI retries the region where a code was recently found, enlarged
+// twice so that small modules survive binarization.
+func (d *Decoder) decodeROI(p plane) (string, bool) {
+	r := d.roi.Intersect(image.Rect(0, 0, p.w, p.h))
+	if r.Dx() < 21 || r.Dy() < 21 {
+		return "", false
+	}
+	// Keep the enlarged crop bounded: at most 512×512 of the frame.
+	if r.Dx() > 512 || r.Dy() > 512 {
+		return "", false
+	}
+	crop := plane{y: p.y[r.Min.Y*p.stride+r.Min.X:], w: r.Dx(), h: r.Dy(), stride: p.stride}
+	up := upscale2(crop, &d.roiY)
+	b := &d.roiBin
+	b.binarize(up, minRange)
+	for _, inv := range [2]bool{false, true} {
+		if inv && d.o.NoInverted {
+			continue
+		}
+		if t, ok := d.read(b.pack(inv), 0.5, 0.5, float64(r.Min.X), float64(r.Min.Y), PassROI, inv); ok {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// read runs gozxing's QR reader on bmp; sx, sy, ox, oy map its points back
+// to frame coordinates for the region of interest.
+func (d *Decoder) read(bmp *gozxing.BinaryBitmap, sx, sy, ox, oy float64, pass Pass, inv bool) (text string, ok bool) {
+	defer func() {
+		// gozxing is a port and not hardened against every bitmap; a panic
+		// in it means "no code here", never a dead pipeline.
+		if recover() != nil {
+			text, ok = "", false
+		}
+	}()
+	res, err := d.reader.Decode(bmp, d.hints)
+	if err != nil || res == nil {
+		return "", false
+	}
+	d.stats.Found[pass]++
+	if inv {
+		d.stats.Inverted++
+	}
+	d.last = pass
+	d.remember(res.GetResultPoints(), sx, sy, ox, oy)
+	return res.GetText(), true
+}
+
+// remember keeps the region around a found code's points, with a margin of
+// half its size, for the ROI pass of the next frames.
+func (d *Decoder) remember(pts []gozxing.ResultPoint, sx, sy, ox, oy float64) {
+	if len(pts) < 3 {
+		return
+	}
+	minX, minY, maxX, maxY := 1e9, 1e9, -1e9, -1e9
+	for _, pt := range pts {
+		if pt == nil {
+			continue
+		}
+		x, y := pt.GetX()*sx+ox, pt.GetY()*sy+oy
+		minX, maxX = min(minX, x), max(maxX, x)
+		minY, maxY = min(minY, y), max(maxY, y)
+	}
+	mx, my := (maxX-minX)*0.6+8, (maxY-minY)*0.6+8
+	d.roi = image.Rect(int(minX-mx), int(minY-my), int(maxX+mx), int(maxY+my))
+	d.roiTTL = roiFrames
+}
+
+// downscale2 halves p with a 2×2 box filter into *buf (grown once).
+func downscale2(p plane, buf *[]byte) plane {
+	w, h := p.w/2, p.h/2
+	if cap(*buf) < w*h {
+		*buf = make([]byte, w*h)
+	}
+	out := (*buf)[:w*h]
+	for y := 0; y < h; y++ {
+		r0 := p.y[2*y*p.stride:]
+		r1 := p.y[(2*y+1)*p.stride:]
+		o := out[y*w : y*w+w]
+		for x := range o {
+			o[x] = byte((int(r0[2*x]) + int(r0[2*x+1]) + int(r1[2*x]) + int(r1[2*x+1]) + 2) >> 2)
+		}
+	}
+	return plane{y: out, w: w, h: h, stride: w}
+}
+
+// upscale2 doubles p with bilinear interpolation into *buf (grown as needed).
+func upscale2(p plane, buf *[]byte) plane {
+	w, h := 2*p.w, 2*p.h
+	if cap(*buf) < w*h {
+		*buf = make([]byte, w*h)
+	}
+	out := (*buf)[:w*h]
+	for y := 0; y < h; y++ {
+		sy0 := y / 2
+		sy1 := min(sy0+y%2, p.h-1)
+		r0 := p.y[sy0*p.stride : sy0*p.stride+p.w]
+		r1 := p.y[sy1*p.stride : sy1*p.stride+p.w]
+		o := out[y*w : y*w+w]
+		for x := 0; x < w; x++ {
+			sx0 := x / 2
+			sx1 := min(sx0+x%2, p.w-1)
+			o[x] = byte((int(r0[sx0]) + int(r0[sx1]) + int(r1[sx0]) + int(r1[sx1]) + 2) >> 2)
+		}
+	}
+	return plane{y: out, w: w, h: h, stride: w}
+}

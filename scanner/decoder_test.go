@@ -1,0 +1,153 @@
+package scanner
+
+import (
+	"image"
+	"testing"
+
+	"github.com/kioskd/kioskd/scanner/internal/synth"
+)
+
+const testCode = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+func render(t testing.TB, s synth.Scene) *image.Gray {
+	t.Helper()
+	if s.W == 0 {
+		s.W, s.H = 640, 480
+	}
+	if s.CX == 0 {
+		s.CX, s.CY = float64(s.W)*0.45, float64(s.H)*0.55
+	}
+	img, err := synth.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func grayFrame(img *image.Gray) Frame {
+	return Frame{Y: img.Pix, Width: img.Rect.Dx(), Height: img.Rect.Dy(), Stride: img.Stride}
+}
+
+func TestDecodeGenerated(t *testing.T) {
+	tests := []struct {
+		name  string
+		scene synth.Scene
+		plain bool // plain gozxing-style pass is expected to fail
+	}{
+		{name: "clean", scene: synth.Scene{Text: testCode, Size: 220}},
+		{name: "url", scene: synth.Scene{Text: "https://example.org/check?code=" + testCode, Size: 260}},
+		{name: "dark mode", scene: synth.Scene{Text: testCode, Size: 220, Invert: true, Dark: 20, Light: 200}},
+		{name: "small", scene: synth.Scene{Text: testCode, Size: 105, Noise: 3, Seed: 1}},
+		{name: "large", scene: synth.Scene{Text: testCode, Size: 460, CX: 320, CY: 240, Blur: 2}},
+		{name: "blur", scene: synth.Scene{Text: testCode, Size: 240, Blur: 2, Noise: 4, Seed: 2}},
+		{name: "low contrast", scene: synth.Scene{Text: testCode, Size: 240, Dark: 120, Light: 160, Noise: 2, Seed: 3}},
+		{name: "perspective", scene: synth.Scene{Text: testCode, Size: 260, Tilt: 0.2, Rotate: 25, Blur: 1, Noise: 3, Seed: 4}},
+		{name: "uneven light", scene: synth.Scene{Text: testCode, Size: 240, Gradient: 140, Noise: 3, Seed: 5}},
+		{name: "720p", scene: synth.Scene{W: 1280, H: 720, Text: testCode, Size: 300, Blur: 1, Noise: 4, Seed: 6}},
+		{name: "720p dark mode", scene: synth.Scene{W: 1280, H: 720, Text: testCode, Size: 300, Invert: true, Blur: 1, Noise: 4, Seed: 7}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			img := render(t, tt.scene)
+			d := NewDecoder(DecoderOptions{})
+			got, ok := d.Decode(grayFrame(img))
+			if !ok || got != tt.scene.Text {
+				t.Fatalf("Decode = %q, %v; want %q (stats %+v)", got, ok, tt.scene.Text, d.Stats())
+			}
+			if tt.scene.Invert && d.Stats().Inverted != 1 {
+				t.Errorf("dark-mode code not found by the inverted pass: %+v", d.Stats())
+			}
+			t.Logf("pass %v", d.LastPass())
+		})
+	}
+}
+
+func TestDecodeInvertedNeedsOwnPass(t *testing.T) {
+	img := render(t, synth.Scene{Text: testCode, Size: 220, Invert: true})
+	if _, ok := NewDecoder(DecoderOptions{NoInverted: true}).Decode(grayFrame(img)); ok {
+		t.Fatal("dark-mode code decoded with the inverted pass off: the test frame is not inverted")
+	}
+}
+
+func TestDecodeNoCode(t *testing.T) {
+	d := NewDecoder(DecoderOptions{})
+	for seed := uint64(0); seed < 5; seed++ {
+		img := render(t, synth.Scene{Noise: 8, Blur: 1, Seed: seed})
+		if got, ok := d.Decode(grayFrame(img)); ok {
+			t.Fatalf("seed %d: decoded %q from a frame without a code", seed, got)
+		}
+	}
+}
+
+func TestDecodeBadFrames(t *testing.T) {
+	d := NewDecoder(DecoderOptions{})
+	for _, f := range []Frame{
+		{},
+		{Y: make([]byte, 10), Width: 640, Height: 480, Stride: 640},
+		{Y: make([]byte, 640*480), Width: 640, Height: 480, Stride: 100},
+		{Y: make([]byte, 16), Width: 4, Height: 4, Stride: 4},
+		{Y: make([]byte, 640*480), Width: -1, Height: 480, Stride: 640},
+	} {
+		if _, ok := d.Decode(f); ok {
+			t.Errorf("decoded a code from a bad frame %dx%d/%d", f.Width, f.Height, f.Stride)
+		}
+	}
+}
+
+// TestDecodeStride checks frames whose rows are padded (as V4L2 may deliver).
+func TestDecodeStride(t *testing.T) {
+	img := render(t, synth.Scene{Text: testCode, Size: 220})
+	const pad = 64
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	y := make([]byte, (w+pad)*h)
+	for r := 0; r < h; r++ {
+		copy(y[r*(w+pad):], img.Pix[r*img.Stride:r*img.Stride+w])
+	}
+	got, ok := NewDecoder(DecoderOptions{}).Decode(Frame{Y: y, Width: w, Height: h, Stride: w + pad})
+	if !ok || got != testCode {
+		t.Fatalf("Decode = %q, %v", got, ok)
+	}
+}
+
+// TestDecodeROI: once a code was found, a frame where it is too faint for
+// the full-frame passes is still read from the region it was seen in.
+func TestDecodeROIKeepsTrack(t *testing.T) {
+	d := NewDecoder(DecoderOptions{})
+	first := render(t, synth.Scene{Text: testCode, Size: 130, CX: 300, CY: 260})
+	if _, ok := d.Decode(grayFrame(first)); !ok {
+		t.Fatal("first frame not decoded")
+	}
+	if d.roiTTL == 0 || d.roi.Empty() {
+		t.Fatal("no region remembered after a decode")
+	}
+	d.ForgetRegion()
+	if d.roiTTL != 0 {
+		t.Fatal("ForgetRegion kept the region")
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		scene synth.Scene
+	}{
+		{"640x480/none", synth.Scene{W: 640, H: 480, Noise: 4, Blur: 1, Seed: 9}},
+		{"640x480/code", synth.Scene{W: 640, H: 480, Text: testCode, Size: 200, Noise: 4, Blur: 1, Seed: 9}},
+		{"640x480/dark", synth.Scene{W: 640, H: 480, Text: testCode, Size: 200, Invert: true, Noise: 4, Blur: 1, Seed: 9}},
+		{"1280x720/none", synth.Scene{W: 1280, H: 720, Noise: 4, Blur: 1, Seed: 9}},
+		{"1280x720/code", synth.Scene{W: 1280, H: 720, Text: testCode, Size: 300, Noise: 4, Blur: 1, Seed: 9}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := grayFrame(render(b, bc.scene))
+			d := NewDecoder(DecoderOptions{})
+			_, want := d.Decode(f)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, ok := d.Decode(f); ok != want {
+					b.Fatal("result changed between frames")
+				}
+			}
+		})
+	}
+}

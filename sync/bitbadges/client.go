@@ -1,0 +1,316 @@
+package bitbadges
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultMaxBodyBytes bounds one response: a page of 25 records is ~15 KiB,
+// so 4 MiB is generous and still harmless on a Pi.
+const DefaultMaxBodyBytes = 4 << 20
+
+// Client talks to the BitBadges API. Set the fields, then use it from any
+// number of goroutines; do not change the fields after the first call.
+type Client struct {
+	APIURL       string // e.g. https://api.bitbadges.io/api/v0
+	ClientID     string
+	APIKey       string
+	ClientSecret string
+	// HTTP is the client used; nil means http.DefaultClient.
+	HTTP *http.Client
+	// RequestTimeout bounds each request, body included; 0 = only ctx bounds it.
+	RequestTimeout time.Duration
+	// MaxBodyBytes bounds each response body; 0 = DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// PageRetries is how many times one pre-fetch page is retried after a
+	// temporary failure (network, 5xx) before the pre-fetch fails. A single
+	// blip should not throw away 4,000 pages of progress.
+	PageRetries int
+	// RetryDelay is the first wait between page retries (doubled each time);
+	// 0 = 500 ms.
+	RetryDelay time.Duration
+	// OnServerTime, if set, receives the Date header of every response.
+	OnServerTime func(time.Time)
+	// Logger receives one line per skipped record and per fallback; nil = discard.
+	Logger *slog.Logger
+
+	// form is the pre-fetch form that worked last (index into prefetchForms).
+	form atomic.Int32
+}
+
+// prefetchForm is one way the pre-fetch was called over the API's life.
+type prefetchForm struct {
+	method string
+	path   string
+}
+
+var prefetchForms = [...]prefetchForm{
+	{http.MethodGet, "/developerApps/siwbbRequests"},
+	{http.MethodPost, "/developerApps/siwbbRequests"}, // before March 2025
+	{http.MethodPost, "/developerApp/siwbbRequests"},  // older still
+}
+
+func (c *Client) log() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP == nil {
+		return http.DefaultClient
+	}
+	return c.HTTP
+}
+
+func (c *Client) maxBody() int64 {
+	if c.MaxBodyBytes <= 0 {
+		return DefaultMaxBodyBytes
+	}
+	return c.MaxBodyBytes
+}
+
+// PageStats describes one pre-fetch.
+type PageStats struct {
+	Pages      int
+	Records    int // handed to fn
+	Deleted    int // soft-deleted, skipped
+	Malformed  int // unusable, skipped and logged
+	Bytes      int64
+	Retries    int       // page retries after temporary failures
+	ServerTime time.Time // the last response's Date header, zero if none
+	Form       string    // "GET" or "POST": the form that worked
+}
+
+// Prefetch pages through every code issued for ClientID and calls fn for
+// each usable record, newest first. accessToken is the app owner's. It stops
+// at the first error from the API, from a page or from fn; a nil error means
+// the list was read to its end.
+func (c *Client) Prefetch(ctx context.Context, accessToken string, fn func(Record) error) (PageStats, error) {
+	var st PageStats
+	bookmark := ""
+	seen := map[string]bool{}
+	for {
+		page, n, err := c.fetchPage(ctx, accessToken, bookmark, &st)
+		st.Bytes += n
+		if err != nil {
+			return st, err
+		}
+		st.Pages++
+		for _, raw := range page.Records {
+			r, err := ParseRecord(raw)
+			switch {
+			case IsDeleted(err):
+				st.Deleted++
+				continue
+			case err != nil:
+				st.Malformed++
+				c.log().Warn("bitbadges: skipping malformed record", "page", st.Pages, "err", err)
+				continue
+			}
+			st.Records++
+			if err := fn(r); err != nil {
+				return st, err
+			}
+		}
+		if !page.HasMore || len(page.Records) == 0 {
+			return st, nil
+		}
+		if page.Bookmark == "" || page.Bookmark == bookmark || seen[page.Bookmark] {
+			return st, fmt.Errorf("%w: pre-fetch page %d: bookmark did not advance", ErrMalformed, st.Pages)
+		}
+		// Only the last few bookmarks matter for loop detection; keep memory flat.
+		if len(seen) > 64 {
+			clear(seen)
+		}
+		seen[page.Bookmark] = true
+		bookmark = page.Bookmark
+	}
+}
+
+// fetchPage gets one page, retrying temporary failures and falling back to
+// the older POST form when the GET one is not there.
+func (c *Client) fetchPage(ctx context.Context, token, bookmark string, st *PageStats) (Page, int64, error) {
+	delay := c.RetryDelay
+	if delay <= 0 {
+		delay = 500 * time.Millisecond
+	}
+	var total int64
+	for attempt := 0; ; attempt++ {
+		page, n, err := c.fetchPageOnce(ctx, token, bookmark, st)
+		total += n
+		if err == nil || attempt >= c.PageRetries || !temporary(err) || ctx.Err() != nil {
+			return page, total, err
+		}
+		st.Retries++
+		c.log().Info("bitbadges: retrying pre-fetch page", "page", st.Pages+1, "err", err, "in", delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return page, total, err
+		case <-t.C:
+		}
+		delay *= 2
+	}
+}
+
+// temporary reports whether a retry of the same request might succeed.
+func temporary(err error) bool {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Temporary() && ae.StatusCode != http.StatusTooManyRequests
+	}
+	if errors.Is(err, ErrMalformed) || errors.Is(err, ErrTooLarge) || errors.Is(err, context.Canceled) {
+		// A truncated page is a network hiccup as often as a broken server,
+		// but a retry costs a credit only: allow it for truncation alone.
+		return errors.Is(err, errTruncated)
+	}
+	return true // network errors, timeouts
+}
+
+var errTruncated = errors.New("truncated JSON")
+
+func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *PageStats) (Page, int64, error) {
+	start := int(c.form.Load())
+	for i := start; i < len(prefetchForms); i++ {
+		f := prefetchForms[i]
+		var body []byte
+		u := strings.TrimRight(c.APIURL, "/") + f.path
+		if f.method == http.MethodGet {
+			q := url.Values{"clientId": {c.ClientID}}
+			if bookmark != "" {
+				q.Set("bookmark", bookmark)
+			}
+			u += "?" + q.Encode()
+		} else {
+			body, _ = json.Marshal(map[string]string{"clientId": c.ClientID, "bookmark": bookmark})
+		}
+		data, date, err := c.do(ctx, "pre-fetch", f.method, u, body, token)
+		if !date.IsZero() {
+			st.ServerTime = date
+		}
+		n := int64(len(data))
+		var ae *APIError
+		if errors.As(err, &ae) && (ae.StatusCode == http.StatusNotFound || ae.StatusCode == http.StatusMethodNotAllowed) && i+1 < len(prefetchForms) {
+			c.log().Info("bitbadges: pre-fetch form refused, trying an older one",
+				"method", f.method, "path", f.path, "status", ae.StatusCode)
+			continue
+		}
+		if err != nil {
+			return Page{}, n, err
+		}
+		if i != start {
+			c.form.Store(int32(i))
+		}
+		st.Form = f.method
+		page, err := ParsePage(data)
+		if err != nil {
+			if strings.Contains(err.Error(), "truncated") {
+				err = fmt.Errorf("%w (%w)", err, errTruncated)
+			}
+			return Page{}, n, fmt.Errorf("pre-fetch page %d: %w", st.Pages+1, err)
+		}
+		return page, n, nil
+	}
+	// Unreachable: the last form's error is returned above.
+	return Page{}, 0, errors.New("bitbadges pre-fetch: no form left to try")
+}
+
+// do sends one request and returns the bounded body of a 2xx answer, or a
+// typed error. The Date header is reported whatever the status.
+func (c *Client) do(ctx context.Context, op, method, u string, body []byte, bearer string) ([]byte, time.Time, error) {
+	if c.RequestTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.RequestTimeout)
+		defer cancel()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("bitbadges %s: building request: %w", op, err)
+	}
+	req.Header.Set("x-api-key", c.APIKey)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("bitbadges %s: %w", op, c.scrub(err))
+	}
+	defer resp.Body.Close()
+
+	var date time.Time
+	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		date = d.UTC()
+		if c.OnServerTime != nil {
+			c.OnServerTime(date)
+		}
+	}
+	max := c.maxBody()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if int64(len(data)) > max {
+		return nil, date, fmt.Errorf("bitbadges %s: %w (over %d bytes)", op, ErrTooLarge, max)
+	}
+	if err != nil {
+		// A body cut short: keep what came for the status check below, but
+		// report the read failure for a 2xx (its JSON cannot be complete).
+		if resp.StatusCode/100 == 2 {
+			return data, date, fmt.Errorf("bitbadges %s: reading body: %w", op, c.scrub(err))
+		}
+	}
+	if resp.StatusCode/100 == 2 {
+		return data, date, nil
+	}
+	ae := &APIError{Op: op, StatusCode: resp.StatusCode,
+		Message: redact(serverMessage(data), c.APIKey, c.ClientSecret, bearer)}
+	if resp.StatusCode == http.StatusTooManyRequests ||
+		(resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "") {
+		now := date
+		if now.IsZero() {
+			now = time.Now()
+		}
+		return data, date, &RateLimited{RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), now), Err: ae}
+	}
+	return data, date, ae
+}
+
+// scrub makes sure a transport error cannot carry a credential: url.Error
+// quotes the URL, which holds only the client id and bookmark, never a
+// secret; but be certain anyway.
+func (c *Client) scrub(err error) error {
+	msg := err.Error()
+	red := redact(msg, c.APIKey, c.ClientSecret)
+	if red == msg {
+		return err
+	}
+	return &scrubbed{msg: red, err: err}
+}
+
+// scrubbed keeps the error chain (errors.Is for timeouts, cancellations)
+// while replacing the text.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (s *scrubbed) Error() string { return s.msg }
+func (s *scrubbed) Unwrap() error { return s.err }

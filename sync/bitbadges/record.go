@@ -1,0 +1,283 @@
+package bitbadges
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"time"
+)
+
+// Record is one authentication code from the pre-fetch, as the kiosk needs
+// it. Code may be empty (the 2024 server left it out); DocID is always set.
+//
+// Record's String, GoString and LogValue leave Code out, so printing or
+// logging a Record never leaks the secret.
+type Record struct {
+	DocID            string // hex sha256 of the code's 64-character text, lowercase
+	ID               string // database id, the pagination bookmark
+	Code             string // the 64-hex secret, or "" when the server left it out
+	BitBadgesAddress string // bb1… (cosmosAddress on older servers)
+	Address          string // the user's native address
+	Chain            string
+	Name             string    // describes the request, not the person
+	CreatedAt        time.Time // zero when absent
+	ExpiresAt        time.Time // zero = never
+}
+
+func (r Record) String() string {
+	return fmt.Sprintf("record %s (%s %s)", shortHash(r.DocID), r.Chain, r.Address)
+}
+
+// GoString keeps %#v from printing the code.
+func (r Record) GoString() string { return r.String() }
+
+// LogValue keeps slog from printing the code.
+func (r Record) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("hash", shortHash(r.DocID)), slog.String("chain", r.Chain))
+}
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// HashCode is the hex sha256 of a code's text: BitBadges' _docId.
+func HashCode(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(sum[:])
+}
+
+// Page is one decoded pre-fetch page before its records are checked.
+type Page struct {
+	Records  []json.RawMessage
+	Bookmark string
+	HasMore  bool
+}
+
+type wirePage struct {
+	SIWBBRequests *[]json.RawMessage `json:"siwbbRequests"`
+	Pagination    *struct {
+		Bookmark flexString `json:"bookmark"`
+		HasMore  *flexBool  `json:"hasMore"`
+	} `json:"pagination"`
+}
+
+// ParsePage decodes a pre-fetch response body. A body that is not JSON or
+// lacks siwbbRequests or pagination.hasMore is ErrMalformed: a page that
+// cannot be trusted fails the whole pre-fetch.
+func ParsePage(body []byte) (Page, error) {
+	var w wirePage
+	if err := json.Unmarshal(body, &w); err != nil {
+		return Page{}, fmt.Errorf("%w: page: %s", ErrMalformed, jsonProblem(err))
+	}
+	if w.SIWBBRequests == nil {
+		return Page{}, fmt.Errorf("%w: page has no siwbbRequests list", ErrMalformed)
+	}
+	if w.Pagination == nil || w.Pagination.HasMore == nil {
+		return Page{}, fmt.Errorf("%w: page has no pagination.hasMore", ErrMalformed)
+	}
+	return Page{
+		Records:  *w.SIWBBRequests,
+		Bookmark: string(w.Pagination.Bookmark),
+		HasMore:  bool(*w.Pagination.HasMore),
+	}, nil
+}
+
+// jsonProblem describes a JSON error without quoting the input (which may
+// hold a code).
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q has JSON type %s", te.Field, te.Value)
+	case err.Error() == "unexpected end of JSON input":
+		return "truncated JSON"
+	}
+	return "invalid JSON"
+}
+
+type wireRecord struct {
+	DocID            string     `json:"_docId"`
+	ID               flexString `json:"_id"`
+	Code             *string    `json:"code"`
+	BitBadgesAddress string     `json:"bitbadgesAddress"`
+	CosmosAddress    string     `json:"cosmosAddress"`
+	Address          string     `json:"address"`
+	Chain            string     `json:"chain"`
+	Name             string     `json:"name"`
+	ExpiresAt        flexMillis `json:"expiresAt"`
+	CreatedAt        flexMillis `json:"createdAt"`
+	DeletedAt        flexMillis `json:"deletedAt"`
+}
+
+// errDeleted marks a soft-deleted record: skipped, not malformed.
+var errDeleted = errors.New("deleted")
+
+// ParseRecord checks one raw record. It returns errDeleted (via IsDeleted)
+// for a soft-deleted record and an ErrMalformed error for one that cannot be
+// matched. The error never quotes the record.
+func ParseRecord(raw json.RawMessage) (Record, error) {
+	var w wireRecord
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return Record{}, fmt.Errorf("%w: record: %s", ErrMalformed, jsonProblem(err))
+	}
+	if !w.DeletedAt.IsZero() {
+		return Record{}, errDeleted
+	}
+	doc := lowerHex(w.DocID)
+	if doc != "" && !isHex(doc, 64) {
+		return Record{}, fmt.Errorf("%w: record: _docId is not 64 hex characters", ErrMalformed)
+	}
+	r := Record{DocID: doc, ID: string(w.ID), Chain: w.Chain, Name: w.Name,
+		CreatedAt: w.CreatedAt.Time(), ExpiresAt: w.ExpiresAt.Time()}
+	if w.Code != nil && *w.Code != "" {
+		code := *w.Code
+		if !isHex(code, 64) {
+			return Record{}, fmt.Errorf("%w: record: code is not 64 hex characters", ErrMalformed)
+		}
+		h := HashCode(code)
+		if doc != "" && doc != h {
+			return Record{}, fmt.Errorf("%w: record: _docId is not the sha256 of its code", ErrMalformed)
+		}
+		r.Code, r.DocID = code, h
+	}
+	if r.DocID == "" {
+		return Record{}, fmt.Errorf("%w: record has neither code nor _docId", ErrMalformed)
+	}
+	r.BitBadgesAddress = w.BitBadgesAddress
+	if r.BitBadgesAddress == "" {
+		r.BitBadgesAddress = w.CosmosAddress
+	}
+	r.Address = w.Address
+	if r.Address == "" {
+		r.Address = r.BitBadgesAddress
+	}
+	return r, nil
+}
+
+// IsDeleted reports whether ParseRecord's error means a soft-deleted record.
+func IsDeleted(err error) bool { return errors.Is(err, errDeleted) }
+
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerHex(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'F' {
+			return string(bytes.ToLower([]byte(s)))
+		}
+	}
+	return s
+}
+
+// flexMillis is a millisecond timestamp sent as a JSON number or string;
+// null, "" and 0 are "absent".
+type flexMillis int64
+
+func (m *flexMillis) UnmarshalJSON(b []byte) error {
+	n, err := flexInt(b)
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		return errors.New("negative timestamp")
+	}
+	*m = flexMillis(n)
+	return nil
+}
+
+func (m flexMillis) IsZero() bool { return m == 0 }
+
+func (m flexMillis) Time() time.Time {
+	if m == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(int64(m)).UTC()
+}
+
+// flexInt reads an integer sent as a number or a string.
+func flexInt(b []byte) (int64, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		return 0, nil
+	}
+	if b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return 0, err
+		}
+		if s == "" {
+			return 0, nil
+		}
+		b = []byte(s)
+	}
+	if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+		return n, nil
+	}
+	// 1.7e12 and 1719878400000.0 are still numbers.
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, errors.New("not an integer")
+	}
+	return int64(f), nil
+}
+
+// flexString accepts a string or a number (a bookmark or id could be either).
+type flexString string
+
+func (s *flexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case string(b) == "null":
+		*s = ""
+	case len(b) > 0 && b[0] == '"':
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = flexString(v)
+	default:
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			return err
+		}
+		*s = flexString(n.String())
+	}
+	return nil
+}
+
+// flexBool accepts true/false or "true"/"false".
+type flexBool bool
+
+func (v *flexBool) UnmarshalJSON(b []byte) error {
+	switch string(bytes.TrimSpace(b)) {
+	case "true", `"true"`:
+		*v = true
+	case "false", `"false"`, "null":
+		*v = false
+	default:
+		return errors.New("not a boolean")
+	}
+	return nil
+}

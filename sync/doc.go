@@ -1,0 +1,35 @@
+// Package sync keeps a kiosk's code cache current from BitBadges and carries
+// its events back out, whenever the network allows, without ever making the
+// door wait for it.
+//
+// Four parts, each a loop or a call with one owner:
+//
+//   - Syncer does one full pre-fetch. It renews the app owner's access token
+//     (persisting the rotated refresh token in the store before the access
+//     token is used: a crash in between must not lose the only valid refresh
+//     token), streams every page into a new store snapshot and commits it only
+//     when the list was read to its end. Any failure aborts the snapshot: the
+//     old cache stays intact and keeps serving. A 401 triggers one token
+//     renewal, then a clear error.
+//   - Scheduler runs the Syncer at start-up and on bitbadges.sync_schedule
+//     (robfig/cron), never two at once, with SyncNow for a manual trigger.
+//     Failures back off exponentially with jitter up to bitbadges.max_backoff;
+//     a 429's Retry-After is honoured; 401 and 402 need a human, so they are
+//     reported as such and retried only at the slowest pace.
+//   - Exchanger is the online fallback for a code not in the cache (it
+//     implements verify.Exchanger): one exchange within the caller's time
+//     budget. It records nothing; the verifier records the redemption.
+//   - Uploader drains the store's event outbox, oldest first, in batches,
+//     through a pluggable Transport (HTTPTransport POSTs JSON to events.url).
+//     An event leaves the outbox only after a 2xx; permanent 4xx answers are
+//     dropped and counted; everything else is retried with backoff. The
+//     upload is idempotent on each event's nonce, so a retry after a lost
+//     answer does no harm.
+//
+// Every response's Date header advances the store's trusted time (throttled:
+// the store fsyncs each observation). Status gathers what an operator needs:
+// last success and its age, codes cached, last error, next sync, pending events.
+//
+// Nothing here logs or returns a secret: the API key, client secret, tokens
+// and codes stay out of every error and log line (a code's hash prefix at most).
+package sync

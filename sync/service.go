@@ -1,0 +1,178 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	stdsync "sync"
+	"time"
+
+	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/sync/bitbadges"
+)
+
+// Service is the sync side of kioskd, wired from the configuration: the
+// scheduled pre-fetch, the online exchange and the event upload.
+type Service struct {
+	Client    *bitbadges.Client
+	Syncer    *Syncer
+	Scheduler *Scheduler
+	// Exchanger is nil unless bitbadges.online_exchange is true.
+	Exchanger *Exchanger
+	// Uploader is nil when events.url is empty (events stay local).
+	Uploader *Uploader
+	Trusted  *TrustedTime
+
+	cache  Cache
+	outbox Outbox
+	clock  Clock
+}
+
+// Options are New's optional dependencies.
+type Options struct {
+	Logger *slog.Logger
+	HTTP   *http.Client // nil = a client with sane transport timeouts
+	Clock  Clock        // nil = the real clock
+}
+
+// New builds the Service from cfg over st. It reads the API key, client
+// secret and events token now (so a missing secret fails start-up with the
+// config key named); the refresh token file is read only when the store has
+// no refresh token yet.
+func New(cfg *config.Config, st *store.Store, o Options) (*Service, error) {
+	return newService(cfg, StoreCache(st), st, o)
+}
+
+func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Service, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	clk := o.Clock
+	if clk == nil {
+		clk = realClock{}
+	}
+	hc := o.HTTP
+	if hc == nil {
+		hc = &http.Client{Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: cfg.BitBadges.RequestTimeout,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConnsPerHost:   4,
+			ForceAttemptHTTP2:     true,
+		}}
+	}
+	secret := func(s config.Secret, required bool) (string, error) {
+		v, warn, err := config.ReadSecret(s)
+		if warn != "" {
+			log.Warn(warn)
+		}
+		if err != nil {
+			return "", err
+		}
+		if v == "" && required {
+			return "", fmt.Errorf("%s (or $%s) is required", s.Key, s.Env)
+		}
+		return v, nil
+	}
+	apiKey, err := secret(cfg.APIKey(), true)
+	if err != nil {
+		return nil, err
+	}
+	clientSecret, err := secret(cfg.ClientSecret(), cfg.BitBadges.OnlineExchange)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BitBadges.ClientID == "" {
+		return nil, errors.New("bitbadges.client_id is required")
+	}
+	trusted := &TrustedTime{Cache: cache}
+	client := &bitbadges.Client{
+		APIURL: cfg.BitBadges.APIURL, ClientID: cfg.BitBadges.ClientID,
+		APIKey: apiKey, ClientSecret: clientSecret,
+		HTTP: hc, RequestTimeout: cfg.BitBadges.RequestTimeout,
+		PageRetries: 2, OnServerTime: trusted.Observe, Logger: log,
+	}
+	refreshSecret := cfg.RefreshToken()
+	syncer := &Syncer{Client: client, Cache: cache, Trusted: trusted, Logger: log, Clock: clk,
+		InitialRefreshToken: func() (string, error) { return secret(refreshSecret, false) }}
+	s := &Service{
+		Client: client, Syncer: syncer, Trusted: trusted, cache: cache, outbox: outbox, clock: clk,
+		Scheduler: &Scheduler{Sync: syncer.Sync, Schedule: cfg.BitBadges.SyncSchedule,
+			MaxBackoff: cfg.BitBadges.MaxBackoff, Clock: clk, Logger: log},
+	}
+	if cfg.BitBadges.OnlineExchange {
+		s.Exchanger = &Exchanger{Client: client, Budget: cfg.BitBadges.ExchangeBudget, Logger: log}
+	}
+	if cfg.Events.URL != "" {
+		tok, err := secret(cfg.EventsToken(), false)
+		if err != nil {
+			return nil, err
+		}
+		s.Uploader = &Uploader{Outbox: outbox, BatchSize: cfg.Events.BatchSize,
+			Interval: cfg.Events.UploadInterval, MaxBackoff: cfg.BitBadges.MaxBackoff, Clock: clk, Logger: log,
+			Transport: &HTTPTransport{URL: cfg.Events.URL, Token: tok, HTTP: hc, Timeout: cfg.BitBadges.RequestTimeout}}
+	}
+	return s, nil
+}
+
+// Run runs the scheduler and the uploader until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	var wg stdsync.WaitGroup
+	errs := make([]error, 2)
+	wg.Go(func() { errs[0] = s.Scheduler.Run(ctx) })
+	if s.Uploader != nil {
+		wg.Go(func() { errs[1] = s.Uploader.Run(ctx) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Status is the sync side's state for `kioskd status`, logs and metrics.
+// It never holds a secret.
+type Status struct {
+	LastSync      time.Time     // when the serving cache was complete (survives restarts; zero: never)
+	Age           time.Duration // since LastSync, by the device clock; 0 when never synced
+	Codes         int           // records in the serving cache
+	ServerTime    time.Time     // the newest server Date seen by this process
+	LastAttempt   time.Time
+	LastError     string // of the last attempt; "" when it succeeded
+	LastErrorKind string // ErrorKind: unauthorized, credits, rate-limited, network, …
+	Failures      int    // consecutive failed syncs
+	NextSync      time.Time
+	Syncing       bool
+	PendingEvents int
+	EventsSent    uint64
+	EventsDropped uint64
+	UploadError   string
+}
+
+// Status gathers the current state. A store error is reported in LastError
+// rather than failing the whole status.
+func (s *Service) Status() Status {
+	st := s.Scheduler.State()
+	out := Status{ServerTime: s.Trusted.Latest(), LastAttempt: st.LastAttempt, LastError: st.LastError,
+		LastErrorKind: st.LastErrorKind, Failures: st.Failures, NextSync: st.NextSync, Syncing: st.Running}
+	if m, err := s.cache.Meta(); err == nil {
+		out.LastSync, out.Codes = m.LastSync, m.Count
+		if !m.LastSync.IsZero() {
+			out.Age = max(0, s.clock.Now().Sub(m.LastSync))
+		}
+	} else if out.LastError == "" {
+		out.LastError, out.LastErrorKind = "reading the cache: "+err.Error(), "store"
+	}
+	if s.outbox != nil {
+		if n, err := s.outbox.PendingCount(); err == nil {
+			out.PendingEvents = n
+		}
+	}
+	if s.Uploader != nil {
+		us := s.Uploader.Stats()
+		out.EventsSent, out.EventsDropped, out.UploadError = us.Sent, us.Dropped, us.LastError
+	}
+	return out
+}

@@ -1,0 +1,237 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	stdsync "sync"
+	"time"
+
+	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/sync/bitbadges"
+)
+
+// ErrNoRefreshToken means neither the store nor bitbadges.refresh_token_file
+// holds a refresh token: the kiosk was never authorised.
+var ErrNoRefreshToken = errors.New("no BitBadges refresh token: set bitbadges.refresh_token_file")
+
+// errSnapshot marks a failure of the store, not of the API.
+var errSnapshot = errors.New("writing the new cache")
+
+// Syncer does one full pre-fetch at a time into a new store snapshot.
+// Set the fields before the first Sync; Sync may be called from any
+// goroutine (calls are serialised).
+type Syncer struct {
+	Client *bitbadges.Client
+	Cache  Cache
+	// InitialRefreshToken reads bitbadges.refresh_token_file. It is used
+	// while the store holds no refresh token, and once more if the stored
+	// one is refused (the venue re-authorised and put a new one in the file).
+	InitialRefreshToken func() (string, error)
+	// Trusted, if set, is flushed at the end of every sync.
+	Trusted *TrustedTime
+	Logger  *slog.Logger
+	Clock   Clock
+	// MaxMalformed is the fraction of malformed records above which a
+	// pre-fetch is refused (a changed schema must not empty the cache);
+	// 0 = 0.1.
+	MaxMalformed float64
+
+	mu          stdsync.Mutex
+	access      string
+	expiry      time.Time
+	unpersisted string // a rotated refresh token the store failed to keep
+}
+
+// Result describes one completed pre-fetch.
+type Result struct {
+	Codes      int // records in the new cache
+	Pages      int
+	Deleted    int // soft-deleted records skipped
+	Malformed  int // records skipped as unusable
+	Bytes      int64
+	Duration   time.Duration
+	ServerTime time.Time
+	Renewed    bool // the access token was renewed during this sync
+}
+
+func (s *Syncer) log() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+func (s *Syncer) clock() Clock {
+	if s.Clock == nil {
+		return realClock{}
+	}
+	return s.Clock
+}
+
+// Sync runs one full pre-fetch. On success the new cache is committed; on
+// any failure the snapshot is aborted and the old cache keeps serving.
+func (s *Syncer) Sync(ctx context.Context) (Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	start := s.clock().Now()
+	var res Result
+	defer func() {
+		if s.Trusted != nil {
+			if err := s.Trusted.Flush(); err != nil {
+				s.log().Warn("sync: storing trusted time", "err", err)
+			}
+		}
+	}()
+	// Renew a little before expiry: a token that dies mid-pre-fetch costs a restart.
+	if s.access == "" || (!s.expiry.IsZero() && s.clock().Now().Add(5*time.Minute).After(s.expiry)) {
+		if err := s.renew(ctx); err != nil {
+			return res, err
+		}
+		res.Renewed = true
+	}
+	for {
+		r, err := s.prefetch(ctx)
+		r.Renewed = res.Renewed
+		r.Duration = s.clock().Now().Sub(start)
+		if err != nil && errors.Is(err, bitbadges.ErrUnauthorized) && !errors.Is(err, errSnapshot) {
+			if !res.Renewed {
+				s.log().Info("sync: access token refused, renewing it once")
+				s.access = ""
+				if err := s.renew(ctx); err != nil {
+					return r, err
+				}
+				res.Renewed = true
+				continue
+			}
+			s.access = ""
+			return r, fmt.Errorf("pre-fetch refused even with a fresh access token: "+
+				"check bitbadges.api_key_file and that the owner's token has scope manageDeveloperApps: %w", err)
+		}
+		return r, err
+	}
+}
+
+// renew trades the refresh token for an access token and persists the
+// rotated refresh token before the access token is kept.
+func (s *Syncer) renew(ctx context.Context) error {
+	candidates, err := s.refreshCandidates()
+	if err != nil {
+		return err
+	}
+	var lastErr error
+	for i, rt := range candidates {
+		tok, err := s.Client.RefreshAccessToken(ctx, rt)
+		if err != nil {
+			lastErr = err
+			if errors.Is(err, bitbadges.ErrUnauthorized) && i+1 < len(candidates) {
+				s.log().Warn("sync: stored refresh token refused, trying bitbadges.refresh_token_file")
+				continue
+			}
+			break
+		}
+		// The old refresh token is dead from here on: keep the new one
+		// durably before anything can fail.
+		if err := s.Cache.SetRefreshToken(tok.RefreshToken); err != nil {
+			s.unpersisted = tok.RefreshToken
+			s.access = ""
+			return fmt.Errorf("keeping the rotated refresh token: %w", err)
+		}
+		s.unpersisted = ""
+		s.access, s.expiry = tok.AccessToken, tok.AccessExpiry
+		s.log().Info("sync: access token renewed", "expires", tok.AccessExpiry)
+		return nil
+	}
+	if errors.Is(lastErr, bitbadges.ErrUnauthorized) {
+		return fmt.Errorf("renewing the access token: the refresh token was refused; "+
+			"re-authorise the kiosk and put a new token in bitbadges.refresh_token_file: %w", lastErr)
+	}
+	return fmt.Errorf("renewing the access token: %w", lastErr)
+}
+
+func (s *Syncer) refreshCandidates() ([]string, error) {
+	if s.unpersisted != "" {
+		return []string{s.unpersisted}, nil
+	}
+	stored, err := s.Cache.RefreshToken()
+	if err != nil {
+		return nil, fmt.Errorf("reading the stored refresh token: %w", err)
+	}
+	var file string
+	if s.InitialRefreshToken != nil {
+		f, ferr := s.InitialRefreshToken()
+		if ferr != nil && stored == "" {
+			return nil, fmt.Errorf("reading the initial refresh token: %w", ferr)
+		}
+		file = f
+	}
+	var out []string
+	if stored != "" {
+		out = append(out, stored)
+	}
+	if file != "" && file != stored {
+		out = append(out, file)
+	}
+	if len(out) == 0 {
+		return nil, ErrNoRefreshToken
+	}
+	return out, nil
+}
+
+func (s *Syncer) prefetch(ctx context.Context) (Result, error) {
+	var res Result
+	prev, _ := s.Cache.Meta()
+	snap, err := s.Cache.NewSnapshot()
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", errSnapshot, err)
+	}
+	st, err := s.Client.Prefetch(ctx, s.access, func(r bitbadges.Record) error {
+		if err := snap.Put(store.Record{Hash: r.DocID, Address: r.Address, Chain: r.Chain,
+			Name: r.Name, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}); err != nil {
+			return fmt.Errorf("%w: %w", errSnapshot, err)
+		}
+		return nil
+	})
+	res = Result{Codes: st.Records, Pages: st.Pages, Deleted: st.Deleted, Malformed: st.Malformed,
+		Bytes: st.Bytes, ServerTime: st.ServerTime}
+	if err == nil {
+		err = s.checkMalformed(st)
+	}
+	if err != nil {
+		if aerr := snap.Abort(); aerr != nil {
+			s.log().Error("sync: aborting the snapshot", "err", aerr)
+		}
+		return res, fmt.Errorf("pre-fetch (page %d, old cache kept): %w", st.Pages+1, err)
+	}
+	// At is trusted by the store: take the server's clock, the device's
+	// only when the server sent none.
+	at := st.ServerTime
+	if at.IsZero() {
+		at = s.clock().Now()
+	}
+	if err := snap.Commit(store.SyncInfo{At: at, ServerTime: st.ServerTime, Source: "sync"}); err != nil {
+		return res, fmt.Errorf("%w: committing: %w", errSnapshot, err)
+	}
+	if prev.Count > 100 && st.Records < prev.Count/2 {
+		s.log().Warn("sync: the cache shrank by more than half", "before", prev.Count, "after", st.Records)
+	}
+	s.log().Info("sync: cache replaced", "codes", st.Records, "pages", st.Pages,
+		"deleted", st.Deleted, "malformed", st.Malformed, "form", st.Form)
+	return res, nil
+}
+
+func (s *Syncer) checkMalformed(st bitbadges.PageStats) error {
+	if st.Malformed == 0 {
+		return nil
+	}
+	limit := s.MaxMalformed
+	if limit <= 0 {
+		limit = 0.1
+	}
+	if st.Records == 0 || float64(st.Malformed) > limit*float64(st.Records+st.Malformed) {
+		return fmt.Errorf("%w: %d of %d records unusable; refusing to replace the cache",
+			bitbadges.ErrMalformed, st.Malformed, st.Records+st.Malformed)
+	}
+	return nil
+}

@@ -1,10 +1,13 @@
 package config
 
 import (
+	"strconv"
+	"strings"
 	"time"
 )
 
-// GPIO is the output (and optional input) side.
+// GPIO is the output (and optional input) side. See the gpio package
+// documentation for wiring, active-low boards and fail modes.
 type GPIO struct {
 	// Driver is cdev (GPIO character device through periph gpioioctl), sim
 	// (records transitions, for the demo and tests) or none (display-only kiosk).
@@ -46,9 +49,13 @@ type Relay struct {
 
 // Input is one debounced input line.
 type Input struct {
-	Name      string        `yaml:"line"`
-	ActiveLow bool          `yaml:"active_low"`
-	Debounce  time.Duration `yaml:"debounce"`
+	Name      string `yaml:"line"`
+	ActiveLow bool   `yaml:"active_low"`
+	// Pull is the line's internal bias: auto (default: towards the inactive
+	// level, so a disconnected button reads "not pressed"), up, down or none
+	// (external resistors).
+	Pull     string        `yaml:"pull"`
+	Debounce time.Duration `yaml:"debounce"`
 }
 
 func defaultGPIO() GPIO {
@@ -61,15 +68,26 @@ func (g *GPIO) validate() error {
 	default:
 		return keyErr("gpio.driver", "must be cdev, sim or none, not %q", g.Driver)
 	}
-	for key, l := range map[string]*Line{"gpio.accept_led": g.AcceptLED, "gpio.reject_led": g.RejectLED, "gpio.buzzer": g.Buzzer} {
-		if l != nil && l.Name == "" {
-			return keyErr(key+".line", "must not be empty")
+	// Every configured line, in a fixed order so the first error is stable.
+	type named struct{ key, line string }
+	var lines []named
+	for _, o := range []struct {
+		key string
+		l   *Line
+	}{{"gpio.accept_led", g.AcceptLED}, {"gpio.reject_led", g.RejectLED}, {"gpio.buzzer", g.Buzzer}} {
+		if o.l == nil {
+			continue
 		}
+		if err := validLineName(o.key+".line", o.l.Name); err != nil {
+			return err
+		}
+		lines = append(lines, named{o.key, o.l.Name})
 	}
 	if g.Relay != nil {
-		if g.Relay.Name == "" {
-			return keyErr("gpio.relay.line", "must not be empty")
+		if err := validLineName("gpio.relay.line", g.Relay.Name); err != nil {
+			return err
 		}
+		lines = append(lines, named{"gpio.relay", g.Relay.Name})
 		if g.Relay.Pulse == 0 {
 			g.Relay.Pulse = 3 * time.Second
 		}
@@ -84,22 +102,62 @@ func (g *GPIO) validate() error {
 			return keyErr("gpio.relay.fail_mode", "must be secure or safe, not %q", g.Relay.FailMode)
 		}
 	}
-	for key, in := range map[string]*Input{"gpio.exit_button": g.ExitButton, "gpio.door_contact": g.DoorContact} {
+	for _, i := range []struct {
+		key string
+		in  *Input
+	}{{"gpio.exit_button", g.ExitButton}, {"gpio.door_contact", g.DoorContact}} {
+		in := i.in
 		if in == nil {
 			continue
 		}
-		if in.Name == "" {
-			return keyErr(key+".line", "must not be empty")
+		if err := validLineName(i.key+".line", in.Name); err != nil {
+			return err
+		}
+		lines = append(lines, named{i.key, in.Name})
+		switch in.Pull {
+		case "":
+			in.Pull = "auto"
+		case "auto", "up", "down", "none":
+		default:
+			return keyErr(i.key+".pull", "must be auto, up, down or none, not %q", in.Pull)
 		}
 		if in.Debounce == 0 {
 			in.Debounce = 50 * time.Millisecond
 		}
-		if in.Debounce < 0 || in.Debounce > 5*time.Second {
-			return keyErr(key+".debounce", "must be between 0 and 5s")
+		if in.Debounce < time.Millisecond || in.Debounce > 5*time.Second {
+			return keyErr(i.key+".debounce", "must be between 1ms and 5s, not %v", in.Debounce)
 		}
 	}
-	if g.AcceptFor <= 0 || g.RejectFor <= 0 {
-		return keyErr("gpio.accept_for", "accept_for and reject_for must be positive")
+	// The same line twice is a wiring mistake (and the second request would
+	// fail as busy at start-up, far from the typo).
+	for i := range lines {
+		for j := i + 1; j < len(lines); j++ {
+			if lines[i].line == lines[j].line {
+				return keyErr(lines[j].key+".line", "%s is already used by %s", lines[j].line, lines[i].key)
+			}
+		}
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"gpio.accept_for", g.AcceptFor}, {"gpio.reject_for", g.RejectFor}} {
+		if d.v < 100*time.Millisecond || d.v > time.Minute {
+			return keyErr(d.key, "must be between 100ms and 1m, not %v", d.v)
+		}
+	}
+	return nil
+}
+
+// validLineName accepts a line name (GPIO17) or chip:offset (gpiochip0:17).
+func validLineName(key, name string) error {
+	if strings.TrimSpace(name) == "" {
+		return keyErr(key, "must not be empty")
+	}
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		chip, off := name[:i], name[i+1:]
+		if n, err := strconv.Atoi(off); chip == "" || err != nil || n < 0 {
+			return keyErr(key, "%q is not a line name or chip:offset (e.g. GPIO17 or gpiochip0:17)", name)
+		}
 	}
 	return nil
 }

@@ -1,5 +1,3 @@
-// Package gpio drives what the person at the door sees and hears: the accept
-// and reject LEDs, the buzzer, and the relay of the door strike.
 package gpio
 
 // Pattern is what the outputs show.

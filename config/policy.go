@@ -29,12 +29,15 @@ type Policy struct {
 	// clock is earlier than the latest trustworthy time kioskd has seen:
 	// "reject" time-dependent verdicts, or "last-known" (decide as if it were the last trusted time).
 	UntrustedClock string `yaml:"untrusted_clock"`
+	// ClockTolerance is how far the wall clock may lag the latest trusted time
+	// (server Date headers have 1 s resolution; NTP drifts) before it is untrusted.
+	ClockTolerance time.Duration `yaml:"clock_tolerance"`
 	// AntiPassback with entry/exit scans: a code inside cannot enter again until it exits.
 	AntiPassback bool `yaml:"anti_passback"`
 }
 
 func defaultPolicy() Policy {
-	return Policy{Reuse: ReuseSingle, StaleCache: "warn", UntrustedClock: "last-known"}
+	return Policy{Reuse: ReuseSingle, StaleCache: "warn", UntrustedClock: "last-known", ClockTolerance: 2 * time.Minute}
 }
 
 // Window parses ValidFrom and ValidUntil (zero time when unset).
@@ -71,6 +74,9 @@ func (p *Policy) validate() error {
 	}
 	if !from.IsZero() && !until.IsZero() && !until.After(from) {
 		return keyErr("policy.valid_until", "must be after policy.valid_from")
+	}
+	if p.ClockTolerance < 0 || p.ClockTolerance > 24*time.Hour {
+		return keyErr("policy.clock_tolerance", "must be between 0 and 24h, not %v", p.ClockTolerance)
 	}
 	if p.MaxCacheAge < 0 {
 		return keyErr("policy.max_cache_age", "must not be negative")

@@ -114,6 +114,23 @@ type Store struct {
 	mu       sync.Mutex // guards meta and snapBusy
 	meta     Meta
 	snapBusy bool
+
+	codeLocks [64]sync.Mutex // striped by hash: see LockCode
+}
+
+// LockCode serializes deciding-and-redeeming one code across goroutines (two
+// cameras, two verifiers): between reading a code's redemption state and
+// recording a new redemption, no other redemption of it can slip in. Codes
+// are striped over a few mutexes, so unrelated codes rarely wait. Call the
+// returned function to unlock.
+func (s *Store) LockCode(hash string) (unlock func()) {
+	var h uint8
+	if len(hash) >= 2 {
+		h = hash[0]*31 + hash[1]
+	}
+	m := &s.codeLocks[h%uint8(len(s.codeLocks))]
+	m.Lock()
+	return m.Unlock
 }
 
 // HashCode returns hex(sha256(code)) of the lowercase 64-hex code text:

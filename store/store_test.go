@@ -267,7 +267,7 @@ func TestRedeemState(t *testing.T) {
 	}{
 		{Redemption{At: t0, Direction: DirEntry, Nonce: "n1"}, 1, true, "n1", "n1"},
 		{Redemption{At: t0.Add(time.Minute), Direction: DirExit, Nonce: "n2"}, 1, false, "n2", "n1"},
-		{Redemption{At: t0.Add(time.Minute), Direction: DirExit, Nonce: "n2"}, 1, false, "n2", "n1"}, // repeat: ignored
+		{Redemption{At: t0.Add(time.Minute), Direction: DirExit, Nonce: "n2"}, 1, false, "n2", "n1"},             // repeat: ignored
 		{Redemption{At: t0.Add(-time.Hour), Direction: DirEntry, Nonce: "n0", Peer: true}, 2, false, "n2", "n1"}, // older peer entry
 		{Redemption{At: t0.Add(2 * time.Minute), Nonce: "n3"}, 3, false, "n3", "n3"},
 	}

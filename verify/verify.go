@@ -1,0 +1,224 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/store"
+)
+
+// Exchanger confirms a code the cache does not know, online. The sync helper
+// implements it with BitBadges' token exchange, which consumes the code
+// server-side: a success is therefore recorded as a redemption.
+type Exchanger interface {
+	Exchange(ctx context.Context, code string) (store.Record, error)
+}
+
+// Options configure a Verifier.
+type Options struct {
+	Policy config.Policy
+	Kiosk  string // this kiosk's id, in redemptions and events
+	// Exchanger, when set, is tried for codes the cache does not know
+	// (never on a dry run), within ExchangeBudget.
+	Exchanger      Exchanger
+	ExchangeBudget time.Duration
+	Now            func() time.Time // the wall clock; nil = time.Now
+	Logger         *slog.Logger
+}
+
+// CheckOpts modify one Check.
+type CheckOpts struct {
+	// DryRun decides without recording anything and without an online exchange.
+	DryRun bool
+	// Direction is "entry", "exit" or "" (a door without anti-passback).
+	Direction string
+}
+
+// Health is what the pipeline needs to show a fault pattern.
+type Health struct {
+	CacheAge     time.Duration // since the serving cache was complete (0 if never)
+	Stale        bool          // never synced, or older than policy.max_cache_age
+	ClockTrusted bool
+	Count        int
+}
+
+// Verifier applies the venue's policy over the store. It is safe for
+// concurrent use.
+type Verifier struct {
+	st          *store.Store
+	o           Options
+	from, until time.Time
+	log         *slog.Logger
+}
+
+// New returns a Verifier over st.
+func New(st *store.Store, o Options) *Verifier {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ExchangeBudget <= 0 {
+		o.ExchangeBudget = 1500 * time.Millisecond
+	}
+	v := &Verifier{st: st, o: o, log: o.Logger}
+	v.from, v.until = o.Policy.Window()
+	return v
+}
+
+// Check decides whether code (a normalized lowercase 64-hex string) lets its
+// holder in now. Unless c.DryRun, an accept is durably recorded as a
+// redemption before Check returns (so the door may open), and every verdict is
+// recorded as an event. A failure to decide or to record is Reason Error,
+// never an accept.
+func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict {
+	hash := store.HashCode(code)
+	if !c.DryRun {
+		// Read-decide-redeem must be atomic per code, or two concurrent
+		// presentations of a single-use code could both be accepted.
+		defer v.st.LockCode(hash)()
+	}
+	wall := v.o.Now()
+	in, err := v.st.Inspect(hash)
+	if err != nil {
+		return v.fail(c, Verdict{Hash: hash, At: wall}, "reading store", err)
+	}
+	exchangeable := v.o.Exchanger != nil && !c.DryRun
+	d := v.policy().decide(facts{
+		Found: in.Found, Record: in.Record, State: in.State, Redeemed: in.Redeemed,
+		LastSync: in.Meta.LastSync, Wall: wall, Trusted: in.Meta.TrustedTime,
+		Direction: c.Direction, Exchangeable: exchangeable,
+	})
+	vd := Verdict{Reason: d.Reason, Hash: hash, At: d.At, Warning: d.Warning}
+	if in.Found {
+		vd.Name, vd.Address = in.Record.Name, in.Record.Address
+	}
+	if d.NeedExchange {
+		vd = v.exchange(ctx, code, vd)
+	}
+	vd.Accept = vd.Reason == OK
+	var detail []string
+	if vd.Warning != "" {
+		detail = append(detail, vd.Warning)
+	}
+	if !d.ClockTrusted {
+		detail = append(detail, "wall clock "+wall.UTC().Format(time.RFC3339))
+	}
+	if vd.Online {
+		detail = append(detail, "online")
+	}
+	if c.Direction != "" {
+		detail = append(detail, c.Direction)
+	}
+	return v.record(ctx, c, vd, strings.Join(detail, "; "))
+}
+
+// exchange asks the Exchanger about a code the cache does not know; the
+// gates that need no record (clock, window, re-use) already passed.
+func (v *Verifier) exchange(ctx context.Context, code string, vd Verdict) Verdict {
+	ctx, cancel := context.WithTimeout(ctx, v.o.ExchangeBudget)
+	defer cancel()
+	rec, err := v.o.Exchanger.Exchange(ctx, code)
+	if err != nil {
+		// The exchanger's error must not carry the code; log only its class.
+		v.log.Info("online exchange failed", "hash", prefix(vd.Hash), "timeout", errors.Is(err, context.DeadlineExceeded))
+		vd.Reason = Unknown
+		return vd
+	}
+	vd.Online = true
+	vd.Name, vd.Address = rec.Name, rec.Address
+	if !rec.ExpiresAt.IsZero() && !vd.At.Before(rec.ExpiresAt) {
+		vd.Reason = Expired
+		return vd
+	}
+	vd.Reason = OK
+	return vd
+}
+
+// NotACode records a scanned QR that is not a kiosk code and returns its verdict.
+func (v *Verifier) NotACode(ctx context.Context) Verdict {
+	wall := v.o.Now()
+	at, _ := v.policy().decisionTime(wall, v.st.TrustedTime())
+	return v.record(ctx, CheckOpts{}, Verdict{Reason: NotACode, At: at}, "")
+}
+
+// record writes the verdict's redemption (accept) and event, unless dry run.
+func (v *Verifier) record(ctx context.Context, c CheckOpts, vd Verdict, detail string) Verdict {
+	if c.DryRun {
+		v.logVerdict(vd, true)
+		return vd
+	}
+	ev := store.Event{
+		Nonce: store.NewNonce(), Time: vd.At, Kiosk: v.o.Kiosk, Kind: store.KindVerdict,
+		Accept: vd.Accept, Reason: vd.Reason.String(), Hash: vd.Hash, Detail: detail,
+	}
+	if vd.Accept {
+		r := store.Redemption{Hash: vd.Hash, At: vd.At, Kiosk: v.o.Kiosk, Direction: c.Direction, Nonce: ev.Nonce}
+		if err := v.st.Redeem(ctx, r, ev); err != nil {
+			return v.fail(c, vd, "recording redemption", err)
+		}
+		v.logVerdict(vd, false)
+		return vd
+	}
+	if err := v.st.AppendEvent(ev); err != nil {
+		// The verdict is already a reject: losing its event is logged, not fatal.
+		v.log.Error("recording event", "reason", vd.Reason.String(), "hash", prefix(vd.Hash), "err", err)
+	}
+	v.logVerdict(vd, false)
+	return vd
+}
+
+// fail turns a store failure into a rejecting Error verdict.
+func (v *Verifier) fail(c CheckOpts, vd Verdict, doing string, err error) Verdict {
+	v.log.Error("verdict failed", "doing", doing, "hash", prefix(vd.Hash), "err", err)
+	vd.Accept, vd.Reason, vd.Online = false, Error, false
+	if !c.DryRun {
+		ev := store.Event{Nonce: store.NewNonce(), Time: vd.At, Kiosk: v.o.Kiosk, Kind: store.KindVerdict,
+			Reason: Error.String(), Hash: vd.Hash, Detail: doing}
+		if err := v.st.AppendEvent(ev); err != nil {
+			v.log.Error("recording error event", "err", err)
+		}
+	}
+	return vd
+}
+
+func (v *Verifier) logVerdict(vd Verdict, dry bool) {
+	v.log.Info("verdict", "accept", vd.Accept, "reason", vd.Reason.String(), "hash", prefix(vd.Hash),
+		"warning", vd.Warning, "online", vd.Online, "dry_run", dry)
+}
+
+// Health reports the cache's age and the clock's trust at wall time now.
+func (v *Verifier) Health(now time.Time) Health {
+	m, err := v.st.Meta()
+	if err != nil {
+		v.log.Error("reading store meta", "err", err)
+		return Health{Stale: true}
+	}
+	p := v.policy()
+	at, trusted := p.decisionTime(now, m.TrustedTime)
+	h := Health{ClockTrusted: trusted, Count: m.Count}
+	if m.LastSync.IsZero() {
+		h.Stale = true
+		return h
+	}
+	h.CacheAge = at.Sub(m.LastSync)
+	h.Stale = p.stale(at, m.LastSync)
+	return h
+}
+
+func (v *Verifier) policy() policy {
+	return policy{Policy: v.o.Policy, from: v.from, until: v.until}
+}
+
+// prefix is the loggable part of a code hash.
+func prefix(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12]
+	}
+	return hash
+}

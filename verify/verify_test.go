@@ -20,7 +20,7 @@ func code(i int) string { return fmt.Sprintf("%064x", 0xc0de0000+i) }
 
 type clock struct{ t atomic.Pointer[time.Time] }
 
-func (c *clock) now() time.Time { return *c.t.Load() }
+func (c *clock) now() time.Time  { return *c.t.Load() }
 func (c *clock) set(t time.Time) { c.t.Store(&t) }
 
 type rig struct {
@@ -161,7 +161,9 @@ func TestOnlineExchange(t *testing.T) {
 		t.Fatal("cached code was exchanged")
 	}
 
-	fail := &fakeExchanger{fn: func(context.Context, string) (store.Record, error) { return store.Record{}, errors.New("500 unknown code") }}
+	fail := &fakeExchanger{fn: func(context.Context, string) (store.Record, error) {
+		return store.Record{}, errors.New("500 unknown code")
+	}}
 	v = r.verifier(func(o *Options) { o.Exchanger = fail })
 	if vd := v.Check(ctx, code(101), CheckOpts{}); vd.Reason != Unknown || vd.Online {
 		t.Fatalf("failed exchange: %+v", vd)

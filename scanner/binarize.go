@@ -1,6 +1,9 @@
 package scanner
 
 import (
+	"encoding/binary"
+	"math/bits"
+
 	"github.com/makiuchi-d/gozxing"
 )
 
@@ -24,17 +27,20 @@ const (
 
 // binImage is a binarized image with every buffer it needs, reused from one
 // frame to the next: after the first frame of a given size, binarizing,
-// gating and packing allocate nothing.
+// gating and packing allocate nothing. Pixels are bits, least significant
+// first, dark = 1, bpr bytes per row (a multiple of 8, so that rows can be
+// read 64 bits at a time).
 type binImage struct {
 	w, h   int
-	bw, bh int     // size in blocks
-	bin    []byte  // 1 = dark, one byte per pixel
+	bw, bh int // size in blocks
+	bpr    int
+	bits   []byte
 	bp     []int32 // per-block black point
 	mat    *gozxing.BitMatrix
 	row    *gozxing.BitArray
 	bmp    *gozxing.BinaryBitmap
 	src    *lumSource
-	packed bool // mat holds bin (inverted if packedInv)
+	packed bool // mat holds bits (inverted if inv)
 	inv    bool
 }
 
@@ -45,7 +51,8 @@ func (b *binImage) resize(w, h int) {
 	b.w, b.h = w, h
 	b.bw = (w + blockSize - 1) >> blockShift
 	b.bh = (h + blockSize - 1) >> blockShift
-	b.bin = make([]byte, w*h)
+	b.bpr = (w + 63) / 64 * 8
+	b.bits = make([]byte, b.bpr*h)
 	b.bp = make([]int32, b.bw*b.bh)
 	b.mat, _ = gozxing.NewBitMatrix(w, h)
 	b.row = gozxing.NewBitArray(w)
@@ -53,7 +60,12 @@ func (b *binImage) resize(w, h int) {
 	b.bmp, _ = gozxing.NewBinaryBitmap(&fixedBinarizer{b})
 }
 
-// binarize thresholds p into b.bin. Each 8×8 block gets a black point: its
+// at reports whether pixel (x, y) is dark.
+func (b *binImage) at(x, y int) bool {
+	return b.bits[y*b.bpr+x>>3]>>(x&7)&1 == 1
+}
+
+// binarize thresholds p into b.bits. Each 8×8 block gets a black point: its
 // mean when the block has contrast (max-min > minRange), otherwise a guess
 // that the flat block is background (half its minimum, or its dark
 // neighbours' level when they are darker). Each pixel is then compared with
@@ -75,16 +87,7 @@ func (b *binImage) binarize(p plane, minRange int) {
 				x0 = max(w-blockSize, 0)
 			}
 			x1 := min(x0+blockSize, w)
-			sum, lo, hi := 0, 255, 0
-			for y := y0; y < y1; y++ {
-				r := p.y[y*p.stride+x0 : y*p.stride+x1]
-				for _, v := range r {
-					iv := int(v)
-					sum += iv
-					lo = min(lo, iv)
-					hi = max(hi, iv)
-				}
-			}
+			sum, lo, hi := blockStats(p, x0, x1, y0, y1)
 			n := (y1 - y0) * (x1 - x0)
 			var bp int
 			if hi-lo > minRange {
@@ -120,19 +123,28 @@ func (b *binImage) binarize(p plane, minRange int) {
 			t := sum / n
 			x0 := bx << blockShift
 			x1 := min(x0+blockSize, w)
+			full := x1-x0 == blockSize
 			for y := y0; y < y1; y++ {
 				src := p.y[y*p.stride+x0 : y*p.stride+x1]
-				dst := b.bin[y*w+x0 : y*w+x1]
-				for i, v := range src {
-					if int(v) <= t {
-						dst[i] = 1
-					} else {
-						dst[i] = 0
+				var v uint
+				if full {
+					src = src[:blockSize]
+					v = dark(src[0], t) | dark(src[1], t)<<1 | dark(src[2], t)<<2 | dark(src[3], t)<<3 |
+						dark(src[4], t)<<4 | dark(src[5], t)<<5 | dark(src[6], t)<<6 | dark(src[7], t)<<7
+				} else {
+					for i, s := range src {
+						v |= dark(s, t) << i
 					}
 				}
+				b.bits[y*b.bpr+x0>>3] = byte(v)
 			}
 		}
 	}
+}
+
+// dark is 1 when v <= t, computed without a branch.
+func dark(v byte, t int) uint {
+	return uint(t-int(v))>>(bits.UintSize-1) ^ 1
 }
 
 // finderHits counts places that look like a QR finder pattern (runs in the
@@ -141,45 +153,64 @@ func (b *binImage) binarize(p plane, minRange int) {
 // counts light-centred ones (a light-on-dark code). It is deliberately more
 // tolerant than gozxing's finder so that it only ever spares gozxing frames
 // it could not decode anyway; on a frame without a code it is the only work
-// done besides binarizing.
+// done besides binarizing. Rows are read 64 pixels at a time and only their
+// colour changes are visited, so flat areas cost next to nothing.
 func (b *binImage) finderHits(limit int) (dark, light int) {
 	w, h := b.w, b.h
-	var runs [5]int
+	nw := b.bpr / 8
 	for y := 0; y < h; y++ {
-		row := b.bin[y*w : y*w+w]
-		runs = [5]int{}
-		cur := row[0]
-		n := 0
-		for x := 0; x <= w; x++ {
-			if x < w && row[x] == cur {
-				n++
-				continue
+		row := b.bits[y*b.bpr : (y+1)*b.bpr]
+		var runs [5]int
+		start := 0 // where the current run began
+		carry := uint64(row[0] & 1)
+		for k := 0; k < nw; k++ {
+			word := binary.LittleEndian.Uint64(row[8*k:])
+			// Bit i of t is set where pixel 64k+i differs from the one before.
+			t := word ^ (word<<1 | carry)
+			carry = word >> 63
+			if lim := w - 64*k; lim < 64 {
+				t &= 1<<uint(lim) - 1
 			}
-			// A run of colour cur and length n ended at x.
-			runs[0], runs[1], runs[2], runs[3] = runs[1], runs[2], runs[3], runs[4]
-			runs[4] = n
-			if runs[0] > 0 && ratioOK(runs) {
-				// cur is the colour of the last run, which is also the
-				// colour of the centre run (runs alternate).
-				cx := x - runs[4] - runs[3] - runs[2]/2 - 1
-				if b.columnOK(cx, y, runs[0]+runs[1]+runs[2]+runs[3]+runs[4], cur) {
-					if cur == 1 {
-						dark++
-					} else {
-						light++
-					}
-					if dark >= limit && light >= limit {
+			for t != 0 {
+				x := 64*k + bits.TrailingZeros64(t)
+				t &= t - 1
+				runs = [5]int{runs[1], runs[2], runs[3], runs[4], x - start}
+				start = x
+				// The run that just ended has the colour opposite to x's,
+				// which is also the colour of the centre run.
+				if runs[0] > 0 && ratioOK(runs) {
+					c := byte(word>>uint(x&63)&1) ^ 1
+					if b.hit(x, y, runs, c, &dark, &light) && dark >= limit && light >= limit {
 						return dark, light
 					}
 				}
 			}
-			if x < w {
-				cur = row[x]
-				n = 1
+		}
+		// The last run ends at the right edge.
+		runs = [5]int{runs[1], runs[2], runs[3], runs[4], w - start}
+		if runs[0] > 0 && ratioOK(runs) {
+			c := row[(w-1)>>3] >> uint((w-1)&7) & 1
+			if b.hit(w, y, runs, c, &dark, &light) && dark >= limit && light >= limit {
+				return dark, light
 			}
 		}
 	}
 	return dark, light
+}
+
+// hit confirms a row candidate ending at x down its centre column and
+// counts it; it reports whether it counted.
+func (b *binImage) hit(x, y int, runs [5]int, c byte, dark, light *int) bool {
+	cx := x - runs[4] - runs[3] - runs[2]/2 - 1
+	if !b.columnOK(cx, y, runs[0]+runs[1]+runs[2]+runs[3]+runs[4], c) {
+		return false
+	}
+	if c == 1 {
+		*dark++
+	} else {
+		*light++
+	}
+	return true
 }
 
 // ratioOK reports whether five runs are roughly 1:1:3:1:1, with more slack
@@ -203,29 +234,28 @@ func (b *binImage) columnOK(x, y, tot int, c byte) bool {
 	if x < 0 || x >= b.w {
 		return false
 	}
-	w := b.w
+	is := func(yy int, col byte) bool { return b.at(x, yy) == (col == 1) }
 	limit := 2 * tot
 	var r [5]int
-	// Centre run, up and down.
 	up := y
-	for up >= 0 && b.bin[up*w+x] == c && y-up < limit {
+	for up >= 0 && is(up, c) && y-up < limit {
 		up--
 	}
 	down := y
-	for down < b.h && b.bin[down*w+x] == c && down-y < limit {
+	for down < b.h && is(down, c) && down-y < limit {
 		down++
 	}
 	r[2] = down - up - 1
 	col := 1 - c
 	for k := 0; k < 2; k++ {
 		n := 0
-		for up >= 0 && b.bin[up*w+x] == col && n < limit {
+		for up >= 0 && is(up, col) && n < limit {
 			up--
 			n++
 		}
 		r[1-k] = n
 		n = 0
-		for down < b.h && b.bin[down*w+x] == col && n < limit {
+		for down < b.h && is(down, col) && n < limit {
 			down++
 			n++
 		}
@@ -246,30 +276,29 @@ func abs(x int) int {
 	return x
 }
 
-// pack copies bin into the gozxing bit matrix (dark = set), inverted when
-// invert is true, and returns the bitmap the QR reader takes.
+// pack copies the bits into gozxing's bit matrix (dark = set), inverted
+// when invert is true, and returns the bitmap the QR reader takes.
 func (b *binImage) pack(invert bool) *gozxing.BinaryBitmap {
 	if b.packed && b.inv == invert {
 		return b.bmp
 	}
-	w := b.w
 	var flip uint32
 	if invert {
 		flip = ^uint32(0)
 	}
+	n32 := (b.w + 31) / 32
+	var tail uint32 = ^uint32(0)
+	if r := b.w % 32; r != 0 {
+		tail = 1<<uint(r) - 1
+	}
 	for y := 0; y < b.h; y++ {
-		row := b.bin[y*w : y*w+w]
-		for x0 := 0; x0 < w; x0 += 32 {
-			var word uint32
-			seg := row[x0:min(x0+32, w)]
-			for i, v := range seg {
-				word |= uint32(v) << i
+		row := b.bits[y*b.bpr:]
+		for k := 0; k < n32; k++ {
+			v := binary.LittleEndian.Uint32(row[4*k:]) ^ flip
+			if k == n32-1 {
+				v &= tail
 			}
-			word ^= flip
-			if len(seg) < 32 {
-				word &= (1 << len(seg)) - 1
-			}
-			b.row.SetBulk(x0, word)
+			b.row.SetBulk(32*k, v)
 		}
 		b.mat.SetRow(y, b.row)
 	}
@@ -291,3 +320,29 @@ func (f *fixedBinarizer) CreateBinarizer(src gozxing.LuminanceSource) gozxing.Bi
 }
 func (f *fixedBinarizer) GetWidth() int  { return f.b.w }
 func (f *fixedBinarizer) GetHeight() int { return f.b.h }
+
+// blockStats returns the sum, minimum and maximum of a block.
+func blockStats(p plane, x0, x1, y0, y1 int) (sum, lo, hi int) {
+	lo = 255
+	if x1-x0 == blockSize {
+		for y := y0; y < y1; y++ {
+			r := p.y[y*p.stride+x0:]
+			r = r[:blockSize]
+			a, b, c, d := int(r[0]), int(r[1]), int(r[2]), int(r[3])
+			e, f, g, h := int(r[4]), int(r[5]), int(r[6]), int(r[7])
+			sum += a + b + c + d + e + f + g + h
+			lo = min(lo, a, b, c, d, e, f, g, h)
+			hi = max(hi, a, b, c, d, e, f, g, h)
+		}
+		return sum, lo, hi
+	}
+	for y := y0; y < y1; y++ {
+		for _, v := range p.y[y*p.stride+x0 : y*p.stride+x1] {
+			iv := int(v)
+			sum += iv
+			lo = min(lo, iv)
+			hi = max(hi, iv)
+		}
+	}
+	return sum, lo, hi
+}

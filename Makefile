@@ -22,3 +22,9 @@ demo:
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o kioskd ./cmd/kioskd
+
+# Hardware in the loop: kioskd in QEMU VMs (x86-64, arm64) on real kernel V4L2
+# (v4l2loopback) and GPIO (gpio-sim) drivers. Exit 77 = package archive
+# unreachable (skipped). See hwtest/README.md.
+hwtest:
+	hwtest/run.sh

@@ -1,0 +1,24 @@
+#!/bin/busybox sh
+# /init of the hwtest initramfs: mount the kernel filesystems, load the
+# drivers under test, then hand over to the guest driver, which prints the
+# per-scenario report and the HWTEST-EXIT marker and powers the VM off.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+ip link set lo up
+modprobe configfs && mount -t configfs configfs /sys/kernel/config
+modprobe gpio-sim
+# exclusive_caps=1: the capture side exists only while a writer is active,
+# which is how a camera that goes away looks to kioskd.
+modprobe v4l2loopback video_nr=7 exclusive_caps=1 card_label=hwtest-cam max_buffers=4
+echo "HWTEST-BOOTED $(cut -d' ' -f1 /proc/uptime)s"
+/bin/hwguest
+rc=$?
+# hwguest exits the VM itself; reaching here means it crashed before that.
+echo "HWTEST-EXIT $rc"
+/bin/hwguest -exit "$rc"
+poweroff -f

@@ -1,0 +1,236 @@
+// Package gpiosim sets up a simulated GPIO chip with the kernel's gpio-sim
+// driver and watches what a program drives on its lines.
+//
+// A chip is made through configfs (/sys/kernel/config/gpio-sim): a device
+// folder, a bank with a label and named lines, then "1" into live. The kernel
+// then shows the chip as an ordinary /dev/gpiochipN to the program under test,
+// and shows each line's level, as the kernel sees it, in sysfs at
+// /sys/devices/platform/<dev_name>/<chip_name>/sim_gpio<N>/value. Reading that
+// file never disturbs the line, unlike reading back an output through the
+// character device, so it is the witness the tests assert on.
+package gpiosim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+const configfs = "/sys/kernel/config/gpio-sim"
+
+// Chip is a live gpio-sim chip.
+type Chip struct {
+	cfg      string // configfs device folder
+	Label    string
+	ChipName string // gpiochipN
+	DevName  string // gpio-sim.N
+	Lines    []string
+}
+
+// New creates and brings up a chip called name with the given label and line
+// names (offset = index).
+func New(name, label string, lines []string) (*Chip, error) {
+	dev := filepath.Join(configfs, name)
+	bank := filepath.Join(dev, "bank0")
+	if err := os.MkdirAll(bank, 0o755); err != nil {
+		return nil, fmt.Errorf("making gpio-sim bank (is configfs mounted and gpio-sim loaded?): %w", err)
+	}
+	c := &Chip{cfg: dev, Label: label, Lines: lines}
+	steps := []struct{ path, val string }{
+		{filepath.Join(bank, "label"), label},
+		{filepath.Join(bank, "num_lines"), fmt.Sprint(len(lines))},
+	}
+	for i, n := range lines {
+		ld := filepath.Join(bank, fmt.Sprintf("line%d", i))
+		if err := os.MkdirAll(ld, 0o755); err != nil {
+			return nil, fmt.Errorf("making gpio-sim line %d: %w", i, err)
+		}
+		steps = append(steps, struct{ path, val string }{filepath.Join(ld, "name"), n})
+	}
+	steps = append(steps, struct{ path, val string }{filepath.Join(dev, "live"), "1"})
+	for _, s := range steps {
+		if err := os.WriteFile(s.path, []byte(s.val), 0); err != nil {
+			return nil, fmt.Errorf("configuring gpio-sim (%s): %w", s.path, err)
+		}
+	}
+	var err error
+	if c.ChipName, err = readTrim(filepath.Join(bank, "chip_name")); err != nil {
+		return nil, err
+	}
+	if c.DevName, err = readTrim(filepath.Join(dev, "dev_name")); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(c.linePath(0, "value")); err != nil {
+		return nil, fmt.Errorf("gpio-sim chip is live but its sysfs is not where expected: %w", err)
+	}
+	return c, nil
+}
+
+// Close takes the chip down and removes its configfs folders.
+func (c *Chip) Close() error {
+	if err := os.WriteFile(filepath.Join(c.cfg, "live"), []byte("0"), 0); err != nil {
+		return fmt.Errorf("taking gpio-sim chip down: %w", err)
+	}
+	bank := filepath.Join(c.cfg, "bank0")
+	var errs []error
+	for i := range c.Lines {
+		errs = append(errs, os.Remove(filepath.Join(bank, fmt.Sprintf("line%d", i))))
+	}
+	errs = append(errs, os.Remove(bank), os.Remove(c.cfg))
+	return errors.Join(errs...)
+}
+
+func (c *Chip) linePath(off int, attr string) string {
+	return filepath.Join("/sys/devices/platform", c.DevName, c.ChipName, fmt.Sprintf("sim_gpio%d", off), attr)
+}
+
+// SetPull sets the level an unrequested (or input) line rests at: what an
+// external pull resistor would do on a board.
+func (c *Chip) SetPull(off int, up bool) error {
+	v := "pull-down"
+	if up {
+		v = "pull-up"
+	}
+	if err := os.WriteFile(c.linePath(off, "pull"), []byte(v), 0); err != nil {
+		return fmt.Errorf("setting pull of line %d: %w", off, err)
+	}
+	return nil
+}
+
+// Value reads the level of line off as the kernel sees it.
+func (c *Chip) Value(off int) (int, error) {
+	s, err := readTrim(c.linePath(off, "value"))
+	if err != nil {
+		return 0, err
+	}
+	if s == "1" {
+		return 1, nil
+	}
+	return 0, nil
+}
+
+func readTrim(p string) (string, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", p, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// Edge is one observed change of a line's level (the first sample of each
+// line is recorded as an Edge too).
+type Edge struct {
+	Line  int
+	Value int
+	At    time.Time // monotonic clock reading
+}
+
+// Watcher samples every line of a chip at a fixed interval and records each
+// change with the time it was first seen.
+type Watcher struct {
+	mu    sync.Mutex
+	edges []Edge
+	last  []int
+	err   error
+	done  chan struct{}
+	stop  context.CancelFunc
+}
+
+// Watch starts sampling; the caller must Stop it.
+func (c *Chip) Watch(interval time.Duration) (*Watcher, error) {
+	files := make([]*os.File, len(c.Lines))
+	for i := range c.Lines {
+		f, err := os.Open(c.linePath(i, "value"))
+		if err != nil {
+			for _, g := range files[:i] {
+				g.Close()
+			}
+			return nil, fmt.Errorf("opening line %d value: %w", i, err)
+		}
+		files[i] = f
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Watcher{last: make([]int, len(files)), done: make(chan struct{}), stop: cancel}
+	for i := range w.last {
+		w.last[i] = -1
+	}
+	go func() {
+		defer close(w.done)
+		defer func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		buf := make([]byte, 8)
+		for {
+			for i, f := range files {
+				// A sysfs attribute is regenerated on every read at offset 0.
+				n, err := f.ReadAt(buf, 0)
+				if n == 0 && err != nil {
+					w.mu.Lock()
+					w.err = fmt.Errorf("sampling line %d: %w", i, err)
+					w.mu.Unlock()
+					return
+				}
+				v := 0
+				if buf[0] == '1' {
+					v = 1
+				}
+				now := time.Now()
+				w.mu.Lock()
+				if v != w.last[i] {
+					w.last[i] = v
+					w.edges = append(w.edges, Edge{Line: i, Value: v, At: now})
+				}
+				w.mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return w, nil
+}
+
+// Stop ends sampling and returns the first sampling error, if any.
+func (w *Watcher) Stop() error {
+	w.stop()
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Edges returns a copy of every change seen so far.
+func (w *Watcher) Edges() []Edge {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]Edge(nil), w.edges...)
+}
+
+// Level is the last sampled value of line off (-1 before the first sample).
+func (w *Watcher) Level(off int) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last[off]
+}
+
+// Since returns the changes seen at or after t.
+func (w *Watcher) Since(t time.Time) []Edge {
+	var out []Edge
+	for _, e := range w.Edges() {
+		if !e.At.Before(t) {
+			out = append(out, e)
+		}
+	}
+	return out
+}

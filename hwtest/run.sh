@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# hwtest/run.sh: hardware-in-the-loop test of kioskd on real kernel V4L2 and
+# GPIO drivers, inside QEMU (software emulation, no KVM needed).
+#
+# What it does, all cached under hwtest/.cache keyed by kernel ABI:
+#   1. installs the host packages it needs (apt), resolves the current Debian
+#      kernel ABI per architecture (it drifts, so never hard-coded);
+#   2. downloads that kernel, its headers and linux-source with `apt-get
+#      download` and unpacks them with `dpkg -x` (GPL sources are fetched at
+#      build time, never committed);
+#   3. builds v4l2loopback (from v4l2loopback-dkms) and gpio-sim + irq_sim
+#      (from linux-source; Debian does not enable CONFIG_GPIO_SIM) out of tree,
+#      cross-compiling for arm64;
+#   4. builds the static guest driver (hwtest/cmd/hwguest) and kioskd, packs a
+#      busybox initramfs and boots it; the guest runs the scenarios and reports
+#      through isa-debug-exit (x86-64) and a console marker line (all arches).
+#
+# Usage: hwtest/run.sh [arch...]     arch: amd64 arm64 (default: both)
+# Env:   HWTEST_NO_APT=1   skip apt-get install (packages already there)
+#        HWTEST_NO_KIOSKD=1 leave kioskd out (harness self-check only; fails)
+#        HWTEST_VERBOSE=1  echo the guest console while it runs
+# Exit:  0 all scenarios passed; 77 the package archive was unreachable
+#        (skipped, said loudly); anything else is a failure.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+CACHE=${HWTEST_CACHE:-$HERE/.cache}
+ARCHES=("$@")
+[ ${#ARCHES[@]} -eq 0 ] && ARCHES=(amd64 arm64)
+EXIT_SKIP=77
+
+log() { printf '[hwtest %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "FAIL: $*"; exit 1; }
+skip() {
+	log "################################################################"
+	log "SKIPPED: $*"
+	log "the hardware-in-the-loop test did NOT run"
+	log "################################################################"
+	exit $EXIT_SKIP
+}
+
+T0=$(date +%s)
+mkdir -p "$CACHE/debs"
+
+SUDO=
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+
+# ---------------------------------------------------------------- host tools
+host_packages() {
+	local pkgs=(qemu-system-x86 qemu-system-arm busybox-static cpio kmod gcc make
+		gcc-aarch64-linux-gnu libc6-dev xz-utils)
+	local missing=()
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	# arm64 kernel packages are looked up as a foreign architecture.
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+		$SUDO dpkg --add-architecture arm64
+		NEED_UPDATE=1
+	fi
+	if [ -n "${NEED_UPDATE:-}" ] || [ ${#missing[@]} -gt 0 ] || [ ! -f "$CACHE/.apt-updated" ] ||
+		[ -n "$(find "$CACHE/.apt-updated" -mmin +720)" ]; then
+		log "apt-get update"
+		if ! $SUDO apt-get update -q >"$CACHE/apt-update.log" 2>&1 ||
+			grep -qE '^(W|E): (Failed to fetch|Some index files failed)' "$CACHE/apt-update.log"; then
+			cat "$CACHE/apt-update.log" >&2
+			skip "the Debian package archive cannot be reached (apt-get update failed)"
+		fi
+		touch "$CACHE/.apt-updated"
+	fi
+	if [ ${#missing[@]} -gt 0 ] && [ -z "${HWTEST_NO_APT:-}" ]; then
+		log "apt-get install ${missing[*]}"
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" \
+			>"$CACHE/apt-install.log" 2>&1 || { tail -20 "$CACHE/apt-install.log" >&2; die "apt-get install failed"; }
+	fi
+}
+
+# abi ARCH: the kernel ABI the linux-image-ARCH metapackage points at today.
+abi() {
+	local a=$1 q=linux-image-$1
+	[ "$a" != "$(dpkg --print-architecture)" ] && q="$q:$a"
+	apt-cache depends "$q" 2>/dev/null | sed -n "s/.*Depends: linux-image-\([0-9][^:]*-$a\)\(:.*\)\?$/\1/p" | head -1
+}
+
+# fetch PKG...: apt-get download into the deb cache what is not there yet
+# (one apt-get call: each costs seconds of start-up).
+fetch() {
+	local p need=()
+	for p in "$@"; do
+		ls "$CACHE/debs/${p%%:*}_"*.deb >/dev/null 2>&1 || need+=("$p")
+	done
+	[ ${#need[@]} -eq 0 ] && return 0
+	log "apt-get download ${need[*]}"
+	(cd "$CACHE/debs" && apt-get download -q "${need[@]}" >/dev/null 2>"$CACHE/debs/.err") ||
+		{ cat "$CACHE/debs/.err" >&2; skip "apt-get download failed: the package archive is unreachable or a package is gone"; }
+}
+debfile() { ls "$CACHE/debs/${1}_"*.deb | head -1; }
+
+# -------------------------------------------------------- kernel + modules
+# gpio_sources VER: gpio-sim.c, gpiolib.h and irq_sim.c from linux-source-VER,
+# with irq_sim made buildable as a module: irq_to_desc is not exported, so use
+# generic_handle_irq, and give it a licence so it may use GPL symbols.
+gpio_sources() {
+	local ver=$1 dir="$CACHE/gpio-src-$1"
+	if [ ! -f "$dir/.ok" ]; then
+		fetch "linux-source-$ver"
+		log "extracting gpio-sim and irq_sim from linux-source-$ver"
+		rm -rf "$dir" && mkdir -p "$dir/x"
+		dpkg-deb --fsys-tarfile "$(debfile "linux-source-$ver")" |
+			tar -xO "./usr/src/linux-source-$ver.tar.xz" | xz -dc -T2 |
+			tar -x -C "$dir/x" "linux-source-$ver/drivers/gpio/gpio-sim.c" \
+				"linux-source-$ver/drivers/gpio/gpiolib.h" "linux-source-$ver/kernel/irq/irq_sim.c"
+		mv "$dir"/x/*/drivers/gpio/gpio-sim.c "$dir"/x/*/drivers/gpio/gpiolib.h "$dir"/x/*/kernel/irq/irq_sim.c "$dir/"
+		rm -rf "$dir/x"
+		sed -i 's/handle_simple_irq(irq_to_desc(irqnum))/generic_handle_irq(irqnum)/' "$dir/irq_sim.c"
+		grep -q 'generic_handle_irq(irqnum)' "$dir/irq_sim.c" || die "irq_sim.c: the expected irq_to_desc call was not found (kernel changed?)"
+		printf '\n#include <linux/module.h>\nMODULE_LICENSE("GPL");\nMODULE_DESCRIPTION("irq_sim built out of tree for hwtest");\n' >>"$dir/irq_sim.c"
+		printf 'obj-m := irq_sim.o gpio-sim.o\n' >"$dir/Kbuild"
+		touch "$dir/.ok"
+	fi
+	echo "$dir"
+}
+
+# kernel ARCH: download and unpack the kernel and headers, build the modules.
+# Sets KDIR (the unpacked root) and KABI.
+kernel() {
+	local a=$1
+	KABI=$(abi "$a")
+	[ -n "$KABI" ] || skip "cannot resolve the kernel ABI for $a (apt-cache depends linux-image-$a)"
+	KDIR="$CACHE/kernel-$KABI"
+	[ -f "$KDIR/.ok" ] && return 0
+	local sfx="" srcver=${KABI%%.0-*}
+	[ "$a" != "$(dpkg --print-architecture)" ] && sfx=":$a"
+	local common=${KABI%-$a}-common
+	fetch "linux-image-$KABI$sfx" "linux-headers-$KABI$sfx" "linux-headers-$common" \
+		"linux-kbuild-$srcver" v4l2loopback-dkms
+	rm -rf "$KDIR" && mkdir -p "$KDIR/root" "$KDIR/modules"
+	log "unpacking kernel $KABI"
+	local d
+	for d in "linux-image-$KABI" "linux-headers-$KABI" "linux-headers-$common" "linux-kbuild-$srcver" v4l2loopback-dkms; do
+		dpkg -x "$(debfile "$d")" "$KDIR/root"
+	done
+	# The headers' Makefile includes the common tree by absolute path; point it
+	# at our unpacked copy instead of /usr/src.
+	local hdr="$KDIR/root/usr/src/linux-headers-$KABI"
+	sed -i "s#^include /usr/src/#include $KDIR/root/usr/src/#" "$hdr/Makefile"
+	local cross=()
+	case $a in
+	amd64) ;;
+	arm64) cross=(CROSS_COMPILE=aarch64-linux-gnu-) ;;
+	esac
+	local gsrc
+	gsrc=$(gpio_sources "$srcver")
+	log "building gpio-sim + irq_sim and v4l2loopback for $KABI"
+	mkdir -p "$KDIR/build/gpio" "$KDIR/build/v4l"
+	cp "$gsrc"/*.c "$gsrc"/*.h "$gsrc/Kbuild" "$KDIR/build/gpio/"
+	cp "$KDIR"/root/usr/src/v4l2loopback-*/*.[ch] "$KDIR"/root/usr/src/v4l2loopback-*/Makefile "$KDIR/build/v4l/"
+	local m
+	for m in gpio v4l; do
+		make -C "$hdr" M="$KDIR/build/$m" "${cross[@]}" -j2 modules >"$KDIR/build/$m.log" 2>&1 ||
+			{ tail -30 "$KDIR/build/$m.log" >&2; die "building $m modules for $KABI failed"; }
+		if grep -q 'undefined!' "$KDIR/build/$m.log"; then
+			grep 'undefined!' "$KDIR/build/$m.log" >&2
+			die "$m modules for $KABI use unexported symbols"
+		fi
+	done
+	cp "$KDIR/build/gpio/"*.ko "$KDIR/build/v4l/"*.ko "$KDIR/modules/"
+	touch "$KDIR/.ok"
+}
+
+# ---------------------------------------------------------------- initramfs
+goarch() { case $1 in amd64) echo amd64 ;; arm64) echo arm64 ;; esac; }
+
+# initramfs ARCH: busybox, the modules and their dependencies, the guest
+# programs. Writes $WORK/initrd.gz.
+initramfs() {
+	local a=$1 st="$WORK/root"
+	rm -rf "$st" && mkdir -p "$st"/{bin,dev,proc,sys,tmp,etc,run,var/lib/kioskd}
+	# busybox-static for the guest architecture.
+	local bb
+	if [ "$a" = "$(dpkg --print-architecture)" ]; then
+		bb=/bin/busybox
+	else
+		local sfx=":$a"
+		fetch "busybox-static$sfx"
+		mkdir -p "$CACHE/bb-$a" && dpkg -x "$(ls "$CACHE/debs/busybox-static_"*"_$a.deb" | head -1)" "$CACHE/bb-$a"
+		bb="$CACHE/bb-$a/bin/busybox"
+	fi
+	cp "$bb" "$st/bin/busybox"
+
+	# Modules: resolve dependencies with depmod over the full tree plus ours,
+	# then copy only the closure of what the guest loads.
+	local mroot="$KDIR/root/lib/modules/$KABI"
+	mkdir -p "$mroot/extra" && cp "$KDIR/modules/"*.ko "$mroot/extra/"
+	depmod -b "$KDIR/root" "$KABI"
+	local want=(extra/gpio-sim.ko extra/v4l2loopback.ko kernel/fs/configfs/configfs.ko)
+	local closure=() w
+	for w in "${want[@]}"; do
+		closure+=("$w")
+		local deps
+		deps=$(sed -n "s#^$w:##p" "$mroot/modules.dep")
+		# shellcheck disable=SC2206
+		closure+=($deps)
+	done
+	local dst="$st/lib/modules/$KABI"
+	for w in "${closure[@]}"; do
+		[ -f "$mroot/$w" ] || die "module $w missing from $KABI"
+		mkdir -p "$dst/$(dirname "$w")" && cp "$mroot/$w" "$dst/$w"
+	done
+	cp "$mroot/modules.order" "$mroot/modules.builtin" "$mroot/modules.builtin.modinfo" "$dst/" 2>/dev/null || true
+	depmod -b "$st" "$KABI"
+
+	cp "$WORK/hwguest" "$st/bin/hwguest"
+	[ -f "$WORK/kioskd" ] && cp "$WORK/kioskd" "$st/bin/kioskd"
+	cp "$HERE/guest-init.sh" "$st/init"
+	chmod 755 "$st/init" "$st/bin/"*
+	(cd "$st" && find . | cpio -o -H newc --quiet | gzip -1) >"$WORK/initrd.gz"
+}
+
+gobuild() {
+	local a=$1
+	log "building guest programs for $a"
+	(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$(goarch "$a") go build -trimpath -o "$WORK/hwguest" ./hwtest/cmd/hwguest) ||
+		die "go build hwguest failed"
+	rm -f "$WORK/kioskd"
+	if [ -z "${HWTEST_NO_KIOSKD:-}" ]; then
+		(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$(goarch "$a") go build -trimpath -o "$WORK/kioskd" ./cmd/kioskd) ||
+			die "go build kioskd failed"
+	fi
+}
+
+# ---------------------------------------------------------------- boot
+boot() {
+	local a=$1 out="$WORK/console.log"
+	local vmlinuz="$KDIR/root/boot/vmlinuz-$KABI"
+	local append="console=ttyS0 panic=-1 quiet loglevel=3 hwtest.arch=$a"
+	local qemu
+	case $a in
+	amd64)
+		qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+		;;
+	arm64)
+		append=${append/ttyS0/ttyAMA0}
+		qemu=(qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024)
+		;;
+	esac
+	log "booting $a ($KABI)"
+	local t0 rc=0
+	t0=$(date +%s.%N)
+	if [ -n "${HWTEST_VERBOSE:-}" ]; then
+		timeout "${HWTEST_VM_TIMEOUT:-900}" "${qemu[@]}" -nographic -no-reboot -kernel "$vmlinuz" \
+			-initrd "$WORK/initrd.gz" -append "$append" </dev/null 2>&1 | tee "$out" >&2 || rc=${PIPESTATUS[0]}
+	else
+		timeout "${HWTEST_VM_TIMEOUT:-900}" "${qemu[@]}" -nographic -no-reboot -kernel "$vmlinuz" \
+			-initrd "$WORK/initrd.gz" -append "$append" </dev/null >"$out" 2>&1 || rc=$?
+	fi
+	local secs
+	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+	tr -d '\r' <"$out" | grep -E '^(HWTEST|  )' | sed "s/^/[$a] /" >&2 || true
+	local marker
+	marker=$(tr -d '\r' <"$out" | sed -n 's/^HWTEST-EXIT \([0-9]*\)$/\1/p' | tail -1)
+	if [ -z "$marker" ]; then
+		tail -40 "$out" >&2
+		die "$a: no result marker on the console (qemu exit $rc); full log: $out"
+	fi
+	if [ "$a" = amd64 ] && [ "$rc" -ne $(((marker << 1) | 1)) ]; then
+		die "$a: isa-debug-exit status $rc does not match the console marker $marker"
+	fi
+	log "$a: VM ran ${secs}s, guest exit $marker"
+	RESULTS+=("$a:$marker:${secs}")
+	return 0
+}
+
+# ---------------------------------------------------------------- main
+host_packages
+RESULTS=()
+FAILED=0
+for a in "${ARCHES[@]}"; do
+	case $a in amd64 | arm64) ;; *) die "unknown arch $a (amd64, arm64)" ;; esac
+	tk=$(date +%s)
+	kernel "$a"
+	WORK="$CACHE/work-$a"
+	mkdir -p "$WORK"
+	gobuild "$a"
+	initramfs "$a"
+	log "$a: prepared in $(($(date +%s) - tk))s"
+	boot "$a"
+done
+log "total $(($(date +%s) - T0))s"
+for r in "${RESULTS[@]}"; do
+	IFS=: read -r a code secs <<<"$r"
+	if [ "$code" != 0 ]; then
+		log "$a: FAILED (guest exit $code)"
+		FAILED=1
+	else
+		log "$a: PASS"
+	fi
+done
+exit $FAILED

@@ -119,3 +119,19 @@ func errJoin(a, b error) error {
 	}
 	return fmt.Errorf("%w (and releasing: %v)", a, b)
 }
+
+// Release is `kioskd gpio release`: it requests every configured output at
+// its inactive level and releases it again, for systemd's ExecStopPost, so
+// a relay is not left energised by a kioskd that was killed during a pulse.
+// It fails with a busy line while kioskd (or anything else) holds it.
+func Release(cfg config.GPIO, o Options) error {
+	drv, err := openDriver(cfg, o)
+	if err != nil || drv == nil {
+		return err
+	}
+	lines, err := openOutputs(drv, cfg)
+	if err != nil {
+		return err
+	}
+	return releaseLines(lines)
+}

@@ -94,7 +94,14 @@ func (d simDriver) output(key string, l config.Line, label string, high bool) (p
 }
 
 func (d simDriver) input(key string, in config.Input) (physIn, error) {
-	p, err := d.rec.RequestInput(in.Name)
+	bias := gpiosim.BiasNone
+	switch pullOf(in) {
+	case cdev.PullUp:
+		bias = gpiosim.BiasPullUp
+	case cdev.PullDown:
+		bias = gpiosim.BiasPullDown
+	}
+	p, err := d.rec.RequestInput(in.Name, bias)
 	if err != nil {
 		return nil, fmt.Errorf("%s.line: %w", key, err)
 	}

@@ -126,9 +126,9 @@ func (o *Output) Set(high bool) error {
 	return nil
 }
 
-// Close releases the line. What the pin does afterwards is up to the chip
-// driver (on a Pi it keeps driving its last level): drive the safe level
-// before closing.
+// Close releases the line. What the pin does afterwards is up to the chip's
+// kernel driver (back to an input, or its last level kept): drive the safe
+// level before closing.
 func (o *Output) Close() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -181,13 +181,25 @@ type Input struct {
 	closed bool
 }
 
-// RequestInput requests line as an input. Its level is whatever SetInput
-// last made it (low if never set).
-func (r *Recorder) RequestInput(line string) (*Input, error) {
+// Bias is an input's pull resistor: what the line reads when nothing drives it.
+type Bias uint8
+
+const (
+	BiasNone     Bias = iota // floating: reads low here
+	BiasPullUp               // reads high
+	BiasPullDown             // reads low
+)
+
+// RequestInput requests line as an input with a bias. Its level is whatever
+// SetInput last made it or, if never set, the bias's.
+func (r *Recorder) RequestInput(line string, bias Bias) (*Input, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.busyLocked(line) {
 		return nil, fmt.Errorf("requesting %s: %w", line, ErrBusy)
+	}
+	if _, driven := r.levels[line]; !driven {
+		r.levels[line] = bias == BiasPullUp
 	}
 	in := &Input{r: r, name: line, edge: make(chan struct{}, 1)}
 	r.inputs[line] = in
@@ -242,10 +254,11 @@ func (in *Input) Close() error {
 func (r *Recorder) SetInput(line string, high bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.levels[line] == high {
+	prev, set := r.levels[line]
+	r.levels[line] = high
+	if set && prev == high {
 		return
 	}
-	r.levels[line] = high
 	if in, ok := r.inputs[line]; ok {
 		select {
 		case in.edge <- struct{}{}:

@@ -111,7 +111,7 @@ func (w *watcher) run(ctx context.Context, log *slog.Logger) {
 	for {
 		var d time.Duration // until the candidate level has held long enough
 		if seen != stable {
-			d = max(since.Add(w.debounce).Sub(time.Now()), time.Nanosecond)
+			d = max(time.Until(since.Add(w.debounce)), time.Nanosecond)
 		}
 		edge, err := w.in.Wait(ctx, d)
 		if err != nil {

@@ -419,7 +419,7 @@ func TestExitButtonDebounced(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		k := openKiosk(t, t.Context(), fullYAML)
 		press := func(down bool) { k.rec.SetInput("GPIO23", !down) } // active-low button
-		time.Sleep(time.Second) // idle: the line floats to its pull-up, not pressed
+		time.Sleep(time.Second)                                      // idle: the line floats to its pull-up, not pressed
 		// A 20ms glitch is no press.
 		press(true)
 		time.Sleep(20 * time.Millisecond)

@@ -1,0 +1,137 @@
+"use strict";
+// Renders /status.json into the page every 2 s and reloads the camera
+// preview about once a second. Data only ever goes in through textContent:
+// names come from the code cache and are not trusted as HTML.
+(function () {
+  var token = new URLSearchParams(location.search).get("token");
+  function url(path) {
+    if (!token) return path;
+    return path + (path.indexOf("?") < 0 ? "?" : "&") + "token=" + encodeURIComponent(token);
+  }
+  function el(id) { return document.getElementById(id); }
+  function set(id, text, cls) {
+    var e = el(id);
+    e.textContent = text;
+    if (cls !== undefined) e.className = cls;
+  }
+  // Go writes the zero time.Time as year 1.
+  function isZero(t) { return !t || t.indexOf("0001-01-01") === 0; }
+  function when(t) { return isZero(t) ? "never" : new Date(t).toLocaleString(); }
+  function cell(tr, text, cls) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+  }
+
+  function render(s) {
+    document.title = (s.healthy ? "" : "⚠ ") + s.kiosk + " · kioskd";
+    set("kiosk", s.kiosk || "kioskd");
+    set("version", "kioskd " + (s.version || "?") + (s.running ? "" : " · daemon not running"));
+    set("updated", new Date(s.now).toLocaleTimeString());
+    set("health", s.healthy ? "Healthy" : "Not healthy", "badge " + (s.healthy ? "ok" : "bad"));
+
+    var probs = el("problems");
+    probs.replaceChildren();
+    (s.problems || []).forEach(function (p) {
+      var li = document.createElement("li");
+      li.textContent = p;
+      probs.appendChild(li);
+    });
+    probs.hidden = probs.children.length === 0;
+
+    var c = s.camera;
+    set("camera-state", c.up ? "up" + (c.source ? " (" + c.source + ")" : "") : "DOWN", c.up ? "good" : "fail");
+    set("camera-fps", c.up ? c.fps.toFixed(1) + " fps" : "–");
+    set("camera-decode", c.up ? c.decode_p50 : "–");
+    set("camera-detail", c.detail || "–");
+
+    var k = s.cache;
+    set("cache-count", String(k.count));
+    set("cache-last-sync", when(k.last_sync), isZero(k.last_sync) ? "fail" : "");
+    set("cache-age", isZero(k.last_sync) ? "–" : k.age + (k.stale ? " (STALE)" : ""), k.stale ? "fail" : "");
+    set("cache-source", k.source || "–");
+
+    var y = s.sync;
+    set("sync-last", when(y.last_attempt));
+    if (y.last_error) set("sync-result", "failed: " + y.last_error, "fail");
+    else if (isZero(y.last_attempt)) set("sync-result", "–", "");
+    else set("sync-result", "ok in " + y.last_duration, "good");
+    set("sync-next", when(y.next_sync));
+
+    set("events-pending", String(s.events.pending), s.events.pending > 0 ? "big warn" : "big");
+    set("events-dropped", String(s.events.dropped), s.events.dropped > 0 ? "fail" : "");
+
+    set("clock", s.clock.trusted ? "trusted" : "NOT trusted" +
+      (isZero(s.clock.trusted_time) ? "" : " (last trusted " + when(s.clock.trusted_time) + ")"),
+      s.clock.trusted ? "good" : "fail");
+    set("gpio", (s.gpio.driver || "–") + (s.gpio.detail ? " · " + s.gpio.detail : ""));
+    set("display", s.display.enabled ? "on" + (s.display.state ? " · " + s.display.state : "") : "off");
+
+    var tb = el("recent");
+    tb.replaceChildren();
+    (s.recent || []).forEach(function (v) {
+      var tr = document.createElement("tr");
+      cell(tr, when(v.time));
+      cell(tr, v.accept ? "✔ accept" : "✘ reject", v.accept ? "good" : "fail");
+      cell(tr, v.reason);
+      cell(tr, v.name || "");
+      cell(tr, v.hash_prefix || "", "mono");
+      cell(tr, v.warning || "", "warn");
+      tb.appendChild(tr);
+    });
+    if (!tb.children.length) {
+      var tr = document.createElement("tr");
+      cell(tr, "none yet", "muted");
+      tr.firstChild.colSpan = 6;
+      tb.appendChild(tr);
+    }
+
+    var pb = el("peers");
+    pb.replaceChildren();
+    (s.peers || []).forEach(function (p) {
+      var tr = document.createElement("tr");
+      cell(tr, p.kiosk);
+      cell(tr, p.online ? "online" : "offline", p.online ? "good" : "fail");
+      cell(tr, when(p.last_seen));
+      pb.appendChild(tr);
+    });
+    el("peers-card").hidden = pb.children.length === 0;
+  }
+
+  function refresh() {
+    fetch(url("status.json"), { cache: "no-store" })
+      .then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      })
+      .then(function (s) {
+        el("offline").hidden = true;
+        render(s);
+      })
+      .catch(function (e) {
+        var b = el("offline");
+        b.textContent = "kioskd is not answering (" + e.message + "); showing the last state received.";
+        b.hidden = false;
+      });
+  }
+
+  // One preview request at a time: a slow link gets fewer frames, not a queue.
+  var img = el("preview"), msg = el("preview-msg"), busy = false;
+  img.onload = function () { busy = false; msg.hidden = true; };
+  img.onerror = function () {
+    busy = false;
+    msg.textContent = "no preview: no frame yet, or the camera is down";
+    msg.hidden = false;
+  };
+  function nextFrame() {
+    if (busy) return;
+    busy = true;
+    img.src = url("preview.jpg?t=" + Date.now());
+  }
+
+  refresh();
+  nextFrame();
+  setInterval(refresh, 2000);
+  setInterval(nextFrame, 1000);
+})();

@@ -1,0 +1,261 @@
+// Package status is what an operator sees of a running kiosk: one Snapshot
+// of its state, rendered as a local web page (with a live camera preview for
+// aiming), as JSON, and as the text of `kioskd status`.
+//
+// The model is a value, not a live object: the daemon implements Provider by
+// copying its current state into a Snapshot, and every view renders only that
+// copy. So the page, /status.json, /healthz and `kioskd status -json` always
+// agree, and a slow browser never holds a lock in the pipeline.
+//
+// What a Snapshot never holds: a scanned code, a secret, or anything that
+// would let someone at the door replay a code. A verdict is shown by reason,
+// the holder's name (from the cache) and the first 8 hex digits of the code's
+// sha256, enough to match a complaint with the event log, useless to forge.
+//
+// The HTTP side (Handler) is meant for the loopback listener. When it is
+// exposed on a network, HandlerOptions.Token guards every request; the camera
+// preview in particular shows whatever is held up to the camera, codes
+// included.
+package status
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/kioskd/kioskd/verify"
+)
+
+// Snapshot is the whole state of one kiosk at one moment.
+type Snapshot struct {
+	Kiosk   string    `json:"kiosk"`
+	Version string    `json:"version"`
+	Now     time.Time `json:"now"`
+	// Healthy is false when the kiosk cannot do its job as configured; the
+	// reasons are in Problems, one short sentence each.
+	Healthy  bool     `json:"healthy"`
+	Problems []string `json:"problems"`
+	// Running is false when the snapshot was read from the state directory by
+	// `kioskd status` while no daemon runs (camera and outputs then unknown).
+	Running bool `json:"running"`
+
+	Camera  Camera    `json:"camera"`
+	GPIO    GPIO      `json:"gpio"`
+	Cache   Cache     `json:"cache"`
+	Clock   Clock     `json:"clock"`
+	Sync    Sync      `json:"sync"`
+	Events  Events    `json:"events"`
+	Recent  []Verdict `json:"recent"` // newest first
+	Peers   []Peer    `json:"peers,omitempty"`
+	Display Display   `json:"display"`
+}
+
+// Camera is the capture side.
+type Camera struct {
+	Up     bool   `json:"up"`
+	Source string `json:"source,omitempty"` // e.g. /dev/video0
+	Detail string `json:"detail,omitempty"` // e.g. "640x480 YUYV" or the last error
+	// FPS is the frame rate over the last few seconds.
+	FPS float64 `json:"fps"`
+	// DecodeP50 is the median time to decode one frame, recently.
+	DecodeP50 Duration `json:"decode_p50"`
+}
+
+// GPIO is the output side (LEDs, buzzer, relay).
+type GPIO struct {
+	Driver string `json:"driver"` // cdev, sim or none
+	Detail string `json:"detail,omitempty"`
+}
+
+// Cache is the local copy of the codes.
+type Cache struct {
+	Count    int       `json:"count"`
+	LastSync time.Time `json:"last_sync"` // zero: never synced
+	// Age is Now - LastSync (filled in by Complete when zero).
+	Age Duration `json:"age"`
+	// Stale is set when Age passed the policy's max_cache_age.
+	Stale  bool   `json:"stale"`
+	Source string `json:"source,omitempty"` // where the last snapshot came from, e.g. the API URL or an import file
+}
+
+// Clock says whether time rules can be decided.
+type Clock struct {
+	Trusted bool `json:"trusted"`
+	// TrustedTime is the last time known to be right (from a sync's server
+	// time or NTP); after a reboot without network the wall clock may not be.
+	TrustedTime time.Time `json:"trusted_time"`
+}
+
+// Sync is the pre-fetch from the BitBadges API.
+type Sync struct {
+	LastError    string    `json:"last_error,omitempty"` // empty when the last attempt succeeded
+	LastAttempt  time.Time `json:"last_attempt"`
+	NextSync     time.Time `json:"next_sync"`
+	LastDuration Duration  `json:"last_duration"`
+}
+
+// Events is the local outbox of verdict events.
+type Events struct {
+	Pending int    `json:"pending"`
+	Dropped uint64 `json:"dropped"` // dropped because the outbox was full
+}
+
+// Verdict is one decision as an operator may see it: no code, no secret.
+type Verdict struct {
+	Time       time.Time `json:"time"`
+	Accept     bool      `json:"accept"`
+	Reason     string    `json:"reason"`
+	HashPrefix string    `json:"hash_prefix,omitempty"` // first 8 hex digits of sha256(code)
+	Name       string    `json:"name,omitempty"`
+	Warning    string    `json:"warning,omitempty"`
+}
+
+// Peer is another kiosk of the same fleet.
+type Peer struct {
+	Kiosk    string    `json:"kiosk"`
+	LastSeen time.Time `json:"last_seen"`
+	Online   bool      `json:"online"`
+}
+
+// Display is the optional screen beside the camera.
+type Display struct {
+	Enabled bool   `json:"enabled"`
+	State   string `json:"state,omitempty"`
+}
+
+// Provider gives the current state; the daemon implements it.
+// Snapshot must be cheap and safe to call from any goroutine.
+type Provider interface {
+	Snapshot() Snapshot
+}
+
+// ProviderFunc adapts a function to Provider.
+type ProviderFunc func() Snapshot
+
+// Snapshot calls f.
+func (f ProviderFunc) Snapshot() Snapshot { return f() }
+
+// Complete fills the derived fields a provider may leave out: Now (the
+// current time), Cache.Age (from Now and LastSync), and a nil Problems or
+// Recent become empty lists so JSON consumers see [] rather than null.
+func (s Snapshot) Complete() Snapshot {
+	if s.Now.IsZero() {
+		s.Now = time.Now()
+	}
+	if s.Cache.Age == 0 && !s.Cache.LastSync.IsZero() {
+		if age := s.Now.Sub(s.Cache.LastSync); age > 0 {
+			s.Cache.Age = Duration(age)
+		}
+	}
+	if s.Problems == nil {
+		s.Problems = []string{}
+	}
+	if s.Recent == nil {
+		s.Recent = []Verdict{}
+	}
+	return s
+}
+
+// HashPrefixLen is how many hex digits of a code's sha256 are shown.
+const HashPrefixLen = 8
+
+// FromVerdict turns a verifier's decision into what status shows.
+func FromVerdict(v verify.Verdict) Verdict {
+	prefix := v.Hash
+	if len(prefix) > HashPrefixLen {
+		prefix = prefix[:HashPrefixLen]
+	}
+	return Verdict{
+		Time:       v.At,
+		Accept:     v.Accept,
+		Reason:     v.Reason.String(),
+		HashPrefix: prefix,
+		Name:       v.Name,
+		Warning:    v.Warning,
+	}
+}
+
+// History keeps the last few verdicts for the status page. It is safe for
+// concurrent use: the pipeline adds, the status handler lists.
+type History struct {
+	mu   sync.Mutex
+	ring []Verdict
+	next int // index of the slot to write next
+	full bool
+}
+
+// NewHistory keeps the last n verdicts (n < 1 is taken as 1).
+func NewHistory(n int) *History {
+	if n < 1 {
+		n = 1
+	}
+	return &History{ring: make([]Verdict, n)}
+}
+
+// Add records a decision.
+func (h *History) Add(v verify.Verdict) {
+	sv := FromVerdict(v)
+	h.mu.Lock()
+	h.ring[h.next] = sv
+	h.next = (h.next + 1) % len(h.ring)
+	if h.next == 0 {
+		h.full = true
+	}
+	h.mu.Unlock()
+}
+
+// List returns the kept verdicts, newest first, in a new slice.
+func (h *History) List() []Verdict {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := h.next
+	if h.full {
+		n = len(h.ring)
+	}
+	out := make([]Verdict, 0, n)
+	for i := 1; i <= n; i++ {
+		out = append(out, h.ring[(h.next-i+len(h.ring))%len(h.ring)])
+	}
+	return out
+}
+
+// Duration is a time.Duration that reads and writes JSON as text ("1.5s"),
+// which both people and the page's script can show as is.
+type Duration time.Duration
+
+// String formats like time.Duration, rounded to what a person can read.
+func (d Duration) String() string {
+	td := time.Duration(d)
+	switch {
+	case td >= time.Minute:
+		return td.Round(time.Second).String()
+	case td >= time.Second:
+		return td.Round(10 * time.Millisecond).String()
+	case td >= time.Millisecond:
+		return td.Round(10 * time.Microsecond).String()
+	}
+	return td.String()
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a duration string ("90s") or a number of nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err2 := json.Unmarshal(b, &n); err2 != nil {
+			return fmt.Errorf("duration: want a string like \"1.5s\" or nanoseconds, got %s", b)
+		}
+		*d = Duration(n)
+		return nil
+	}
+	td, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	*d = Duration(td)
+	return nil
+}

@@ -1,0 +1,163 @@
+package status
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteText writes the snapshot for a person at a terminal, as
+// `kioskd status` prints it. Times are shown in s.Now's location.
+func WriteText(w io.Writer, s Snapshot) error {
+	s = s.Complete()
+	loc := s.Now.Location()
+	tw := tabwriter.NewWriter(w, 9, 0, 2, ' ', 0)
+	line := func(k, format string, args ...any) {
+		fmt.Fprintf(tw, "%s\t%s\n", k, oneLine(fmt.Sprintf(format, args...)))
+	}
+
+	name := s.Kiosk
+	if s.Version != "" {
+		name += " (kioskd " + s.Version + ")"
+	}
+	line("kiosk", "%s", name)
+	switch {
+	case s.Healthy:
+		line("health", "OK")
+	case len(s.Problems) == 0:
+		line("health", "NOT HEALTHY")
+	default:
+		line("health", "NOT HEALTHY: %s", strings.Join(s.Problems, "; "))
+	}
+	if !s.Running {
+		line("daemon", "not running (state read from the state directory)")
+	}
+
+	if s.Running {
+		cam := "down"
+		if s.Camera.Up {
+			cam = fmt.Sprintf("up, %.1f fps, decode p50 %s", s.Camera.FPS, s.Camera.DecodeP50)
+		}
+		line("camera", "%s", join(s.Camera.Source, cam, s.Camera.Detail))
+		line("outputs", "%s", join(s.GPIO.Driver, s.GPIO.Detail))
+	}
+
+	cache := fmt.Sprintf("%d codes", s.Cache.Count)
+	if s.Cache.LastSync.IsZero() {
+		cache += ", never synced"
+	} else {
+		cache += fmt.Sprintf(", last sync %s (%s ago)", stamp(s.Cache.LastSync, loc), s.Cache.Age)
+	}
+	if s.Cache.Stale {
+		cache += ", STALE"
+	}
+	if s.Cache.Source != "" {
+		cache += ", from " + s.Cache.Source
+	}
+	line("cache", "%s", cache)
+
+	var sync []string
+	if !s.Sync.LastAttempt.IsZero() {
+		r := "ok"
+		if s.Sync.LastError != "" {
+			r = "FAILED: " + s.Sync.LastError
+		}
+		sync = append(sync, fmt.Sprintf("last attempt %s %s in %s", stamp(s.Sync.LastAttempt, loc), r, s.Sync.LastDuration))
+	} else if s.Sync.LastError != "" {
+		sync = append(sync, "last error: "+s.Sync.LastError)
+	}
+	if !s.Sync.NextSync.IsZero() {
+		sync = append(sync, "next "+stamp(s.Sync.NextSync, loc))
+	}
+	if len(sync) == 0 {
+		sync = append(sync, "no attempt yet")
+	}
+	line("sync", "%s", strings.Join(sync, "; "))
+
+	if s.Clock.Trusted {
+		line("clock", "trusted")
+	} else if s.Clock.TrustedTime.IsZero() {
+		line("clock", "NOT trusted (never synced with a trusted time)")
+	} else {
+		line("clock", "NOT trusted (last trusted time %s)", stamp(s.Clock.TrustedTime, loc))
+	}
+	line("events", "%d pending upload, %d dropped", s.Events.Pending, s.Events.Dropped)
+	if s.Display.Enabled {
+		line("display", "%s", join("enabled", s.Display.State))
+	}
+	for _, p := range s.Peers {
+		state := "offline"
+		if p.Online {
+			state = "online"
+		}
+		line("peer", "%s %s, last seen %s", p.Kiosk, state, stamp(p.LastSeen, loc))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("writing status: %w", err)
+	}
+
+	if len(s.Recent) == 0 {
+		_, err := fmt.Fprintln(w, "\nrecent verdicts: none")
+		return err
+	}
+	var table bytes.Buffer
+	tw = tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
+	for _, v := range s.Recent {
+		result := "REJECT"
+		if v.Accept {
+			result = "ACCEPT"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", stamp(v.Time, loc), result, v.Reason,
+			orDash(v.HashPrefix), oneLine(join(v.Name, v.Warning)))
+	}
+	tw.Flush()
+	var out strings.Builder
+	out.WriteString("\nrecent verdicts (newest first):\n")
+	for _, l := range strings.Split(strings.TrimRight(table.String(), "\n"), "\n") {
+		out.WriteString(strings.TrimRight(l, " ") + "\n")
+	}
+	if _, err := io.WriteString(w, out.String()); err != nil {
+		return fmt.Errorf("writing status: %w", err)
+	}
+	return nil
+}
+
+// stamp shows a time in the kiosk's zone, to the second.
+func stamp(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.In(loc).Format("2006-01-02 15:04:05 MST")
+}
+
+// join joins the non-empty parts with ", ".
+func join(parts ...string) string {
+	var kept []string
+	for _, p := range parts {
+		if p != "" {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// oneLine keeps a provider's text (an error message, a name from the cache)
+// from breaking the layout: control characters become spaces.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}

@@ -84,14 +84,14 @@ type Ref struct {
 }
 
 func (r Ref) String() string {
-	s := fmt.Sprintf("%s:%d", r.ChipName, r.Offset)
-	if r.Name != "" && r.Name != r.spec {
-		s = r.Name + " (" + s + ")"
+	loc := fmt.Sprintf("%s:%d", r.ChipName, r.Offset)
+	switch {
+	case r.spec != "" && r.spec != loc:
+		return r.spec + " (" + loc + ")"
+	case r.Name != "":
+		return loc + " (" + r.Name + ")"
 	}
-	if r.spec != "" && r.spec != s {
-		s = r.spec + " = " + s
-	}
-	return s
+	return loc
 }
 
 // Find resolves a configured line: a name (GPIO17), looked up on chip (by

@@ -1,0 +1,218 @@
+package kiosk
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	stdsync "sync"
+	"time"
+
+	"github.com/kioskd/kioskd/gpio"
+	"github.com/kioskd/kioskd/scanner"
+	"github.com/kioskd/kioskd/verify"
+)
+
+// Meter receives the pipeline's measurements (package metrics implements it).
+type Meter interface {
+	Verdict(reason string, accept bool)
+	DecodeLatency(d time.Duration)
+	Frame()
+	CameraUp(up bool)
+}
+
+// Monitor watches the lane: the camera's state, the frame rate and decode
+// time, the cache and clock health. It turns them into one health verdict,
+// drives the outputs' standing fault indication from it, and keeps the
+// figures the status page shows. It implements Observer.
+type Monitor struct {
+	Verifier interface{ Health(time.Time) verify.Health }
+	Signal   gpio.Signal // optional
+	Meter    Meter       // optional
+	// OnVerdict, if set, also hears every verdict (status history, fleet).
+	OnVerdict func(verify.Verdict)
+	// Preview, if set, is offered every frame for the status page's camera view.
+	Preview *Preview
+	Now       func() time.Time
+
+	mu        stdsync.Mutex
+	cam       scanner.State
+	camSeen   bool
+	frames    []time.Time     // arrival times over the last window, for the frame rate
+	decodes   []time.Duration // recent decode times, a ring
+	decodeIdx int
+	lastFrame time.Time
+	fault     bool
+	faultSet  bool
+}
+
+const (
+	rateWindow  = 5 * time.Second
+	decodeRing  = 64
+	frameSilent = 10 * time.Second // no frame for this long from an "up" camera is a fault
+)
+
+// CameraState is the Source's state callback.
+func (m *Monitor) CameraState(s scanner.State) {
+	m.mu.Lock()
+	m.cam, m.camSeen = s, true
+	m.mu.Unlock()
+	if m.Meter != nil {
+		m.Meter.CameraUp(s.Up)
+	}
+}
+
+// Frame implements Observer.
+func (m *Monitor) Frame(f scanner.Frame, took time.Duration, found bool) {
+	now := m.now()
+	m.mu.Lock()
+	m.lastFrame = now
+	cut := 0
+	for cut < len(m.frames) && now.Sub(m.frames[cut]) > rateWindow {
+		cut++
+	}
+	m.frames = append(m.frames[cut:], now)
+	if len(m.decodes) < decodeRing {
+		m.decodes = append(m.decodes, took)
+	} else {
+		m.decodes[m.decodeIdx] = took
+		m.decodeIdx = (m.decodeIdx + 1) % decodeRing
+	}
+	if !m.camSeen {
+		// A source that reports no state (a replay) is up once it delivers.
+		m.cam = scanner.State{Up: true}
+	}
+	m.mu.Unlock()
+	if m.Preview != nil {
+		m.Preview.Frame(f)
+	}
+	if m.Meter != nil {
+		m.Meter.Frame()
+		m.Meter.DecodeLatency(took)
+	}
+}
+
+// Verdict implements Observer.
+func (m *Monitor) Verdict(v verify.Verdict) {
+	if m.Meter != nil {
+		m.Meter.Verdict(v.Reason.String(), v.Accept)
+	}
+	if m.OnVerdict != nil {
+		m.OnVerdict(v)
+	}
+}
+
+// LaneStats is what the status page shows of the lane.
+type LaneStats struct {
+	CameraUp     bool
+	CameraDetail string
+	FPS          float64
+	DecodeP50    time.Duration
+	LastFrame    time.Time
+}
+
+// Stats returns the lane's current figures.
+func (m *Monitor) Stats() LaneStats {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := LaneStats{CameraUp: m.cam.Up, CameraDetail: m.cam.Detail, LastFrame: m.lastFrame}
+	if m.cam.Err != nil && !m.cam.Up {
+		s.CameraDetail = m.cam.Err.Error()
+	}
+	n := 0
+	for _, t := range m.frames {
+		if now.Sub(t) <= rateWindow {
+			n++
+		}
+	}
+	s.FPS = float64(n) / rateWindow.Seconds()
+	if len(m.decodes) > 0 {
+		d := slices.Clone(m.decodes)
+		slices.Sort(d)
+		s.DecodeP50 = d[len(d)/2]
+	}
+	return s
+}
+
+// Alive reports whether the lane is making progress, for the systemd
+// watchdog: a camera that is down is being retried (restarting kioskd would
+// not bring it back), but a camera that is up and delivers nothing to the
+// pipeline for stallAfter means the pipeline is stuck.
+func (m *Monitor) Alive(stallAfter time.Duration) bool {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.cam.Up || m.lastFrame.IsZero() {
+		return true
+	}
+	return now.Sub(m.lastFrame) < stallAfter
+}
+
+// Problems lists what keeps the kiosk from doing its job, one short sentence
+// each; none means healthy. A stale cache or an untrusted clock is a problem
+// even when the venue's policy still accepts codes: the operator must know.
+func (m *Monitor) Problems() []string {
+	now := m.now()
+	var ps []string
+	m.mu.Lock()
+	cam, lastFrame := m.cam, m.lastFrame
+	m.mu.Unlock()
+	switch {
+	case !cam.Up:
+		msg := "camera down"
+		if cam.Err != nil {
+			msg += ": " + cam.Err.Error()
+		}
+		ps = append(ps, msg)
+	case !lastFrame.IsZero() && now.Sub(lastFrame) > frameSilent:
+		ps = append(ps, fmt.Sprintf("camera delivered no frame for %v", now.Sub(lastFrame).Round(time.Second)))
+	}
+	if m.Verifier != nil {
+		h := m.Verifier.Health(now)
+		if h.Stale {
+			if h.CacheAge == 0 {
+				ps = append(ps, "code cache never synced")
+			} else {
+				ps = append(ps, fmt.Sprintf("code cache stale (last sync %v ago)", h.CacheAge.Round(time.Minute)))
+			}
+		}
+		if !h.ClockTrusted {
+			ps = append(ps, "clock untrusted (earlier than the last trusted time)")
+		}
+	}
+	return ps
+}
+
+// Watch re-evaluates health every interval until ctx ends, driving the fault
+// indication on the outputs when it changes, and calling onHealth (if set)
+// with the result every time (the systemd watchdog and status line).
+func (m *Monitor) Watch(ctx context.Context, interval time.Duration, onHealth func(problems []string)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		ps := m.Problems()
+		fault := len(ps) > 0
+		m.mu.Lock()
+		changed := !m.faultSet || fault != m.fault
+		m.fault, m.faultSet = fault, true
+		m.mu.Unlock()
+		if changed && m.Signal != nil {
+			m.Signal.SetFault(fault)
+		}
+		if onHealth != nil {
+			onHealth(ps)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (m *Monitor) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}

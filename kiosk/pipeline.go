@@ -1,0 +1,140 @@
+// Package kiosk is the scan pipeline: frames → decode → verify → signal and
+// record. It owns nothing of the hardware or the store: each stage is a small
+// interface, so the daemon, the demo and the tests run the same loop over
+// real parts or over stand-ins.
+package kiosk
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/kioskd/kioskd/gpio"
+	"github.com/kioskd/kioskd/scanner"
+	"github.com/kioskd/kioskd/verify"
+)
+
+// Decoder finds a QR code's text in a frame.
+type Decoder interface {
+	Decode(f scanner.Frame) (text string, ok bool)
+}
+
+// Verifier decides on a code and records the decision.
+type Verifier interface {
+	Check(ctx context.Context, code string, o verify.CheckOpts) verify.Verdict
+	NotACode(ctx context.Context) verify.Verdict
+	Health(now time.Time) verify.Health
+}
+
+// Observer hears about what the pipeline does, for logs, metrics, the status
+// page and the demo. Every method must return quickly.
+type Observer interface {
+	Frame(f scanner.Frame, decode time.Duration, found bool)
+	Verdict(v verify.Verdict)
+}
+
+// Pipeline is one scan lane: a source, a decoder and the verdict's outputs.
+type Pipeline struct {
+	Source   scanner.Source
+	Decoder  Decoder
+	Verifier Verifier
+	Signal   gpio.Signal
+	// Rearm is how long a code must be out of view before it counts again.
+	Rearm    time.Duration
+	Observer Observer // optional
+	Logger   *slog.Logger
+	// Direction is "entry", "exit" or "" for a kiosk that does not tell.
+	Direction string
+	// Now is the clock (time.Now when nil), injectable for tests.
+	Now func() time.Time
+}
+
+// Run feeds every frame of the source through the pipeline until the source
+// ends or ctx is done. Decisions are taken on the frame callback itself: while
+// a redemption is being made durable the camera's newer frames are dropped,
+// never queued, so the kiosk always answers about what is in view now.
+func (p *Pipeline) Run(ctx context.Context) error {
+	log := p.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := p.Now
+	if now == nil {
+		now = time.Now
+	}
+	presence := scanner.NewPresence(p.Rearm)
+	err := p.Source.Run(ctx, func(f scanner.Frame) {
+		t0 := time.Now()
+		text, ok := p.Decoder.Decode(f)
+		took := time.Since(t0)
+		if p.Observer != nil {
+			p.Observer.Frame(f, took, ok)
+		}
+		at := now()
+		if !ok {
+			presence.Tick(at)
+			return
+		}
+		code, perr := scanner.ParsePayload(text)
+		// Junk QRs are tracked by a digest of their text, so a poster held in
+		// view is one "not a code" verdict, not one per frame.
+		key := code
+		if perr != nil {
+			sum := sha256.Sum256([]byte(text))
+			key = string(sum[:])
+		}
+		if !presence.Observe(key, at) {
+			return
+		}
+		var v verify.Verdict
+		if perr != nil {
+			if !errors.Is(perr, scanner.ErrNotACode) {
+				log.Warn("payload", "err", perr)
+			}
+			v = p.Verifier.NotACode(ctx)
+		} else {
+			v = p.Verifier.Check(ctx, code, verify.CheckOpts{Direction: p.Direction})
+		}
+		p.signal(v)
+		if p.Observer != nil {
+			p.Observer.Verdict(v)
+		}
+		logVerdict(log, v)
+	})
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+func (p *Pipeline) signal(v verify.Verdict) {
+	if p.Signal == nil {
+		return
+	}
+	if v.Accept {
+		p.Signal.Show(gpio.Accept)
+	} else {
+		p.Signal.Show(gpio.Reject)
+	}
+}
+
+// logVerdict logs a verdict with the code's hash prefix only: the code is a
+// bearer secret and never reaches a log line.
+func logVerdict(log *slog.Logger, v verify.Verdict) {
+	attrs := []any{"accept", v.Accept, "reason", v.Reason.String()}
+	if len(v.Hash) >= 8 {
+		attrs = append(attrs, "hash", v.Hash[:8])
+	}
+	if v.Name != "" {
+		attrs = append(attrs, "name", v.Name)
+	}
+	if v.Online {
+		attrs = append(attrs, "online", true)
+	}
+	if v.Warning != "" {
+		attrs = append(attrs, "warning", v.Warning)
+	}
+	log.Info("verdict", attrs...)
+}

@@ -148,7 +148,11 @@ func (s *Server) URL() string { return s.ts.URL + "/api/v0" }
 func (s *Server) Options() Options { return s.opts }
 
 // Close shuts the server down; later requests get "connection refused".
-func (s *Server) Close() { s.ts.Close() }
+// Hung and dripping requests are cut first so Close never waits on them.
+func (s *Server) Close() {
+	s.ts.CloseClientConnections()
+	s.ts.Close()
+}
 
 // CloseClientConnections drops every open connection (keep-alives included).
 func (s *Server) CloseClientConnections() { s.ts.CloseClientConnections() }

@@ -1,6 +1,7 @@
 package bbtest
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -100,6 +101,9 @@ func (f *Fault) fire(w http.ResponseWriter, r *http.Request, s *Server, route, p
 			writeError(w, code, "injected "+strconv.Itoa(code), code == http.StatusUnauthorized)
 		}
 	case Hang:
+		// Consume the body so the server watches the connection and sees
+		// the client give up (r.Context is then cancelled).
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<16))
 		d := f.Delay
 		if d <= 0 {
 			d = time.Minute

@@ -32,7 +32,7 @@ type Monitor struct {
 	OnVerdict func(verify.Verdict)
 	// Preview, if set, is offered every frame for the status page's camera view.
 	Preview *Preview
-	Now       func() time.Time
+	Now     func() time.Time
 
 	mu        stdsync.Mutex
 	cam       scanner.State

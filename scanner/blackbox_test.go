@@ -74,6 +74,9 @@ func TestBlackboxRate(t *testing.T) {
 		name string
 		o    DecoderOptions
 	}{{"default", DecoderOptions{}}, {"plain", DecoderOptions{Plain: true}}, {"exhaustive", DecoderOptions{Exhaustive: true}}} {
+		if mode.name != "default" && (raceEnabled || testing.Short()) {
+			continue // comparisons only; slow under the race detector
+		}
 		d := NewDecoder(mode.o)
 		ok, perSet := 0, map[string]int{}
 		for _, c := range cases {

@@ -1,0 +1,68 @@
+package scanner
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/kioskd/kioskd/config"
+)
+
+// SourceOptions are a Source's dependencies.
+type SourceOptions struct {
+	// Logger receives faults and format negotiation; nil discards.
+	Logger *slog.Logger
+	// OnState is called on every change of the source's health (camera up
+	// with what the driver set, or down with the fault). It is called from
+	// the goroutine running Run; nil ignores.
+	OnState func(State)
+}
+
+func (o SourceOptions) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
+func (o SourceOptions) state(s State) {
+	if o.OnState != nil {
+		o.OnState(s)
+	}
+}
+
+// Open returns the source cfg.Source names: a V4L2 device (/dev/videoN),
+// or a replay of image files (dir:PATH, every .pgm/.png/.jpg/.jpeg/.gif in
+// PATH in name order; file:PATH, one image) at cfg.FPS, looping if
+// cfg.Loop. Opening a V4L2 source does not touch the device: Run opens it,
+// and keeps reopening it while it is away.
+func Open(cfg config.Camera, o SourceOptions) (Source, error) {
+	switch {
+	case strings.HasPrefix(cfg.Source, "dir:"), strings.HasPrefix(cfg.Source, "file:"):
+		return newReplay(cfg, o)
+	case strings.HasPrefix(cfg.Source, "/dev/"):
+		return newV4L2(cfg, o)
+	}
+	return nil, fmt.Errorf("scanner: opening camera source %q: want /dev/videoN, dir:PATH or file:PATH", cfg.Source)
+}
+
+// backoff is a capped exponential delay between reconnection attempts.
+type backoff struct {
+	min, max, cur time.Duration
+}
+
+func newBackoff(lo, hi time.Duration) backoff { return backoff{min: lo, max: hi} }
+
+// next returns the delay before the next attempt and doubles it, up to max.
+func (b *backoff) next() time.Duration {
+	if b.cur < b.min {
+		b.cur = b.min
+	}
+	d := b.cur
+	b.cur = min(2*b.cur, b.max)
+	return d
+}
+
+// reset starts over after a success.
+func (b *backoff) reset() { b.cur = 0 }

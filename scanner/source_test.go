@@ -1,0 +1,228 @@
+package scanner
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/scanner/internal/synth"
+)
+
+func writePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writePGM(t *testing.T, path string, img *image.Gray) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := EncodePGM(&buf, grayFrame(img)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func replayCfg(src string) config.Camera {
+	return config.Camera{Source: src, Width: 640, Height: 480, FPS: 200, Format: "auto", Buffers: 2, Rearm: time.Second}
+}
+
+// TestReplayEndToEnd runs a directory of frames through the source, the
+// decoder, the payload rule and presence tracking, as the daemon does.
+func TestReplayEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	code := render(t, synth.Scene{Text: testCode, Size: 200, Noise: 3, Seed: 1})
+	empty := render(t, synth.Scene{Noise: 3, Seed: 2})
+	url := render(t, synth.Scene{Text: "https://example.org/", Size: 200, Seed: 3})
+	writePNG(t, filepath.Join(dir, "01.png"), code)
+	writePGM(t, filepath.Join(dir, "02.pgm"), code)
+	writePNG(t, filepath.Join(dir, "03.png"), url)
+	writePNG(t, filepath.Join(dir, "04.png"), empty)
+	if err := os.WriteFile(filepath.Join(dir, "05.png"), []byte("not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("ignored"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var states []State
+	src, err := Open(replayCfg("dir:"+dir), SourceOptions{OnState: func(s State) { states = append(states, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder(DecoderOptions{})
+	pr := NewPresence(time.Hour)
+	var texts []string
+	fires := 0
+	var lastSeq uint64
+	err = src.Run(context.Background(), func(f Frame) {
+		if f.Seq != lastSeq+1 {
+			t.Errorf("seq %d after %d", f.Seq, lastSeq)
+		}
+		lastSeq = f.Seq
+		text, ok := d.Decode(f)
+		texts = append(texts, text)
+		if !ok {
+			pr.Tick(f.Time)
+			return
+		}
+		if c, err := ParsePayload(text); err == nil && pr.Observe(c, f.Time) {
+			fires++
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{testCode, testCode, "https://example.org/", ""}
+	if len(texts) != len(want) {
+		t.Fatalf("got %d frames %q, want %d", len(texts), texts, len(want))
+	}
+	for i := range want {
+		if texts[i] != want[i] {
+			t.Errorf("frame %d: %q, want %q", i, texts[i], want[i])
+		}
+	}
+	if fires != 1 {
+		t.Errorf("code fired %d times, want once", fires)
+	}
+	if len(states) != 2 || !states[0].Up || states[1].Up {
+		t.Errorf("states %+v, want up then down", states)
+	}
+}
+
+func TestReplayLoopAndCancel(t *testing.T) {
+	dir := t.TempDir()
+	writePNG(t, filepath.Join(dir, "a.png"), render(t, synth.Scene{Seed: 1}))
+	cfg := replayCfg("file:" + filepath.Join(dir, "a.png"))
+	cfg.Loop = true
+	src, err := Open(cfg, SourceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	err = src.Run(ctx, func(f Frame) {
+		if n++; n == 5 {
+			cancel()
+		}
+	})
+	if err != nil || n < 5 {
+		t.Fatalf("Run = %v after %d frames", err, n)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, src := range []string{"dir:" + dir, "dir:" + filepath.Join(dir, "missing"), "file:" + filepath.Join(dir, "missing.png"), "rtsp://camera"} {
+		if _, err := Open(replayCfg(src), SourceOptions{}); err == nil {
+			t.Errorf("Open(%q) succeeded", src)
+		}
+	}
+}
+
+func TestReplayUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bad.png"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := Open(replayCfg("dir:"+dir), SourceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Run(context.Background(), func(Frame) {}); err == nil {
+		t.Fatal("Run succeeded with no readable image")
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
+}
+
+// TestV4L2Retries: a device that is missing, or is not a camera, is
+// reported down, retried with backoff, and leaks no descriptors.
+func TestV4L2Retries(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("V4L2 is Linux only")
+	}
+	for _, dev := range []string{"/dev/video-kioskd-test-missing", "/dev/null"} {
+		t.Run(dev, func(t *testing.T) {
+			before := openFDs(t)
+			cfg := replayCfg(dev)
+			var mu sync.Mutex
+			var states []State
+			src, err := Open(cfg, SourceOptions{OnState: func(s State) {
+				mu.Lock()
+				states = append(states, s)
+				mu.Unlock()
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 1800*time.Millisecond)
+			defer cancel()
+			frames := 0
+			if err := src.Run(ctx, func(Frame) { frames++ }); err != nil {
+				t.Fatalf("Run = %v, want nil at the end of ctx", err)
+			}
+			if frames != 0 {
+				t.Fatalf("%d frames from %s", frames, dev)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(states) != 1 || states[0].Up || states[0].Err == nil {
+				t.Fatalf("states %+v, want one down report", states)
+			}
+			if after := openFDs(t); after != before {
+				t.Fatalf("%d descriptors open after retries, %d before", after, before)
+			}
+		})
+	}
+}
+
+func TestSnapshotReplay(t *testing.T) {
+	dir := t.TempDir()
+	img := render(t, synth.Scene{Text: testCode, Size: 200, Seed: 4})
+	writePNG(t, filepath.Join(dir, "a.png"), img)
+	var buf bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), SnapshotTimeout)
+	defer cancel()
+	if err := Snapshot(ctx, replayCfg("dir:"+dir), &buf); err != nil {
+		t.Fatal(err)
+	}
+	got, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, ok := DecodeImage(NewDecoder(DecoderOptions{}), got); !ok || text != testCode {
+		t.Fatalf("snapshot decodes to %q, %v", text, ok)
+	}
+}
+
+func TestSnapshotMissingCamera(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	err := Snapshot(ctx, replayCfg("/dev/video-kioskd-test-missing"), &bytes.Buffer{})
+	if err == nil {
+		t.Fatal("snapshot of a missing camera succeeded")
+	}
+}

@@ -118,9 +118,10 @@
 
   // One preview request at a time: a slow link gets fewer frames, not a queue.
   var img = el("preview"), msg = el("preview-msg"), busy = false;
-  img.onload = function () { busy = false; msg.hidden = true; };
+  img.onload = function () { busy = false; img.hidden = false; msg.hidden = true; };
   img.onerror = function () {
     busy = false;
+    img.hidden = true; // no broken-image icon, and no stale frame from before the failure
     msg.textContent = "no preview: no frame yet, or the camera is down";
     msg.hidden = false;
   };

@@ -44,7 +44,8 @@ type Chips struct {
 	chips []*gpioioctl.GPIOChip
 }
 
-// Open enumerates the GPIO chips (once per process: periph keeps them).
+// Open enumerates the GPIO chips. periph does that once per process and
+// keeps the result: a chip added later is seen only after a restart.
 func Open() (*Chips, error) {
 	if _, err := driverreg.Init(); err != nil {
 		return nil, fmt.Errorf("initialising periph gpioioctl: %w", err)
@@ -69,7 +70,9 @@ func diagnoseNoChips() error {
 		return fmt.Errorf("%w: %v", ErrNoChips, err)
 	}
 	_ = f.Close()
-	return fmt.Errorf("%w: %s exists but could not be read as a GPIO chip", ErrNoChips, paths[0])
+	// periph enumerates once per process: a chip that appeared later (a
+	// gpio-sim made after start-up) is not seen until kioskd restarts.
+	return fmt.Errorf("%w: %s exists but was not there or not readable when the chips were enumerated at start-up (restart kioskd)", ErrNoChips, paths[0])
 }
 
 // Ref is a resolved line: which chip, which offset.

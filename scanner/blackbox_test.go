@@ -66,6 +66,11 @@ func loadImage(t testing.TB, path string) image.Image {
 }
 
 func TestBlackboxRate(t *testing.T) {
+	if raceEnabled {
+		// Pure computation with no goroutines: nothing for the race
+		// detector to find, and 30 s under it. Runs in plain `go test`.
+		t.Skip("decode-rate regression runs without -race")
+	}
 	cases := blackboxCases(t)
 	if len(cases) != 116 {
 		t.Fatalf("found %d black-box images, want 116", len(cases))

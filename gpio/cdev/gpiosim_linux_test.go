@@ -5,11 +5,10 @@ package cdev
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/kioskd/kioskd/gpio/internal/simchip"
 )
 
 // TestKernelGPIOSim runs the driver against the kernel's gpio-sim: it needs
@@ -22,50 +21,31 @@ import (
 // modules as hwtest/run.sh builds them). periph enumerates chips once per
 // process, so the chip is made before the first Open.
 func TestKernelGPIOSim(t *testing.T) {
-	const cfgfs = "/sys/kernel/config/gpio-sim"
-	if _, err := os.Stat(cfgfs); err != nil {
-		t.Skip("gpio-sim not available (needs the module and configfs): ", err)
+	if !simchip.Available() {
+		t.Skip("gpio-sim not available (needs the module and configfs)")
 	}
 	const label = "kioskd-cdev-test"
-	names := []string{"GPIO17", "GPIO27", "GPIO23"}
-	dir := filepath.Join(cfgfs, "cdevtest")
-	bank := filepath.Join(dir, "bank0")
+	sc, err := simchip.New("cdevtest", label, []string{"GPIO17", "GPIO27", "GPIO23"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sc.Remove)
+	chipName := sc.Name
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	write := func(path, v string) { t.Helper(); must(os.WriteFile(path, []byte(v), 0o644)) }
-	must(os.MkdirAll(bank, 0o755))
-	write(filepath.Join(bank, "num_lines"), "4")
-	write(filepath.Join(bank, "label"), label)
-	for i, n := range names {
-		l := filepath.Join(bank, "line"+string(rune('0'+i)))
-		must(os.Mkdir(l, 0o755))
-		write(filepath.Join(l, "name"), n)
-	}
-	write(filepath.Join(dir, "live"), "1")
-	t.Cleanup(func() {
-		os.WriteFile(filepath.Join(dir, "live"), []byte("0"), 0o644)
-		for i := range names {
-			os.Remove(filepath.Join(bank, "line"+string(rune('0'+i))))
-		}
-		os.Remove(bank)
-		os.Remove(dir)
-	})
-	read := func(name string) string {
-		b, _ := os.ReadFile(filepath.Join(dir, name))
-		return strings.TrimSpace(string(b))
-	}
-	dev, chipName := read("dev_name"), read("bank0/chip_name")
-	sim := func(offset int, attr string) string {
-		return filepath.Join("/sys/devices/platform", dev, chipName, "sim_gpio"+string(rune('0'+offset)), attr)
-	}
 	value := func(offset int) string {
-		b, _ := os.ReadFile(sim(offset, "value"))
-		return strings.TrimSpace(string(b))
+		high, err := sc.Value(offset)
+		must(err)
+		if high {
+			return "1"
+		}
+		return "0"
 	}
+	pull := func(offset int, up bool) { t.Helper(); must(sc.Pull(offset, up)) }
 
 	chips, err := Open()
 	must(err)
@@ -88,7 +68,7 @@ func TestKernelGPIOSim(t *testing.T) {
 
 	// An active-low relay at rest: the board's pull-up holds the line high;
 	// the request must leave it high from the first moment.
-	write(sim(0, "pull"), "pull-up")
+	pull(0, true)
 	out, err := chips.RequestOutput(ref, "kioskd relay", true)
 	must(err)
 	if v := value(0); v != "1" {
@@ -113,7 +93,7 @@ func TestKernelGPIOSim(t *testing.T) {
 	// Requested low on a line pulled up: low at once.
 	ref27, err := chips.Find(label, "GPIO27")
 	must(err)
-	write(sim(1, "pull"), "pull-up")
+	pull(1, true)
 	out27, err := chips.RequestOutput(ref27, "kioskd led", false)
 	must(err)
 	if v := value(1); v != "0" {
@@ -124,7 +104,7 @@ func TestKernelGPIOSim(t *testing.T) {
 	// An input with edges: the button pulls the line down.
 	ref23, err := chips.Find(label, "GPIO23")
 	must(err)
-	write(sim(2, "pull"), "pull-up")
+	pull(2, true)
 	in, err := chips.RequestInput(ref23, PullNone)
 	must(err)
 	defer in.Close()
@@ -134,7 +114,7 @@ func TestKernelGPIOSim(t *testing.T) {
 	if high, _ := in.Read(); !high {
 		t.Error("pulled-up input reads low")
 	}
-	write(sim(2, "pull"), "pull-down")
+	pull(2, false)
 	edge, err := in.Wait(context.Background(), time.Second)
 	must(err)
 	if high, _ := in.Read(); !edge || high {

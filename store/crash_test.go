@@ -27,6 +27,10 @@ func TestMain(m *testing.M) {
 		crashChild()
 		os.Exit(0)
 	}
+	if os.Getenv("KIOSKD_RSS_CHILD") != "" {
+		rssChild()
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
 
@@ -94,6 +98,13 @@ func crashChild() {
 	}
 	say("COMMITTED")
 	select {}
+}
+
+// execCommand re-executes the test binary as a child with extra environment.
+func execCommand(exe string, env ...string) *exec.Cmd {
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
 }
 
 // genSize makes each generation's record count distinct.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -38,8 +39,6 @@ var ErrBadSnapshotFile = errors.New("bad snapshot file")
 
 // Export writes the serving cache as a portable snapshot file.
 func (s *Store) Export(w io.Writer) error {
-	h := sha256.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 1<<16)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		b := activeBucket(tx)
@@ -47,39 +46,56 @@ func (s *Store) Export(w io.Writer) error {
 		if b != nil {
 			count = uint64(b.Stats().KeyN)
 		}
-		var hdr [32]byte
-		copy(hdr[:8], snapMagic[:])
-		binary.BigEndian.PutUint64(hdr[8:], count)
-		binary.BigEndian.PutUint64(hdr[16:], uint64(timeNs(getTime(m, keyLastSync))))
-		binary.BigEndian.PutUint64(hdr[24:], uint64(timeNs(getTime(m, keyServerTime))))
-		if _, err := bw.Write(hdr[:]); err != nil {
-			return err
-		}
-		if b == nil {
-			return nil
-		}
-		c := b.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(k) != 32 || len(v) < 1 || v[0] != recordV1 {
-				return fmt.Errorf("corrupt record in cache: %w", errCorrupt)
-			}
-			bw.Write(k)
-			if _, err := bw.Write(v[1:]); err != nil {
-				return err
+		sw := newSnapWriter(w, count, SyncInfo{At: getTime(m, keyLastSync), ServerTime: getTime(m, keyServerTime)})
+		if b != nil {
+			c := b.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if len(k) != 32 || len(v) < 1 || v[0] != recordV1 {
+					return fmt.Errorf("corrupt record in cache: %w", errCorrupt)
+				}
+				sw.raw(k, v[1:])
 			}
 		}
-		return nil
+		return sw.close()
 	})
 	if err != nil {
 		return fmt.Errorf("exporting cache: %w", err)
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("exporting cache: %w", err)
-	}
-	if _, err := w.Write(h.Sum(nil)); err != nil {
-		return fmt.Errorf("exporting cache: %w", err)
-	}
 	return nil
+}
+
+// snapWriter writes the snapshot file format; records must come in
+// ascending hash order and number exactly count.
+type snapWriter struct {
+	w  io.Writer
+	h  hash.Hash
+	bw *bufio.Writer
+}
+
+func newSnapWriter(w io.Writer, count uint64, info SyncInfo) *snapWriter {
+	h := sha256.New()
+	sw := &snapWriter{w: w, h: h, bw: bufio.NewWriterSize(io.MultiWriter(w, h), 1<<16)}
+	var hdr [32]byte
+	copy(hdr[:8], snapMagic[:])
+	binary.BigEndian.PutUint64(hdr[8:], count)
+	binary.BigEndian.PutUint64(hdr[16:], uint64(timeNs(info.At)))
+	binary.BigEndian.PutUint64(hdr[24:], uint64(timeNs(info.ServerTime)))
+	sw.bw.Write(hdr[:])
+	return sw
+}
+
+func (sw *snapWriter) raw(key, body []byte) {
+	sw.bw.Write(key)
+	sw.bw.Write(body)
+}
+
+// close flushes and writes the trailer; it reports the first write error.
+func (sw *snapWriter) close() error {
+	if err := sw.bw.Flush(); err != nil {
+		return err
+	}
+	_, err := sw.w.Write(sw.h.Sum(nil))
+	return err
 }
 
 // Import replaces the cache with a snapshot file, atomically like a sync: the
@@ -91,7 +107,7 @@ func (s *Store) Import(r io.Reader) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("importing: %w", err)
 	}
-	info, n, err := readSnapshotFile(r, sn.Put)
+	info, n, err := readSnapshotFile(r, sn.putBody)
 	if err != nil {
 		sn.Abort()
 		return 0, fmt.Errorf("importing: %w", err)
@@ -103,8 +119,9 @@ func (s *Store) Import(r io.Reader) (int, error) {
 	return n, nil
 }
 
-// readSnapshotFile parses and checks a snapshot file, handing each record to put.
-func readSnapshotFile(r io.Reader, put func(Record) error) (SyncInfo, int, error) {
+// readSnapshotFile parses and checks a snapshot file, handing each record's
+// key and validated body to put (valid until put returns).
+func readSnapshotFile(r io.Reader, put func(key *[32]byte, body []byte) error) (SyncInfo, int, error) {
 	tail := &tailHasher{h: sha256.New()}
 	br := bufio.NewReaderSize(io.TeeReader(r, tail), 1<<16)
 	bad := func(format string, args ...any) error {
@@ -135,13 +152,11 @@ func readSnapshotFile(r io.Reader, put func(Record) error) (SyncInfo, int, error
 			return SyncInfo{}, 0, bad("record %d: hashes not in ascending order", i)
 		}
 		prev = key
-		var rec Record
 		var err error
-		if rec, buf, err = readRecordBody(br, buf); err != nil {
+		if buf, err = readRecordBody(br, buf[:0]); err != nil {
 			return SyncInfo{}, 0, bad("record %d: %v", i, err)
 		}
-		rec.Hash = encodeHex(key[:])
-		if err := put(rec); err != nil {
+		if err := put(&key, buf); err != nil {
 			return SyncInfo{}, 0, err
 		}
 	}
@@ -159,40 +174,32 @@ func readSnapshotFile(r io.Reader, put func(Record) error) (SyncInfo, int, error
 	return info, int(count), nil
 }
 
-func readRecordBody(br *bufio.Reader, buf []byte) (Record, []byte, error) {
-	created, err := binary.ReadVarint(br)
-	if err != nil {
-		return Record{}, buf, err
+// readRecordBody reads one record body and appends its canonical encoding
+// (appendRecordBody's) to buf, without allocating per field.
+func readRecordBody(br *bufio.Reader, buf []byte) ([]byte, error) {
+	for range 2 {
+		t, err := binary.ReadVarint(br)
+		if err != nil {
+			return buf, err
+		}
+		buf = binary.AppendVarint(buf, t)
 	}
-	expires, err := binary.ReadVarint(br)
-	if err != nil {
-		return Record{}, buf, err
-	}
-	rec := Record{CreatedAt: msTime(created), ExpiresAt: msTime(expires)}
-	for _, f := range []*string{&rec.Address, &rec.Chain, &rec.Name} {
+	for range 3 {
 		n, err := binary.ReadUvarint(br)
 		if err != nil {
-			return Record{}, buf, err
+			return buf, err
 		}
 		if n > maxField {
-			return Record{}, buf, fmt.Errorf("field of %d bytes too long", n)
+			return buf, fmt.Errorf("field of %d bytes too long", n)
 		}
-		buf = buf[:n]
-		if _, err := io.ReadFull(br, buf); err != nil {
-			return Record{}, buf, err
+		buf = binary.AppendUvarint(buf, n)
+		start := len(buf)
+		buf = slices.Grow(buf, int(n))[:start+int(n)]
+		if _, err := io.ReadFull(br, buf[start:]); err != nil {
+			return buf, err
 		}
-		*f = string(buf)
 	}
-	return rec, buf, nil
-}
-
-func encodeHex(b []byte) string {
-	const digits = "0123456789abcdef"
-	out := make([]byte, len(b)*2)
-	for i, c := range b {
-		out[2*i], out[2*i+1] = digits[c>>4], digits[c&15]
-	}
-	return string(out)
+	return buf, nil
 }
 
 // tailHasher hashes everything written to it except the last 32 bytes, which

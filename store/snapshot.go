@@ -25,7 +25,6 @@ type Snapshot struct {
 	keys [][32]byte
 	ends []int // ends[i] is where value i ends in vals
 	vals []byte
-	puts int
 }
 
 // NewSnapshot starts writing a new cache. Call Commit or Abort exactly once.
@@ -71,8 +70,23 @@ func (sn *Snapshot) Put(r Record) error {
 	}
 	sn.keys = append(sn.keys, key)
 	sn.vals = encodeRecord(sn.vals, r)
+	return sn.added()
+}
+
+// putBody adds a record whose body (appendRecordBody's encoding) was already
+// validated: the import path, which need not decode and re-encode.
+func (sn *Snapshot) putBody(key *[32]byte, body []byte) error {
+	if sn.done {
+		return ErrSnapshotDone
+	}
+	sn.keys = append(sn.keys, *key)
+	sn.vals = append(sn.vals, recordV1)
+	sn.vals = append(sn.vals, body...)
+	return sn.added()
+}
+
+func (sn *Snapshot) added() error {
 	sn.ends = append(sn.ends, len(sn.vals))
-	sn.puts++
 	if len(sn.keys) >= sn.s.opt.SnapshotBatch {
 		return sn.flush()
 	}

@@ -1,0 +1,304 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// benchCode is the i-th synthetic code of the benchmarks.
+func benchCode(i int) string { return fmt.Sprintf("%064x", uint64(i)*0x9e3779b97f4a7c15) }
+
+// benchRecord is a realistic record: a bech32-length address, a short name.
+func benchBody(i int) []byte {
+	r := Record{
+		Address:   fmt.Sprintf("bb1%039d", i),
+		Chain:     "Cosmos",
+		Name:      "Event check-in",
+		CreatedAt: time.UnixMilli(1719878400000 + int64(i)),
+	}
+	return appendRecordBody(nil, r)
+}
+
+// writeBenchFile writes a snapshot file of n codes to path.
+func writeBenchFile(tb testing.TB, path string, n int) {
+	tb.Helper()
+	keys := make([][32]byte, n)
+	for i := range n {
+		keys[i] = sha256.Sum256([]byte(benchCode(i)))
+	}
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(keys[a][:], keys[b][:]) })
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	sw := newSnapWriter(f, uint64(n), SyncInfo{At: time.Now()})
+	for _, i := range order {
+		sw.raw(keys[i][:], benchBody(int(i)))
+	}
+	if err := sw.close(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// benchFiles caches generated snapshot files per size for one test binary run.
+var benchFiles sync.Map
+
+func benchFile(tb testing.TB, n int) string {
+	if p, ok := benchFiles.Load(n); ok {
+		return p.(string)
+	}
+	dir, err := os.MkdirTemp("", "kioskd-bench")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := filepath.Join(dir, fmt.Sprintf("codes-%d.snap", n))
+	writeBenchFile(tb, p, n)
+	benchFiles.Store(n, p)
+	return p
+}
+
+func importFile(tb testing.TB, st *Store, path string) int {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	n, err := st.Import(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// BenchmarkImport measures an import (real fsyncs) and reports the file size.
+func BenchmarkImport(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			file := benchFile(b, n)
+			b.ReportAllocs()
+			var dbSize int64
+			for b.Loop() {
+				b.StopTimer()
+				path := filepath.Join(b.TempDir(), "k.db")
+				st, err := Open(path, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				importFile(b, st, file)
+				b.StopTimer()
+				st.Close()
+				fi, _ := os.Stat(path)
+				dbSize = fi.Size()
+				b.StartTimer()
+			}
+			fi, _ := os.Stat(file)
+			b.ReportMetric(float64(dbSize)/1e6, "db-MB")
+			b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
+		})
+	}
+}
+
+// BenchmarkSnapshotRandomOrder measures a sync-like snapshot of codes that
+// arrive in random hash order (as pages from the API do).
+func BenchmarkSnapshotRandomOrder(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			var dbSize int64
+			for b.Loop() {
+				b.StopTimer()
+				path := filepath.Join(b.TempDir(), "k.db")
+				st, err := Open(path, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				sn, _ := st.NewSnapshot()
+				for i := range n {
+					r := Record{Hash: HashCode(benchCode(i)), Address: fmt.Sprintf("bb1%039d", i), Chain: "Cosmos", Name: "Event check-in"}
+					if err := sn.Put(r); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := sn.Commit(SyncInfo{At: time.Now(), Source: "sync"}); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				st.Close()
+				fi, _ := os.Stat(path)
+				dbSize = fi.Size()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(dbSize)/1e6, "db-MB")
+		})
+	}
+}
+
+// BenchmarkLookup measures Lookup of cached codes (hit) and unknown ones, and
+// reports the median and 99th percentile of single calls.
+func BenchmarkLookup(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		st, _ := openTest(b, Options{})
+		importFile(b, st, benchFile(b, n))
+		for _, hit := range []bool{true, false} {
+			b.Run(fmt.Sprintf("%d/hit=%v", n, hit), func(b *testing.B) {
+				r := rand.New(rand.NewPCG(1, 1))
+				hashes := make([]string, 4096)
+				for i := range hashes {
+					j := r.IntN(n)
+					if !hit {
+						j += n
+					}
+					hashes[i] = HashCode(benchCode(j))
+				}
+				var durs []time.Duration
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					t := time.Now()
+					_, ok, err := st.Lookup(hashes[i%len(hashes)])
+					durs = append(durs, time.Since(t))
+					if err != nil || ok != hit {
+						b.Fatalf("lookup: %v %v", ok, err)
+					}
+					i++
+				}
+				reportPercentiles(b, durs)
+			})
+		}
+	}
+}
+
+func reportPercentiles(b *testing.B, durs []time.Duration) {
+	if len(durs) == 0 {
+		return
+	}
+	slices.Sort(durs)
+	b.ReportMetric(float64(durs[len(durs)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(durs[len(durs)*99/100].Nanoseconds()), "p99-ns")
+}
+
+// BenchmarkRedeem measures one durable (fsync'd) redemption with its event,
+// alone and with concurrent callers coalesced by DB.Batch.
+func BenchmarkRedeem(b *testing.B) {
+	for _, par := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("writers=%d", par), func(b *testing.B) {
+			st, err := Open(filepath.Join(b.TempDir(), "k.db"), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			var mu sync.Mutex
+			var durs []time.Duration
+			var seq uint64
+			work := make(chan struct{})
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			for range par {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range work {
+						mu.Lock()
+						seq++
+						i := seq
+						mu.Unlock()
+						var c [8]byte
+						binary.BigEndian.PutUint64(c[:], i)
+						h := HashCode(fmt.Sprintf("%064x", c))
+						t := time.Now()
+						err := st.Redeem(context.Background(), Redemption{Hash: h, At: time.Now(), Kiosk: "b"},
+							Event{Kind: KindVerdict, Accept: true, Reason: "ok", Hash: h})
+						d := time.Since(t)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						mu.Lock()
+						durs = append(durs, d)
+						mu.Unlock()
+					}
+				}()
+			}
+			for b.Loop() {
+				work <- struct{}{}
+			}
+			close(work)
+			wg.Wait()
+			reportPercentiles(b, durs)
+		})
+	}
+}
+
+// TestMeasureRSS reports the resident memory of a process serving lookups
+// from a 100k and a 1M cache. Run with KIOSKD_MEASURE=1 (see BENCHMARKS.md).
+func TestMeasureRSS(t *testing.T) {
+	if os.Getenv("KIOSKD_MEASURE") == "" {
+		t.Skip("set KIOSKD_MEASURE=1 to measure")
+	}
+	exe, _ := os.Executable()
+	for _, n := range []int{100_000, 1_000_000} {
+		path := filepath.Join(t.TempDir(), "k.db")
+		st, err := Open(path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		importFile(t, st, benchFile(t, n))
+		st.Close()
+		fi, _ := os.Stat(path)
+		for _, lookups := range []int{1000, 100_000} {
+			cmd := execCommand(exe, "KIOSKD_RSS_CHILD=1", "RSS_DB="+path, fmt.Sprintf("RSS_N=%d", n), fmt.Sprintf("RSS_LOOKUPS=%d", lookups))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("child: %v %s", err, out)
+			}
+			t.Logf("codes=%d db=%.1fMB lookups=%d: %s", n, float64(fi.Size())/1e6, lookups, strings.TrimSpace(string(out)))
+		}
+	}
+}
+
+// rssChild opens the store, does random lookups, and prints its RSS.
+func rssChild() {
+	var n, lookups int
+	fmt.Sscan(os.Getenv("RSS_N"), &n)
+	fmt.Sscan(os.Getenv("RSS_LOOKUPS"), &lookups)
+	st, err := Open(os.Getenv("RSS_DB"), Options{})
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	for range lookups {
+		if _, ok, err := st.Lookup(HashCode(benchCode(r.IntN(n)))); !ok || err != nil {
+			fmt.Println("lookup failed", err)
+			os.Exit(1)
+		}
+	}
+	status, _ := os.ReadFile("/proc/self/status")
+	var parts []string
+	for _, l := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(l, "VmRSS") || strings.HasPrefix(l, "VmHWM") || strings.HasPrefix(l, "RssFile") || strings.HasPrefix(l, "RssAnon") {
+			parts = append(parts, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	fmt.Println(strings.Join(parts, ", "))
+	st.Close()
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Top-level bucket names. Snapshot buckets are named snapPrefix + 16 hex digits.
@@ -172,7 +173,7 @@ func Open(path string, o Options) (*Store, error) {
 		FreelistType: bolt.FreelistMapType,
 		NoSync:       o.NoSync,
 	})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("opening store %s: %w (waited %v)", path, ErrLocked, o.LockTimeout)
 	}
 	if err != nil {

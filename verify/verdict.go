@@ -1,5 +1,3 @@
-// Package verify decides whether a kiosk code lets its holder in: the venue's
-// policy (re-use, time window, cache age, clock trust) applied over the store.
 package verify
 
 import (

@@ -83,7 +83,8 @@ func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Ser
 	if err != nil {
 		return nil, err
 	}
-	clientSecret, err := secret(cfg.ClientSecret(), cfg.BitBadges.OnlineExchange)
+	// The token renewal proves the app with its secret too, not only the exchange.
+	clientSecret, err := secret(cfg.ClientSecret(), true)
 	if err != nil {
 		return nil, err
 	}

@@ -101,8 +101,9 @@ func (c *Client) Prefetch(ctx context.Context, accessToken string, fn func(Recor
 	var st PageStats
 	bookmark := ""
 	seen := map[string]bool{}
+	buf := new(bytes.Buffer)
 	for {
-		page, n, err := c.fetchPage(ctx, accessToken, bookmark, &st)
+		page, n, err := c.fetchPage(ctx, accessToken, bookmark, &st, buf)
 		st.Bytes += n
 		if err != nil {
 			return st, err
@@ -141,14 +142,14 @@ func (c *Client) Prefetch(ctx context.Context, accessToken string, fn func(Recor
 
 // fetchPage gets one page, retrying temporary failures and falling back to
 // the older POST form when the GET one is not there.
-func (c *Client) fetchPage(ctx context.Context, token, bookmark string, st *PageStats) (Page, int64, error) {
+func (c *Client) fetchPage(ctx context.Context, token, bookmark string, st *PageStats, buf *bytes.Buffer) (Page, int64, error) {
 	delay := c.RetryDelay
 	if delay <= 0 {
 		delay = 500 * time.Millisecond
 	}
 	var total int64
 	for attempt := 0; ; attempt++ {
-		page, n, err := c.fetchPageOnce(ctx, token, bookmark, st)
+		page, n, err := c.fetchPageOnce(ctx, token, bookmark, st, buf)
 		total += n
 		if err == nil || attempt >= c.PageRetries || !temporary(err) || ctx.Err() != nil {
 			return page, total, err
@@ -182,7 +183,7 @@ func temporary(err error) bool {
 
 var errTruncated = errors.New("truncated JSON")
 
-func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *PageStats) (Page, int64, error) {
+func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *PageStats, buf *bytes.Buffer) (Page, int64, error) {
 	start := int(c.form.Load())
 	for i := start; i < len(prefetchForms); i++ {
 		f := prefetchForms[i]
@@ -197,7 +198,7 @@ func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *
 		} else {
 			body, _ = json.Marshal(map[string]string{"clientId": c.ClientID, "bookmark": bookmark})
 		}
-		data, date, err := c.do(ctx, "pre-fetch", f.method, u, body, token)
+		data, date, err := c.do(ctx, "pre-fetch", f.method, u, body, token, buf)
 		if !date.IsZero() {
 			st.ServerTime = date
 		}
@@ -230,7 +231,10 @@ func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *
 
 // do sends one request and returns the bounded body of a 2xx answer, or a
 // typed error. The Date header is reported whatever the status.
-func (c *Client) do(ctx context.Context, op, method, u string, body []byte, bearer string) ([]byte, time.Time, error) {
+//
+// The body is read into buf (reused across pages to keep garbage down; nil =
+// a new buffer), so the returned bytes are valid only until buf's next use.
+func (c *Client) do(ctx context.Context, op, method, u string, body []byte, bearer string, buf *bytes.Buffer) ([]byte, time.Time, error) {
 	if c.RequestTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.RequestTimeout)
@@ -266,7 +270,12 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, bear
 		}
 	}
 	max := c.maxBody()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	buf.Reset()
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, max+1))
+	data := buf.Bytes()
 	if int64(len(data)) > max {
 		return nil, date, fmt.Errorf("bitbadges %s: %w (over %d bytes)", op, ErrTooLarge, max)
 	}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/kioskd/kioskd/gpio"
+	"github.com/kioskd/kioskd/scanner"
+)
+
+func cmdCamera(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "Usage: kioskd camera list | kioskd camera snapshot -config FILE -o FILE.png")
+		return exitError, errUsage
+	}
+	switch args[0] {
+	case "list":
+		fs := newFlags("camera list", "", stderr)
+		if err := parse(fs, args[1:]); err != nil {
+			return exitError, err
+		}
+		cams, err := scanner.ListCameras()
+		if err != nil {
+			return exitError, err
+		}
+		if len(cams) == 0 {
+			fmt.Fprintln(stdout, "no V4L2 capture devices found (is the camera plugged in? ls /dev/video*)")
+			return exitOK, nil
+		}
+		for _, c := range cams {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\n", c.Path, c.Name, c.Bus)
+			if c.Err != "" {
+				fmt.Fprintf(stdout, "\t(%s)\n", c.Err)
+			}
+			for _, f := range c.Formats {
+				fmt.Fprintf(stdout, "\t%s (%s)\n", f.FourCC, f.Description)
+				for _, sz := range f.Sizes {
+					fmt.Fprintf(stdout, "\t\t%s @ %s\n", sz.Size, strings.Join(sz.Rates, " "))
+				}
+			}
+		}
+		return exitOK, nil
+	case "snapshot":
+		fs := newFlags("camera snapshot", "-config FILE -o FILE.png", stderr)
+		cfgPath := configFlag(fs)
+		out := fs.String("o", "snapshot.png", "write the PNG to `FILE`")
+		if err := parse(fs, args[1:]); err != nil {
+			return exitError, err
+		}
+		cfg, err := loadConfig(*cfgPath)
+		if err != nil {
+			return exitError, err
+		}
+		f, err := os.Create(*out)
+		if err != nil {
+			return exitError, fmt.Errorf("snapshot: %w", err)
+		}
+		err = scanner.Snapshot(ctx, cfg.Camera, f)
+		if err = errors.Join(err, f.Close()); err != nil {
+			os.Remove(*out)
+			return exitError, fmt.Errorf("snapshot of %s: %w", cfg.Camera.Source, err)
+		}
+		fmt.Fprintf(stdout, "wrote %s from %s\n", *out, cfg.Camera.Source)
+		return exitOK, nil
+	}
+	fmt.Fprintf(stderr, "kioskd camera: unknown subcommand %q (list, snapshot)\n", args[0])
+	return exitError, errUsage
+}
+
+func cmdGPIO(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	if len(args) == 0 || args[0] != "test" {
+		fmt.Fprintln(stderr, "Usage: kioskd gpio test -config FILE")
+		return exitError, errUsage
+	}
+	fs := newFlags("gpio test", "-config FILE", stderr)
+	cfgPath := configFlag(fs)
+	if err := parse(fs, args[1:]); err != nil {
+		return exitError, err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return exitError, err
+	}
+	if err := gpio.Test(ctx, cfg.GPIO, gpio.Options{Logger: newLogger(stderr, cfg.LogLevel)}, stdout); err != nil {
+		return exitError, err
+	}
+	return exitOK, nil
+}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	stdsync "sync"
+	"syscall"
+	"time"
+
+	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/gpio"
+	"github.com/kioskd/kioskd/kiosk"
+	"github.com/kioskd/kioskd/metrics"
+	"github.com/kioskd/kioskd/notify"
+	"github.com/kioskd/kioskd/scanner"
+	"github.com/kioskd/kioskd/status"
+	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/sync"
+	"github.com/kioskd/kioskd/verify"
+)
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := newFlags("run", "-config FILE", stderr)
+	cfgPath := configFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return exitError, err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return exitError, err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	n := notify.FromEnv()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	// Each configuration runs as one generation of the daemon. SIGHUP loads
+	// the file again: a bad new config is refused and the running generation
+	// goes on untouched; a good one replaces it (outputs released and
+	// re-driven to their safe level in between).
+	for {
+		gctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- runDaemon(gctx, cfg, log, n) }()
+	wait:
+		for {
+			select {
+			case err := <-done:
+				cancel()
+				_ = n.Stopping()
+				if err != nil {
+					return exitError, err
+				}
+				return exitOK, nil
+			case <-hup:
+				next, err := loadConfig(*cfgPath)
+				if err != nil {
+					log.Error("reload refused: the running configuration stays", "err", err)
+					_ = n.Status("reload refused: " + err.Error())
+					continue
+				}
+				log.Info("reloading configuration")
+				_ = n.Reloading(time.Duration(time.Now().UnixNano()))
+				cancel()
+				if err := <-done; err != nil {
+					log.Error("stopping for reload", "err", err)
+				}
+				cfg = next
+				log = newLogger(stderr, cfg.LogLevel)
+				break wait
+			}
+		}
+	}
+}
+
+// daemon holds the parts of one running generation, for the status page.
+type daemon struct {
+	cfg     config.Config
+	st      *store.Store
+	svc     *sync.Service // nil without BitBadges credentials
+	ver     *verify.Verifier
+	mon     *kiosk.Monitor
+	hist    *status.History
+	src     scanner.Source
+	metrics *metrics.Metrics
+}
+
+// runDaemon runs one generation until ctx ends or a part fails for good.
+func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *notify.Notifier) error {
+	_ = n.Status("starting")
+	d := &daemon{cfg: cfg, hist: status.NewHistory(20), metrics: metrics.New()}
+
+	// The outputs come first: every line at its safe level before the camera
+	// or the network are touched.
+	var st *store.Store
+	var stMu stdsync.Mutex
+	sig, err := gpio.Open(ctx, cfg.GPIO, gpio.Options{Logger: log, OnInput: func(ev gpio.InputEvent) {
+		stMu.Lock()
+		s := st
+		stMu.Unlock()
+		if s == nil {
+			return
+		}
+		if err := s.AppendEvent(store.Event{Nonce: store.NewNonce(), Time: ev.At, Kiosk: cfg.KioskID, Kind: "door", Detail: ev.String()}); err != nil {
+			log.Error("recording an input event", "err", err)
+		}
+	}})
+	if err != nil {
+		return fmt.Errorf("opening GPIO: %w", err)
+	}
+	defer func() {
+		if err := sig.Close(); err != nil {
+			log.Error("releasing GPIO", "err", err)
+		}
+	}()
+
+	s, err := openStore(&cfg, log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	stMu.Lock()
+	st = s
+	stMu.Unlock()
+	d.st = st
+
+	vo := verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log, ExchangeBudget: cfg.BitBadges.ExchangeBudget}
+	if cfg.BitBadges.ClientID != "" {
+		d.svc, err = sync.New(&cfg, st, sync.Options{Logger: log})
+		if err != nil {
+			return fmt.Errorf("setting up sync: %w", err)
+		}
+		if d.svc.Exchanger != nil {
+			vo.Exchanger = d.svc.Exchanger
+		}
+	} else {
+		log.Warn("bitbadges.client_id is empty: no sync; the cache changes only by kioskd import")
+	}
+	d.ver = verify.New(st, vo)
+
+	preview := &kiosk.Preview{}
+	d.mon = &kiosk.Monitor{Verifier: d.ver, Signal: sig, Meter: d.metrics, Preview: preview, OnVerdict: d.hist.Add}
+	d.src, err = scanner.Open(cfg.Camera, scanner.SourceOptions{Logger: log, OnState: d.mon.CameraState})
+	if err != nil {
+		return fmt.Errorf("opening the camera: %w", err)
+	}
+
+	var wg stdsync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fail := make(chan error, 4)
+
+	if cfg.HTTP.Listen != "" {
+		srv, err := d.httpServer(preview, log)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("http.listen: %w", err)
+		}
+		wg.Go(func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				fail <- fmt.Errorf("status listener: %w", err)
+			}
+		})
+		wg.Go(func() {
+			<-ctx.Done()
+			sctx, c := context.WithTimeout(context.Background(), 2*time.Second)
+			defer c()
+			_ = srv.Shutdown(sctx)
+		})
+		log.Info("status page", "url", "http://"+ln.Addr().String()+"/")
+	}
+	if d.svc != nil {
+		wg.Go(func() {
+			if err := d.svc.Run(ctx); err != nil && ctx.Err() == nil {
+				fail <- fmt.Errorf("sync: %w", err)
+			}
+		})
+	}
+	pipe := &kiosk.Pipeline{Source: d.src, Decoder: scanner.NewDecoder(scanner.DecoderOptions{}), Verifier: d.ver,
+		Signal: sig, Rearm: cfg.Camera.Rearm, Observer: d.mon, Logger: log}
+	wg.Go(func() {
+		if err := pipe.Run(ctx); err != nil {
+			fail <- fmt.Errorf("camera pipeline: %w", err)
+			return
+		}
+		if ctx.Err() == nil {
+			log.Info("frame source finished", "source", d.src.Describe())
+		}
+	})
+	wg.Go(func() {
+		d.mon.Watch(ctx, time.Second, func(ps []string) {
+			d.metrics.CacheSize(d.ver.Health(time.Now()).Count)
+			if n, err := st.PendingCount(); err == nil {
+				d.metrics.EventsPending(n)
+			}
+			if len(ps) == 0 {
+				_ = n.Status("ready: scanning")
+			} else {
+				_ = n.Status("degraded: " + ps[0])
+			}
+		})
+	})
+	if to, ok := notify.WatchdogInterval(); ok {
+		wg.Go(func() {
+			_ = n.Watchdog(ctx, to, func() bool { return d.mon.Alive(to) }, func(err error) { log.Warn("watchdog", "err", err) })
+		})
+	}
+
+	sig.Show(gpio.Idle)
+	_ = n.Ready("ready: scanning")
+	log.Info("kioskd running", "kiosk", cfg.KioskID, "camera", d.src.Describe(), "gpio", cfg.GPIO.Driver)
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+		return nil
+	case err := <-fail:
+		return err
+	}
+}
+
+func (d *daemon) httpServer(preview status.Preview, log *slog.Logger) (*http.Server, error) {
+	token, warn, err := config.ReadSecret(d.cfg.HTTPToken())
+	if warn != "" {
+		log.Warn(warn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if token == "" && !loopback(d.cfg.HTTP.Listen) {
+		return nil, fmt.Errorf("http.listen %q is not on localhost: set http.token_file (the preview shows what the camera sees, codes included)", d.cfg.HTTP.Listen)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", status.RequireToken(token, d.metrics.Handler()))
+	mux.Handle("/", status.Handler(status.ProviderFunc(d.snapshot), preview, status.HandlerOptions{Token: token, Logger: log}))
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, nil
+}
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// snapshot is the running daemon's status.
+func (d *daemon) snapshot() status.Snapshot {
+	s := offlineSnapshot(&d.cfg, d.st, d.svc)
+	s.Offline = false
+	ls := d.mon.Stats()
+	s.Camera = status.Camera{Up: ls.CameraUp, Source: d.cfg.Camera.Source, Detail: ls.CameraDetail, FPS: ls.FPS, DecodeP50: status.Duration(ls.DecodeP50)}
+	if s.Camera.Detail == "" {
+		s.Camera.Detail = d.src.Describe()
+	}
+	s.GPIO = status.GPIO{Driver: d.cfg.GPIO.Driver}
+	s.Recent = d.hist.List()
+	s.Problems = d.mon.Problems()
+	s.Healthy = len(s.Problems) == 0
+	return s.Complete()
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/status"
+	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/sync"
+	"github.com/kioskd/kioskd/verify"
+)
+
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := newFlags("status", "-config FILE [-json]", stderr)
+	cfgPath := configFlag(fs)
+	asJSON := fs.Bool("json", false, "print the status as JSON")
+	if err := parse(fs, args); err != nil {
+		return exitError, err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return exitError, err
+	}
+	// A running daemon holds the store: ask it. Without one, read the
+	// state folder directly.
+	snap, err := daemonSnapshot(ctx, &cfg)
+	if err != nil {
+		st, serr := openStore(&cfg, nil)
+		if serr != nil {
+			if errors.Is(serr, store.ErrLocked) {
+				return exitError, fmt.Errorf("the daemon holds the store but its status page did not answer (%v)", err)
+			}
+			return exitError, serr
+		}
+		defer st.Close()
+		snap = offlineSnapshot(&cfg, st, nil).Complete()
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return exitOK, enc.Encode(snap)
+	}
+	return exitOK, status.WriteText(stdout, snap)
+}
+
+// daemonSnapshot asks the running daemon's status listener.
+func daemonSnapshot(ctx context.Context, cfg *config.Config) (status.Snapshot, error) {
+	var s status.Snapshot
+	if cfg.HTTP.Listen == "" {
+		return s, errors.New("no http.listen")
+	}
+	token, _, _ := config.ReadSecret(cfg.HTTPToken())
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+cfg.HTTP.Listen+"/status.json", nil)
+	if err != nil {
+		return s, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return s, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return s, fmt.Errorf("status page answered %s", resp.Status)
+	}
+	err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&s)
+	return s, err
+}
+
+// offlineSnapshot is what the state folder tells without a running daemon:
+// the cache, the clock, the outbox (and the sync's live state when svc is set).
+func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service) status.Snapshot {
+	s := status.Snapshot{Kiosk: cfg.KioskID, Version: version, Now: time.Now(), Offline: true, GPIO: status.GPIO{Driver: cfg.GPIO.Driver},
+		Camera: status.Camera{Source: cfg.Camera.Source}}
+	s.Display.Enabled = cfg.Display.Enabled
+	h := verify.New(st, verify.Options{Policy: cfg.Policy}).Health(s.Now)
+	m, err := st.Meta()
+	if err != nil {
+		s.Problems = append(s.Problems, "reading the store: "+err.Error())
+	}
+	s.Cache = status.Cache{Count: m.Count, LastSync: m.LastSync, Stale: h.Stale, Source: m.Source}
+	s.Clock = status.Clock{Trusted: h.ClockTrusted, TrustedTime: m.TrustedTime}
+	if n, err := st.PendingCount(); err == nil {
+		s.Events.Pending = n
+	}
+	if n, err := st.DroppedEvents(); err == nil {
+		s.Events.Dropped = n
+	}
+	if svc != nil {
+		ss := svc.Status()
+		s.Sync = status.Sync{LastError: ss.LastError, LastAttempt: ss.LastAttempt, NextSync: ss.NextSync}
+	}
+	if h.Stale {
+		s.Problems = append(s.Problems, "code cache stale or never synced")
+	}
+	if !h.ClockTrusted {
+		s.Problems = append(s.Problems, "clock untrusted")
+	}
+	s.Healthy = len(s.Problems) == 0
+	return s
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/scanner"
+	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/sync"
+	"github.com/kioskd/kioskd/verify"
+)
+
+// storePath is where the bbolt file lives in the state folder.
+func storePath(cfg *config.Config) string {
+	return filepath.Join(cfg.StateDir, "kioskd.db")
+}
+
+func openStore(cfg *config.Config, log *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(storePath(cfg), store.Options{MaxPendingEvents: cfg.Events.MaxPending, Logger: log})
+	if errors.Is(err, store.ErrLocked) {
+		return nil, fmt.Errorf("%w: is the kioskd daemon running? stop it first (systemctl stop kioskd), or use its status page", err)
+	}
+	return st, err
+}
+
+// toolSetup loads the config and opens the store for a one-shot command.
+func toolSetup(name, synopsis string, args []string, stderr io.Writer, extra func(fs *flag.FlagSet)) (config.Config, *store.Store, *slog.Logger, []string, error) {
+	fs := newFlags(name, synopsis, stderr)
+	cfgPath := configFlag(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := parse(fs, args); err != nil {
+		return config.Config{}, nil, nil, nil, err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return cfg, nil, nil, nil, err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	st, err := openStore(&cfg, log)
+	if err != nil {
+		return cfg, nil, nil, nil, err
+	}
+	return cfg, st, log, fs.Args(), nil
+}
+
+func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	cfg, st, log, _, err := toolSetup("sync", "-config FILE", args, stderr, nil)
+	if err != nil {
+		return exitError, err
+	}
+	defer st.Close()
+	svc, err := sync.New(&cfg, st, sync.Options{Logger: log})
+	if err != nil {
+		return exitError, err
+	}
+	r, err := svc.Syncer.Sync(ctx)
+	if err != nil {
+		return exitError, fmt.Errorf("pre-fetch failed, the old cache is unchanged: %w", err)
+	}
+	fmt.Fprintf(stdout, "synced %d codes (%d pages, %d deleted skipped, %d malformed skipped) in %v\n",
+		r.Codes, r.Pages, r.Deleted, r.Malformed, r.Duration.Round(time.Millisecond))
+	return exitOK, nil
+}
+
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	var dryRun *bool
+	var direction *string
+	cfg, st, log, rest, err := toolSetup("check", "-config FILE [-dry-run] CODE", args, stderr, func(fs *flag.FlagSet) {
+		dryRun = fs.Bool("dry-run", false, "decide only: record no redemption and no event")
+		direction = fs.String("direction", "", "entry or exit, for anti-passback")
+	})
+	if err != nil {
+		return exitError, err
+	}
+	defer st.Close()
+	if len(rest) != 1 {
+		return exitError, errors.New("give exactly one CODE (64 hex characters, or a URL with ?code=)")
+	}
+	o := verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log, ExchangeBudget: cfg.BitBadges.ExchangeBudget}
+	if cfg.BitBadges.OnlineExchange && !*dryRun {
+		svc, err := sync.New(&cfg, st, sync.Options{Logger: log})
+		if err != nil {
+			return exitError, err
+		}
+		o.Exchanger = svc.Exchanger
+	}
+	v := verify.New(st, o)
+	code, perr := scanner.ParsePayload(rest[0])
+	var verdict verify.Verdict
+	switch {
+	case perr != nil && *dryRun:
+		verdict = verify.Verdict{Reason: verify.NotACode, At: time.Now()}
+	case perr != nil:
+		verdict = v.NotACode(ctx)
+	default:
+		verdict = v.Check(ctx, code, verify.CheckOpts{DryRun: *dryRun, Direction: *direction})
+	}
+	word := "reject"
+	if verdict.Accept {
+		word = "accept"
+	}
+	fmt.Fprintf(stdout, "%s\t%s", word, verdict.Reason)
+	if verdict.Name != "" {
+		fmt.Fprintf(stdout, "\t%s", verdict.Name)
+	}
+	if verdict.Warning != "" {
+		fmt.Fprintf(stdout, "\twarning: %s", verdict.Warning)
+	}
+	fmt.Fprintln(stdout)
+	switch {
+	case verdict.Accept:
+		return exitOK, nil
+	case verdict.Reason == verify.Error:
+		return exitError, errors.New("could not decide (see the log)")
+	}
+	return exitReject, nil
+}
+
+func cmdExport(_ context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	_, st, _, rest, err := toolSetup("export", "-config FILE OUT", args, stderr, nil)
+	if err != nil {
+		return exitError, err
+	}
+	defer st.Close()
+	if len(rest) != 1 {
+		return exitError, errors.New("give exactly one output FILE")
+	}
+	// Written beside the target and renamed, so a full USB stick never
+	// leaves a half file under the final name.
+	tmp := rest[0] + ".part"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return exitError, fmt.Errorf("export: %w", err)
+	}
+	err = st.Export(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	err = errors.Join(err, f.Close())
+	if err == nil {
+		err = os.Rename(tmp, rest[0])
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return exitError, fmt.Errorf("export to %s: %w", rest[0], err)
+	}
+	m, _ := st.Meta()
+	fmt.Fprintf(stdout, "exported %d codes (synced %s) to %s\n", m.Count, fmtTime(m.LastSync), rest[0])
+	return exitOK, nil
+}
+
+func cmdImport(_ context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	_, st, _, rest, err := toolSetup("import", "-config FILE IN", args, stderr, nil)
+	if err != nil {
+		return exitError, err
+	}
+	defer st.Close()
+	if len(rest) != 1 {
+		return exitError, errors.New("give exactly one input FILE")
+	}
+	f, err := os.Open(rest[0])
+	if err != nil {
+		return exitError, fmt.Errorf("import: %w", err)
+	}
+	defer f.Close()
+	n, err := st.Import(f)
+	if err != nil {
+		return exitError, fmt.Errorf("import of %s refused, the old cache is unchanged: %w", rest[0], err)
+	}
+	fmt.Fprintf(stdout, "imported %d codes from %s\n", n, rest[0])
+	return exitOK, nil
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Local().Format(time.RFC3339)
+}

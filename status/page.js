@@ -27,7 +27,7 @@
   function render(s) {
     document.title = (s.healthy ? "" : "⚠ ") + s.kiosk + " · kioskd";
     set("kiosk", s.kiosk || "kioskd");
-    set("version", "kioskd " + (s.version || "?") + (s.running ? "" : " · daemon not running"));
+    set("version", "kioskd " + (s.version || "?") + (s.offline ? " · daemon not running" : ""));
     set("updated", new Date(s.now).toLocaleTimeString());
     set("health", s.healthy ? "Healthy" : "Not healthy", "badge " + (s.healthy ? "ok" : "bad"));
 

@@ -36,9 +36,9 @@ type Snapshot struct {
 	// reasons are in Problems, one short sentence each.
 	Healthy  bool     `json:"healthy"`
 	Problems []string `json:"problems"`
-	// Running is false when the snapshot was read from the state directory by
+	// Offline is set when the snapshot was read from the state directory by
 	// `kioskd status` while no daemon runs (camera and outputs then unknown).
-	Running bool `json:"running"`
+	Offline bool `json:"offline,omitempty"`
 
 	Camera  Camera    `json:"camera"`
 	GPIO    GPIO      `json:"gpio"`

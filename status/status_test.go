@@ -30,7 +30,6 @@ func fixture() Snapshot {
 		Version:  "v1.2.3",
 		Now:      now,
 		Healthy:  true,
-		Running:  true,
 		Camera:   Camera{Up: true, Source: "/dev/video0", Detail: "640x480 YUYV", FPS: 29.7, DecodeP50: Duration(3100 * time.Microsecond)},
 		GPIO:     GPIO{Driver: "cdev", Detail: "gpiochip0: green 17, red 27, relay 22"},
 		Cache:    Cache{Count: 12345, LastSync: now.Add(-5 * time.Minute), Source: "https://api.bitbadges.io/api/v0"},
@@ -173,7 +172,7 @@ func TestWriteText(t *testing.T) {
 	unhealthy.Cache.Stale = true
 	unhealthy.Clock.Trusted = false
 
-	stopped := Snapshot{Kiosk: "door-3", Now: fixture().Now, Cache: Cache{Count: 3}, Events: Events{Pending: 2}}
+	stopped := Snapshot{Kiosk: "door-3", Offline: true, Now: fixture().Now, Cache: Cache{Count: 3}, Events: Events{Pending: 2}}
 
 	tests := []struct {
 		name    string

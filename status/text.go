@@ -32,11 +32,11 @@ func WriteText(w io.Writer, s Snapshot) error {
 	default:
 		line("health", "NOT HEALTHY: %s", strings.Join(s.Problems, "; "))
 	}
-	if !s.Running {
+	if s.Offline {
 		line("daemon", "not running (state read from the state directory)")
 	}
 
-	if s.Running {
+	if !s.Offline {
 		cam := "down"
 		if s.Camera.Up {
 			cam = fmt.Sprintf("up, %.1f fps, decode p50 %s", s.Camera.FPS, s.Camera.DecodeP50)

@@ -22,6 +22,7 @@ type Options struct {
 	// OnInput receives debounced input events (exit button, door contact).
 	// It is called from the input's own goroutine, one event at a time per
 	// input; a slow OnInput delays that input's next events, nothing else.
+	// It must not call Close (Close waits for the inputs to stop).
 	OnInput func(InputEvent)
 }
 

@@ -31,7 +31,7 @@ gpio:
   reject_for: 1500ms
 `
 
-func gpioConfig(t *testing.T, yaml string) config.GPIO {
+func gpioConfig(t testing.TB, yaml string) config.GPIO {
 	t.Helper()
 	c, err := config.Parse([]byte(yaml))
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,6 +47,7 @@ type Outputs struct {
 
 	mu      sync.Mutex
 	pending request
+	status  Status        // published by the owning goroutine
 	wake    chan struct{} // capacity 1: "pending has something"
 
 	stop     chan struct{}
@@ -121,6 +124,7 @@ func Open(ctx context.Context, cfg config.GPIO, o Options) (*Outputs, error) {
 			}()
 		}
 	}
+	out.status = Status{Lines: out.describe(), Pattern: Idle}
 	log.Info("gpio ready", "driver", cfg.Driver, "outputs", out.describe())
 	out.Show(Starting)
 	go out.run(ctx, st)
@@ -249,11 +253,19 @@ func (o *Outputs) run(ctx context.Context, st state) {
 	for {
 		now := time.Now()
 		lv, next := st.levels(now)
-		if o.apply(lv, &written, &known) {
+		failed := o.apply(lv, &written, &known)
+		if failed {
 			if retry := now.Add(retryInterval); next.IsZero() || retry.Before(next) {
 				next = retry
 			}
 		}
+		o.publish(func(s *Status) {
+			s.Pattern, s.Fault = st.pattern, st.fault
+			s.Relay = o.lines[roleRelay] != nil && known[roleRelay] && written[roleRelay]
+			if failed {
+				s.WriteErrors++
+			}
+		})
 		if !next.IsZero() {
 			timer.Reset(next.Sub(now))
 		}
@@ -311,11 +323,60 @@ func (o *Outputs) apply(lv [numRoles]bool, written, known *[numRoles]bool) (fail
 	return failed
 }
 
+// Status is a snapshot of the outputs, for the status page and logs.
+type Status struct {
+	Lines   []string // "relay=GPIO17", in config order
+	Pattern Pattern  // showing now
+	Fault   bool     // standing fault indication on
+	Relay   bool     // energised now (door unlocked)
+	// WriteErrors counts wake-ups where a line write failed (retried).
+	WriteErrors uint64
+	Released    bool // every output released (after Close or cancel)
+}
+
+func (s Status) String() string {
+	var b strings.Builder
+	b.WriteString(strings.Join(s.Lines, ", "))
+	if len(s.Lines) == 0 {
+		b.WriteString("no outputs")
+	}
+	fmt.Fprintf(&b, "; %s", s.Pattern)
+	if s.Relay {
+		b.WriteString("; relay energised")
+	}
+	if s.Fault {
+		b.WriteString("; fault indicated")
+	}
+	if s.WriteErrors > 0 {
+		fmt.Fprintf(&b, "; %d failed writes", s.WriteErrors)
+	}
+	if s.Released {
+		b.WriteString("; released")
+	}
+	return b.String()
+}
+
+// Status returns the latest snapshot. It never blocks on the hardware.
+func (o *Outputs) Status() Status {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	s := o.status
+	s.Lines = slices.Clone(s.Lines)
+	return s
+}
+
+func (o *Outputs) publish(f func(*Status)) {
+	o.mu.Lock()
+	f(&o.status)
+	o.mu.Unlock()
+}
+
 // release drives every output inactive and closes it. In fail_mode safe too:
 // once kioskd is gone nothing guarantees what a released line does, so
 // egress at power loss or crash is the lock hardware's job (see doc.go).
 func (o *Outputs) release() error {
 	err := releaseLines(o.lines)
+	o.publish(func(s *Status) { s.Released, s.Relay, s.Pattern = true, false, Idle })
 	if err != nil {
 		o.log.Error("gpio release", "err", err)
 	} else {

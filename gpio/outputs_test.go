@@ -558,5 +558,31 @@ func TestFailedWriteIsRetried(t *testing.T) {
 		if want := []edge{{150 * time.Millisecond, true}, {3 * time.Second, false}}; !sameEdges(got, want) {
 			t.Errorf("relay = %v, want %v", got, want)
 		}
+		if s := o.Status(); s.WriteErrors != 2 {
+			t.Errorf("WriteErrors = %d, want 2", s.WriteErrors)
+		}
+	})
+}
+
+func TestStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := openKiosk(t, t.Context(), fullYAML)
+		if got, want := k.Status().String(), "accept_led=GPIO27, reject_led=GPIO22, buzzer=GPIO18, relay=GPIO17; idle"; got != want {
+			t.Errorf("Status = %q, want %q", got, want)
+		}
+		k.Show(Accept)
+		k.SetFault(true)
+		synctest.Wait()
+		if s := k.Status(); !s.Relay || !s.Fault || s.Pattern != Accept {
+			t.Errorf("Status during accept = %+v", s)
+		}
+		time.Sleep(5 * time.Second)
+		if s := k.Status(); s.Relay || s.Pattern != Idle {
+			t.Errorf("Status after the pulse = %+v", s)
+		}
+		k.Close()
+		if s := k.Status(); !s.Released || !strings.HasSuffix(s.String(), "; fault indicated; released") {
+			t.Errorf("Status after Close = %q", s)
+		}
 	})
 }

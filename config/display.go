@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"os"
+	"time"
+)
 
 // Display is the show-a-QR mode (Authsignal): the kiosk displays a challenge
 // and the user approves it on their phone.
@@ -25,12 +28,35 @@ func (c *Config) AuthsignalSecret() Secret {
 	return Secret{Key: "display.secret_key_file", File: c.Resolve(c.Display.SecretKeyFile), Env: "AUTHSIGNAL_SECRET_KEY"}
 }
 
+// Endpoint returns the API base URL and tenant id in force: the environment
+// variables AUTHSIGNAL_API_URL and AUTHSIGNAL_TENANT_ID when set (Authsignal's
+// documented names), else the file's api_url and tenant_id.
+func (d *Display) Endpoint() (apiURL, tenantID string) {
+	apiURL, tenantID = d.APIURL, d.TenantID
+	if v := os.Getenv("AUTHSIGNAL_API_URL"); v != "" {
+		apiURL = v
+	}
+	if v := os.Getenv("AUTHSIGNAL_TENANT_ID"); v != "" {
+		tenantID = v
+	}
+	return apiURL, tenantID
+}
+
 func (d *Display) validate() error {
 	if !d.Enabled {
 		return nil
 	}
-	if err := checkURL("display.api_url", d.APIURL, true); err != nil {
+	apiURL, tenantID := d.Endpoint()
+	if err := checkURL("display.api_url (or AUTHSIGNAL_API_URL)", apiURL, true); err != nil {
 		return err
+	}
+	if tenantID == "" {
+		return keyErr("display.tenant_id", "must not be empty (or set AUTHSIGNAL_TENANT_ID)")
+	}
+	for k, v := range d.Custom {
+		if k == "" || len(k) > 64 || len(v) > 256 {
+			return keyErr("display.custom", "keys must be 1-64 bytes and values at most 256 bytes (%q)", k)
+		}
 	}
 	if d.Action == "" {
 		return keyErr("display.action", "must not be empty")

@@ -65,6 +65,10 @@ func (s *Store) Redeem(ctx context.Context, r Redemption, ev Event) error {
 		return fmt.Errorf("recording redemption: %w", err)
 	}
 	err = s.db.Batch(func(tx *bolt.Tx) error {
+		// Queue for the fleet first: it skips a nonce already recorded (fleet.go).
+		if err := s.fleetQueueTx(tx, key[:], r); err != nil {
+			return err
+		}
 		if err := redeemTx(tx, key[:], r); err != nil {
 			return err
 		}

@@ -1,0 +1,407 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// The fleet's part of the store (package fleet shares redemptions between
+// the kiosks of a venue over MQTT).
+//
+// The fleet has its own outbox, separate from the events outbox that the
+// HTTPS uploader drains: each consumer removes only what its own receiver
+// acknowledged, so neither can take an event away from the other. Redeem
+// queues a local redemption for the fleet in the same transaction that
+// records it, but only once EnableFleetOutbox has created the fleet's
+// buckets: a kiosk without a fleet never grows a fleet outbox.
+//
+//	fleet-outbox     8-byte sequence → FleetItem JSON (oldest first)
+//	fleet-uses       sha256 → JSON list of the code's uses seen by this kiosk
+//	                 (local and peer), newest FleetUsesKept kept
+//	fleet-conflicts  pair key → DoubleEntry JSON (one per pair of uses)
+//	fleet-meta       outbox counters
+var (
+	bucketFleetOutbox    = []byte("fleet-outbox")
+	bucketFleetUses      = []byte("fleet-uses")
+	bucketFleetConflicts = []byte("fleet-conflicts")
+	bucketFleetMeta      = []byte("fleet-meta")
+
+	keyFleetPending = []byte("pending")
+	keyFleetDropped = []byte("dropped")
+)
+
+// FleetUsesKept bounds the uses remembered per code for double-entry
+// detection: a single-use code has one or two, a cooldown code a few.
+const FleetUsesKept = 16
+
+// FleetItem is one local redemption waiting for the fleet broker's PUBACK.
+type FleetItem struct {
+	Seq        uint64     `json:"-"`
+	Redemption Redemption `json:"r"`
+}
+
+// DoubleEntry is one code accepted at two kiosks, found when the redemption
+// of the other kiosk arrived (typically after a network partition). Local is
+// this kiosk's use, Peer the other's.
+type DoubleEntry struct {
+	Hash       string     `json:"hash"`
+	Local      Redemption `json:"local"`
+	Peer       Redemption `json:"peer"`
+	DetectedAt time.Time  `json:"detected_at"`
+}
+
+// Key identifies the pair of uses, whatever order they arrive in.
+func (d DoubleEntry) Key() string { return pairKey(d.Local.Nonce, d.Peer.Nonce) }
+
+func pairKey(a, b string) string {
+	if b < a {
+		a, b = b, a
+	}
+	sum := sha256.Sum256([]byte(a + "\x00" + b))
+	return hex.EncodeToString(sum[:16])
+}
+
+// ConflictFunc says whether two uses of one code (this kiosk's and a
+// peer's) break the venue's policy, e.g. both entries of a single-use code.
+type ConflictFunc func(local, peer Redemption) bool
+
+// PeerApply is the outcome of ApplyPeerRedemption.
+type PeerApply struct {
+	// Applied is false when the redemption's nonce was already recorded.
+	Applied bool
+	// DoubleEntries are the double entries found now for the first time.
+	DoubleEntries []DoubleEntry
+}
+
+// EnableFleetOutbox creates the fleet's buckets; from then on Redeem queues
+// every local redemption for the fleet. Idempotent.
+func (s *Store) EnableFleetOutbox() error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketFleetOutbox, bucketFleetUses, bucketFleetConflicts, bucketFleetMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("creating bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("enabling fleet outbox: %w", err)
+	}
+	return nil
+}
+
+// DisableFleetOutbox deletes the fleet outbox, the remembered uses and the
+// double-entry records (for a kiosk taken out of a fleet). Idempotent.
+func (s *Store) DisableFleetOutbox() error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketFleetOutbox, bucketFleetUses, bucketFleetConflicts, bucketFleetMeta} {
+			if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+				return fmt.Errorf("deleting bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("disabling fleet outbox: %w", err)
+	}
+	return nil
+}
+
+// fleetQueueTx is called by Redeem, in its transaction, before the
+// redemption is recorded: a new local redemption is queued for the fleet and
+// remembered as a use. It does nothing without EnableFleetOutbox, for a
+// nonce already recorded (a repeat), or for a peer's redemption.
+func (s *Store) fleetQueueTx(tx *bolt.Tx, key []byte, r Redemption) error {
+	out := tx.Bucket(bucketFleetOutbox)
+	if out == nil || r.Peer || tx.Bucket(bucketRedeemed).Get([]byte(r.Nonce)) != nil {
+		return nil
+	}
+	r.Hash = hex.EncodeToString(key)
+	if _, err := addUse(tx, key, r); err != nil {
+		return err
+	}
+	v, err := json.Marshal(FleetItem{Redemption: r})
+	if err != nil {
+		return fmt.Errorf("encoding fleet item: %w", err)
+	}
+	meta := tx.Bucket(bucketFleetMeta)
+	pending := getUint(meta, keyFleetPending)
+	var dropped uint64
+	c := out.Cursor()
+	for k, _ := c.First(); k != nil && pending >= uint64(s.opt.MaxPendingEvents); k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+		pending--
+		dropped++
+	}
+	if dropped > 0 {
+		if err := putUint(meta, keyFleetDropped, getUint(meta, keyFleetDropped)+dropped); err != nil {
+			return err
+		}
+	}
+	seq, err := out.NextSequence()
+	if err != nil {
+		return err
+	}
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], seq)
+	out.FillPercent = 1.0
+	if err := out.Put(k[:], v); err != nil {
+		return err
+	}
+	return putUint(meta, keyFleetPending, pending+1)
+}
+
+// use is one remembered use of a code, compact because a venue may hold
+// hundreds of thousands.
+type use struct {
+	Kiosk string `json:"k"`
+	At    int64  `json:"t"` // Unix nanoseconds
+	Nonce string `json:"n"`
+	Dir   string `json:"d,omitempty"`
+	Peer  bool   `json:"p,omitempty"`
+}
+
+func (u use) redemption(hash string) Redemption {
+	return Redemption{Hash: hash, At: nsTime(u.At), Kiosk: u.Kiosk, Direction: u.Dir, Nonce: u.Nonce, Peer: u.Peer}
+}
+
+// addUse remembers r as a use of the code and returns the uses known before it.
+func addUse(tx *bolt.Tx, key []byte, r Redemption) ([]use, error) {
+	b := tx.Bucket(bucketFleetUses)
+	var uses []use
+	if v := b.Get(key); v != nil {
+		if err := json.Unmarshal(v, &uses); err != nil {
+			// A corrupt list only weakens detection; start it afresh.
+			uses = nil
+		}
+	}
+	before := slices.Clone(uses)
+	uses = append(uses, use{Kiosk: r.Kiosk, At: timeNs(r.At), Nonce: r.Nonce, Dir: r.Direction, Peer: r.Peer})
+	if len(uses) > FleetUsesKept {
+		uses = uses[len(uses)-FleetUsesKept:]
+	}
+	v, err := json.Marshal(uses)
+	if err != nil {
+		return nil, fmt.Errorf("encoding uses: %w", err)
+	}
+	return before, b.Put(key, v)
+}
+
+// ApplyPeerRedemption records a redemption that another kiosk of the fleet
+// made, by code hash, so that this kiosk's policy treats it like its own
+// (single use, cooldown, anti-passback). It is idempotent by r.Nonce: a
+// message delivered twice is applied once. When the peer's use conflicts
+// with a use made here (conflict reports it), one DoubleEntry per pair of
+// uses is recorded, with a KindDoubleEntry event in the outbox for upload,
+// in the same fsync'd transaction; a pair already recorded is not reported again.
+// self is this kiosk's id; now stamps DetectedAt.
+func (s *Store) ApplyPeerRedemption(ctx context.Context, r Redemption, self string, now time.Time, conflict ConflictFunc) (PeerApply, error) {
+	if err := ctx.Err(); err != nil {
+		return PeerApply{}, fmt.Errorf("applying peer redemption: %w", err)
+	}
+	var key [32]byte
+	if err := decodeHash(&key, r.Hash); err != nil {
+		return PeerApply{}, fmt.Errorf("applying peer redemption: %w", err)
+	}
+	if r.Nonce == "" {
+		return PeerApply{}, errors.New("applying peer redemption: no nonce")
+	}
+	r.Peer = true
+	// Same lock as the verifier's read-decide-redeem: a peer's use lands
+	// either before a local decision (which then rejects) or after its
+	// redemption (and is then found as a double entry), never in between.
+	defer s.LockCode(r.Hash)()
+	var res PeerApply
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		res = PeerApply{} // Batch may run this function again
+		if tx.Bucket(bucketRedeemed).Get([]byte(r.Nonce)) != nil {
+			return nil
+		}
+		if err := createFleetBuckets(tx); err != nil {
+			return err
+		}
+		before, err := addUse(tx, key[:], r)
+		if err != nil {
+			return err
+		}
+		if err := redeemTx(tx, key[:], r); err != nil {
+			return err
+		}
+		res.Applied = true
+		confs := tx.Bucket(bucketFleetConflicts)
+		for _, u := range before {
+			if u.Peer || u.Kiosk != self || conflict == nil {
+				continue
+			}
+			local := u.redemption(r.Hash)
+			if !conflict(local, r) {
+				continue
+			}
+			d := DoubleEntry{Hash: r.Hash, Local: local, Peer: r, DetectedAt: now.UTC()}
+			pk := []byte(d.Key())
+			if confs.Get(pk) != nil {
+				continue
+			}
+			v, err := json.Marshal(d)
+			if err != nil {
+				return fmt.Errorf("encoding double entry: %w", err)
+			}
+			if err := confs.Put(pk, v); err != nil {
+				return err
+			}
+			ev := Event{
+				Nonce: "de-" + d.Key(), Time: d.DetectedAt, Kiosk: self, Kind: KindDoubleEntry,
+				Reason: KindDoubleEntry, Hash: r.Hash,
+				Detail: fmt.Sprintf("%s at %s; %s at %s", local.Kiosk, local.At.UTC().Format(time.RFC3339Nano),
+					r.Kiosk, r.At.UTC().Format(time.RFC3339Nano)),
+			}
+			evVal, err := encodeEvent(ev)
+			if err != nil {
+				return err
+			}
+			if err := s.appendEventTx(tx, ev.Nonce, evVal); err != nil {
+				return err
+			}
+			res.DoubleEntries = append(res.DoubleEntries, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return PeerApply{}, fmt.Errorf("applying peer redemption %.12s: %w", r.Hash, err)
+	}
+	return res, nil
+}
+
+func createFleetBuckets(tx *bolt.Tx) error {
+	for _, b := range [][]byte{bucketFleetOutbox, bucketFleetUses, bucketFleetConflicts, bucketFleetMeta} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return fmt.Errorf("creating bucket %s: %w", b, err)
+		}
+	}
+	return nil
+}
+
+// PendingFleet returns up to max local redemptions waiting for the fleet
+// broker, oldest first.
+func (s *Store) PendingFleet(max int) ([]FleetItem, error) {
+	var out []FleetItem
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketFleetOutbox)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
+			var it FleetItem
+			if err := json.Unmarshal(v, &it); err != nil {
+				s.log.Warn("skipping corrupt fleet outbox entry", "key", binary.BigEndian.Uint64(k), "err", err)
+				continue
+			}
+			it.Seq = binary.BigEndian.Uint64(k)
+			out = append(out, it)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading fleet outbox: %w", err)
+	}
+	return out, nil
+}
+
+// AckFleet removes published items (by Seq) from the fleet outbox; unknown
+// ones are ignored. Corrupt entries skipped by PendingFleet stay until the
+// outbox bound drops them.
+func (s *Store) AckFleet(seqs []uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketFleetOutbox)
+		if b == nil {
+			return nil
+		}
+		meta := tx.Bucket(bucketFleetMeta)
+		pending := getUint(meta, keyFleetPending)
+		var k [8]byte
+		for _, seq := range seqs {
+			binary.BigEndian.PutUint64(k[:], seq)
+			if b.Get(k[:]) == nil {
+				continue
+			}
+			if err := b.Delete(k[:]); err != nil {
+				return err
+			}
+			if pending > 0 {
+				pending--
+			}
+		}
+		return putUint(meta, keyFleetPending, pending)
+	})
+	if err != nil {
+		return fmt.Errorf("acknowledging fleet items: %w", err)
+	}
+	return nil
+}
+
+// FleetCounts is the fleet outbox's state.
+type FleetCounts struct {
+	Pending int    // local redemptions not yet acknowledged by the broker
+	Dropped uint64 // dropped, ever, because the fleet outbox was full
+}
+
+// FleetCounts returns the fleet outbox's pending and dropped counts.
+func (s *Store) FleetCounts() (FleetCounts, error) {
+	var fc FleetCounts
+	err := s.db.View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketFleetMeta)
+		if m == nil {
+			return nil
+		}
+		fc.Pending = int(getUint(m, keyFleetPending))
+		fc.Dropped = getUint(m, keyFleetDropped)
+		return nil
+	})
+	if err != nil {
+		return FleetCounts{}, fmt.Errorf("reading fleet counts: %w", err)
+	}
+	return fc, nil
+}
+
+// DoubleEntries returns the recorded double entries, newest first, at most max.
+func (s *Store) DoubleEntries(max int) ([]DoubleEntry, error) {
+	var out []DoubleEntry
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketFleetConflicts)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(_, v []byte) error {
+			var d DoubleEntry
+			if json.Unmarshal(v, &d) == nil {
+				out = append(out, d)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading double entries: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].DetectedAt.After(out[j].DetectedAt) })
+	if len(out) > max {
+		out = out[:max]
+	}
+	return out, nil
+}

@@ -149,6 +149,9 @@ func TestSyncLargeChild(t *testing.T) {
 			}
 		}
 	}
+	if fi, err := os.Stat(job.DBPath); err == nil {
+		t.Logf("db file %.1f MB", float64(fi.Size())/(1<<20))
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	t.Logf("heap sys %d MB, total alloc %d MB, gc %d", ms.HeapSys>>20, ms.TotalAlloc>>20, ms.NumGC)

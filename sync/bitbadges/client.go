@@ -109,8 +109,12 @@ func (c *Client) Prefetch(ctx context.Context, accessToken string, fn func(Recor
 			return st, err
 		}
 		st.Pages++
-		for _, raw := range page.Records {
-			r, err := ParseRecord(raw)
+		for _, err := range page.bad {
+			st.Malformed++
+			c.log().Warn("bitbadges: skipping malformed record", "page", st.Pages, "err", err)
+		}
+		for i := range page.records {
+			r, err := page.records[i].check()
 			switch {
 			case IsDeleted(err):
 				st.Deleted++
@@ -125,24 +129,24 @@ func (c *Client) Prefetch(ctx context.Context, accessToken string, fn func(Recor
 				return st, err
 			}
 		}
-		if !page.HasMore || len(page.Records) == 0 {
+		if !page.hasMore || page.count == 0 {
 			return st, nil
 		}
-		if page.Bookmark == "" || page.Bookmark == bookmark || seen[page.Bookmark] {
+		if page.bookmark == "" || page.bookmark == bookmark || seen[page.bookmark] {
 			return st, fmt.Errorf("%w: pre-fetch page %d: bookmark did not advance", ErrMalformed, st.Pages)
 		}
 		// Only the last few bookmarks matter for loop detection; keep memory flat.
 		if len(seen) > 64 {
 			clear(seen)
 		}
-		seen[page.Bookmark] = true
-		bookmark = page.Bookmark
+		seen[page.bookmark] = true
+		bookmark = page.bookmark
 	}
 }
 
 // fetchPage gets one page, retrying temporary failures and falling back to
 // the older POST form when the GET one is not there.
-func (c *Client) fetchPage(ctx context.Context, token, bookmark string, st *PageStats, buf *bytes.Buffer) (Page, int64, error) {
+func (c *Client) fetchPage(ctx context.Context, token, bookmark string, st *PageStats, buf *bytes.Buffer) (decodedPage, int64, error) {
 	delay := c.RetryDelay
 	if delay <= 0 {
 		delay = 500 * time.Millisecond
@@ -183,7 +187,7 @@ func temporary(err error) bool {
 
 var errTruncated = errors.New("truncated JSON")
 
-func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *PageStats, buf *bytes.Buffer) (Page, int64, error) {
+func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *PageStats, buf *bytes.Buffer) (decodedPage, int64, error) {
 	start := int(c.form.Load())
 	for i := start; i < len(prefetchForms); i++ {
 		f := prefetchForms[i]
@@ -210,23 +214,23 @@ func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *
 			continue
 		}
 		if err != nil {
-			return Page{}, n, err
+			return decodedPage{}, n, err
 		}
 		if i != start {
 			c.form.Store(int32(i))
 		}
 		st.Form = f.method
-		page, err := ParsePage(data)
+		page, err := parsePage(data)
 		if err != nil {
 			if strings.Contains(err.Error(), "truncated") {
 				err = fmt.Errorf("%w (%w)", err, errTruncated)
 			}
-			return Page{}, n, fmt.Errorf("pre-fetch page %d: %w", st.Pages+1, err)
+			return decodedPage{}, n, fmt.Errorf("pre-fetch page %d: %w", st.Pages+1, err)
 		}
 		return page, n, nil
 	}
 	// Unreachable: the last form's error is returned above.
-	return Page{}, 0, errors.New("bitbadges pre-fetch: no form left to try")
+	return decodedPage{}, 0, errors.New("bitbadges pre-fetch: no form left to try")
 }
 
 // do sends one request and returns the bounded body of a 2xx answer, or a

@@ -132,6 +132,11 @@ func ParseRecord(raw json.RawMessage) (Record, error) {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return Record{}, fmt.Errorf("%w: record: %s", ErrMalformed, jsonProblem(err))
 	}
+	return w.check()
+}
+
+// check validates a decoded record; see ParseRecord.
+func (w *wireRecord) check() (Record, error) {
 	if !w.DeletedAt.IsZero() {
 		return Record{}, errDeleted
 	}
@@ -164,6 +169,47 @@ func ParseRecord(raw json.RawMessage) (Record, error) {
 		r.Address = r.BitBadgesAddress
 	}
 	return r, nil
+}
+
+// decodedPage is a page decoded by parsePage.
+type decodedPage struct {
+	records  []wireRecord // decoded, not yet checked
+	bad      []error      // records that did not even decode
+	count    int          // records on the page, good and bad
+	bookmark string
+	hasMore  bool
+}
+
+// parsePage decodes a page and its records in one pass, the common case.
+// When any record does not decode, it falls back to ParsePage and one
+// decode per record, so that a bad record is skipped alone.
+func parsePage(body []byte) (decodedPage, error) {
+	var fast struct {
+		SIWBBRequests *[]wireRecord `json:"siwbbRequests"`
+		Pagination    *struct {
+			Bookmark flexString `json:"bookmark"`
+			HasMore  *flexBool  `json:"hasMore"`
+		} `json:"pagination"`
+	}
+	if json.Unmarshal(body, &fast) == nil && fast.SIWBBRequests != nil && fast.Pagination != nil && fast.Pagination.HasMore != nil {
+		recs := *fast.SIWBBRequests
+		return decodedPage{records: recs, count: len(recs), bookmark: string(fast.Pagination.Bookmark),
+			hasMore: bool(*fast.Pagination.HasMore)}, nil
+	}
+	p, err := ParsePage(body)
+	if err != nil {
+		return decodedPage{}, err
+	}
+	d := decodedPage{count: len(p.Records), bookmark: p.Bookmark, hasMore: p.HasMore}
+	for _, raw := range p.Records {
+		var w wireRecord
+		if err := json.Unmarshal(raw, &w); err != nil {
+			d.bad = append(d.bad, fmt.Errorf("%w: record: %s", ErrMalformed, jsonProblem(err)))
+			continue
+		}
+		d.records = append(d.records, w)
+	}
+	return d, nil
 }
 
 // IsDeleted reports whether ParseRecord's error means a soft-deleted record.

@@ -107,11 +107,39 @@ func FuzzParsePage(f *testing.F) {
 	f.Add([]byte(`{"siwbbRequests":[1,"x",null],"pagination":{"hasMore":false}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := ParsePage(body)
+		d, derr := parsePage(body)
+		if (err == nil) != (derr == nil) {
+			t.Fatalf("the one-pass parser disagrees: %v vs %v", derr, err)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("page error not ErrMalformed: %v", err)
 			}
 			return
+		}
+		if d.count != len(p.Records) || d.hasMore != p.HasMore || d.bookmark != p.Bookmark {
+			t.Fatalf("the one-pass parser disagrees: %+v vs %+v", d, p)
+		}
+		var fast []Record
+		for i := range d.records {
+			if r, err := d.records[i].check(); err == nil {
+				fast = append(fast, r)
+			}
+		}
+		var slow []Record
+		for _, raw := range p.Records {
+			r, err := ParseRecord(raw)
+			if err == nil {
+				slow = append(slow, r)
+			}
+		}
+		if len(fast) != len(slow) {
+			t.Fatalf("one-pass parser found %d good records, per-record %d", len(fast), len(slow))
+		}
+		for i := range fast {
+			if fast[i] != slow[i] {
+				t.Fatalf("record %d differs", i)
+			}
 		}
 		for _, raw := range p.Records {
 			r, err := ParseRecord(raw)
@@ -141,5 +169,28 @@ func TestRedact(t *testing.T) {
 	}
 	if got := redact("bad\nline\x00"); got != "bad line" {
 		t.Errorf("control characters kept: %q", got)
+	}
+}
+
+func BenchmarkParsePageOnePass(b *testing.B) {
+	var recs []string
+	for i := 0; i < 25; i++ {
+		code := HashCode(string(rune('a' + i)))
+		recs = append(recs, `{"_docId":"`+HashCode(code)+`","_id":"66840f0c9b1e8a0012ab34cd","code":"`+code+
+			`","bitbadgesAddress":"bb1qxyabcdefabcdefabcdefabcdefabcdefabcdef","address":"bb1qxyabcdefabcdefabcdefabcdefabcdefabcdef","chain":"Cosmos","name":"Event check-in","scopes":[],"expiresAt":"0","createdAt":"1719878400000","clientId":"my-client-id"}`)
+	}
+	body := []byte(`{"siwbbRequests":[` + strings.Join(recs, ",") + `],"pagination":{"bookmark":"66840f0c9b1e8a0012ab34cd","hasMore":true}}`)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		d, err := parsePage(body)
+		if err != nil || len(d.records) != 25 {
+			b.Fatal(err)
+		}
+		for i := range d.records {
+			if _, err := d.records[i].check(); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }

@@ -42,7 +42,18 @@ type binImage struct {
 	src    *lumSource
 	packed bool // mat holds bits (inverted if inv)
 	inv    bool
+	// Finder-pattern-like places found by finderHits, per polarity
+	// (0 dark-centred, 1 light-centred), merged when close together.
+	cands [2][maxCands]cand
+	ncand [2]int
 }
+
+// cand is a place that looks like a finder pattern: its centre, and its
+// width (7 modules) as first seen.
+type cand struct{ x, y, size int }
+
+// maxCands bounds the candidates kept per polarity; a code has three.
+const maxCands = 24
 
 func (b *binImage) resize(w, h int) {
 	if b.w == w && b.h == h && b.mat != nil {
@@ -147,17 +158,19 @@ func dark(v byte, t int) uint {
 	return uint(t-int(v))>>(bits.UintSize-1) ^ 1
 }
 
-// finderHits counts places that look like a QR finder pattern (runs in the
-// ratio 1:1:3:1:1 across a row, confirmed by the same down the column
-// through the centre): dark counts dark-centred ones (a normal code), light
-// counts light-centred ones (a light-on-dark code). It is deliberately more
-// tolerant than gozxing's finder so that it only ever spares gozxing frames
-// it could not decode anyway; on a frame without a code it is the only work
-// done besides binarizing. Rows are read 64 pixels at a time and only their
-// colour changes are visited, so flat areas cost next to nothing.
-func (b *binImage) finderHits(limit int) (dark, light int) {
+// finderHits counts the distinct places that look like a QR finder
+// pattern (runs in the ratio 1:1:3:1:1 across a row, confirmed by the same
+// down the column through the centre): dark counts dark-centred ones (a
+// normal code), light counts light-centred ones (a light-on-dark code). A
+// code shows three. The test is deliberately more tolerant than gozxing's
+// finder so that it only spares gozxing frames it could not decode anyway;
+// on a frame without a code it is the only work done besides binarizing.
+// Rows are read 64 pixels at a time and only their colour changes are
+// visited, so flat areas cost next to nothing.
+func (b *binImage) finderHits() (dark, light int) {
 	w, h := b.w, b.h
 	nw := b.bpr / 8
+	b.ncand = [2]int{}
 	for y := 0; y < h; y++ {
 		row := b.bits[y*b.bpr : (y+1)*b.bpr]
 		var runs [5]int
@@ -179,38 +192,88 @@ func (b *binImage) finderHits(limit int) (dark, light int) {
 				// The run that just ended has the colour opposite to x's,
 				// which is also the colour of the centre run.
 				if runs[0] > 0 && ratioOK(runs) {
-					c := byte(word>>uint(x&63)&1) ^ 1
-					if b.hit(x, y, runs, c, &dark, &light) && dark >= limit && light >= limit {
-						return dark, light
-					}
+					b.hit(x, y, runs, byte(word>>uint(x&63)&1)^1)
 				}
 			}
 		}
 		// The last run ends at the right edge.
 		runs = [5]int{runs[1], runs[2], runs[3], runs[4], w - start}
 		if runs[0] > 0 && ratioOK(runs) {
-			c := row[(w-1)>>3] >> uint((w-1)&7) & 1
-			if b.hit(w, y, runs, c, &dark, &light) && dark >= limit && light >= limit {
-				return dark, light
+			b.hit(w, y, runs, row[(w-1)>>3]>>uint((w-1)&7)&1)
+		}
+	}
+	return b.triples(0), b.triples(1)
+}
+
+// triples reports how plausible it is that a polarity's candidates include
+// a code's three finder patterns: 0 when no three of them have similar
+// sizes (within a factor of 2: gozxing's own limit is 1.4) and lie like the
+// corners of a code (pairwise at least 9 modules apart, roughly a right
+// isosceles triangle), else the number of candidates.
+func (b *binImage) triples(pol int) int {
+	cs := b.cands[pol][:b.ncand[pol]]
+	for i := 0; i < len(cs); i++ {
+		for j := i + 1; j < len(cs); j++ {
+			if !pairOK(cs[i], cs[j]) {
+				continue
+			}
+			for k := j + 1; k < len(cs); k++ {
+				if !pairOK(cs[i], cs[k]) || !pairOK(cs[j], cs[k]) {
+					continue
+				}
+				if rightIsosceles(dist2(cs[i], cs[j]), dist2(cs[j], cs[k]), dist2(cs[i], cs[k])) {
+					return len(cs)
+				}
 			}
 		}
 	}
-	return dark, light
+	return 0
+}
+
+// rightIsosceles reports whether a triangle with these squared sides is
+// roughly a right isosceles one, as a code's finder patterns are, with
+// room for perspective: legs within a factor of about 1.5 of each other,
+// and the hypotenuse² within 40% of the sum of the legs².
+func rightIsosceles(x, y, z int) bool {
+	a, c := min(x, y, z), max(x, y, z)
+	b := x + y + z - a - c
+	return b <= 9*a/4 && 5*abs(c-a-b) <= 2*c
+}
+
+func pairOK(p, q cand) bool {
+	lo, hi := min(p.size, q.size), max(p.size, q.size)
+	if hi > 2*lo {
+		return false
+	}
+	// 9 modules = 9/7 of the smaller pattern's width.
+	return 49*dist2(p, q) >= 81*lo*lo
+}
+
+func dist2(p, q cand) int {
+	dx, dy := p.x-q.x, p.y-q.y
+	return dx*dx + dy*dy
 }
 
 // hit confirms a row candidate ending at x down its centre column and
-// counts it; it reports whether it counted.
-func (b *binImage) hit(x, y int, runs [5]int, c byte, dark, light *int) bool {
+// records it, merged with a candidate already seen close by.
+func (b *binImage) hit(x, y int, runs [5]int, c byte) {
+	tot := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
 	cx := x - runs[4] - runs[3] - runs[2]/2 - 1
-	if !b.columnOK(cx, y, runs[0]+runs[1]+runs[2]+runs[3]+runs[4], c) {
-		return false
+	cy, ok := b.columnOK(cx, y, tot, c)
+	if !ok {
+		return
 	}
-	if c == 1 {
-		*dark++
-	} else {
-		*light++
+	pol := int(c ^ 1)
+	cs := b.cands[pol][:b.ncand[pol]]
+	for _, k := range cs {
+		if abs(k.x-cx)*2 <= k.size && abs(k.y-cy)*2 <= k.size {
+			return
+		}
 	}
-	return true
+	if len(cs) < maxCands {
+		b.cands[pol][len(cs)] = cand{cx, cy, tot}
+		b.ncand[pol]++
+	}
 }
 
 // ratioOK reports whether five runs are roughly 1:1:3:1:1, with more slack
@@ -229,10 +292,11 @@ func ratioOK(r [5]int) bool {
 }
 
 // columnOK checks the column through (x, y), whose pixel has colour c, for
-// runs of roughly 1:1:3:1:1 spanning about as much as the row did (tot).
-func (b *binImage) columnOK(x, y, tot int, c byte) bool {
+// runs of roughly 1:1:3:1:1 spanning about as much as the row did (tot),
+// and returns the centre row of the pattern.
+func (b *binImage) columnOK(x, y, tot int, c byte) (int, bool) {
 	if x < 0 || x >= b.w {
-		return false
+		return 0, false
 	}
 	is := func(yy int, col byte) bool { return b.at(x, yy) == (col == 1) }
 	limit := 2 * tot
@@ -263,10 +327,11 @@ func (b *binImage) columnOK(x, y, tot int, c byte) bool {
 		col = 1 - col
 	}
 	if r[0] == 0 || r[4] == 0 {
-		return false
+		return 0, false
 	}
 	vt := r[0] + r[1] + r[2] + r[3] + r[4]
-	return 2*vt >= tot && vt <= 2*tot && ratioOK(r)
+	centre := (up + r[0] + r[1] + 1 + down - r[3] - r[4]) / 2
+	return centre, 2*vt >= tot && vt <= 2*tot && ratioOK(r)
 }
 
 func abs(x int) int {

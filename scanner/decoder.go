@@ -49,6 +49,7 @@ func (p Pass) String() string {
 type DecoderStats struct {
 	Frames   uint64
 	Gated    uint64
+	Reads    uint64 // runs of gozxing's QR reader
 	Found    [numPasses]uint64
 	Inverted uint64
 }
@@ -67,7 +68,8 @@ type DecoderStats struct {
 //  2. for a polarity with runs that failed: gozxing's HybridBinarizer and
 //     GlobalHistogramBinarizer, and our binarizer with a low contrast floor;
 //  3. the frame at half resolution (2×2 box filter: noise, blur and codes
-//     too large for the local windows);
+//     too large for the local windows) — on frames of a stream where
+//     nothing looked like a code, only on every other frame (even Seq);
 //  4. the region where a code was found in the last few frames, enlarged
 //     twice (a code moving away or tilting).
 //
@@ -85,15 +87,15 @@ type Decoder struct {
 	roiTTL int             // frames left to try the ROI
 	stats  DecoderStats
 	last   Pass
+	misses int // frames in a row that looked like a code but were not
 }
 
 // roiFrames is for how many frames after a decode the region is retried.
 const roiFrames = 15
 
-// gateMin is how many confirmed finder-like places a polarity needs before
-// gozxing runs on it. A code shows three finder patterns, each crossed by
-// several rows; 2 keeps us well on the lenient side.
-const gateMin = 2
+// gateMin is how many distinct finder-like places a polarity needs before
+// gozxing runs on it: gozxing's own finder gives up with fewer than three.
+const gateMin = 3
 
 // minRange is the contrast (max-min in an 8×8 block) below which a block is
 // taken as flat; lowRange is the floor of the low-contrast pass.
@@ -136,17 +138,17 @@ func (d *Decoder) Decode(f Frame) (text string, ok bool) {
 	if d.roiTTL > 0 {
 		d.roiTTL--
 	}
-	text, ok = d.decode(p)
+	text, ok = d.decode(p, f.Seq)
 	if !ok && d.roiTTL > 0 && !d.o.Plain {
 		text, ok = d.decodeROI(p)
 	}
 	return text, ok
 }
 
-func (d *Decoder) decode(p plane) (string, bool) {
+func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 	b := &d.full
 	b.binarize(p, minRange)
-	dark, light := b.finderHits(gateMin)
+	dark, light := b.finderHits()
 	if d.o.NoInverted {
 		light = 0
 	}
@@ -165,8 +167,19 @@ func (d *Decoder) decode(p plane) (string, bool) {
 	if d.o.Plain {
 		return "", false
 	}
+	// A scene that keeps looking like a code but is not one (a static
+	// background with finder-like corners) must not cost every pass on every
+	// frame: after a few such frames in a row the costly passes run on every
+	// fourth frame only. Stills (seq 0) always get them.
+	extras := pols[0] || pols[1]
+	if extras {
+		d.misses++
+		if seq != 0 && d.misses > 3 && d.misses%4 != 0 {
+			extras = false
+		}
+	}
 	for i, inv := range [2]bool{false, true} {
-		if !pols[i] {
+		if !pols[i] || !extras {
 			continue
 		}
 		var src gozxing.LuminanceSource = b.src
@@ -184,7 +197,7 @@ func (d *Decoder) decode(p plane) (string, bool) {
 			}
 		}
 	}
-	if pols[0] || pols[1] {
+	if extras {
 		b.binarize(p, lowRange)
 		for i, inv := range [2]bool{false, true} {
 			if pols[i] {
@@ -195,12 +208,14 @@ func (d *Decoder) decode(p plane) (string, bool) {
 		}
 	}
 	// Half resolution: cheap (a quarter of the pixels), and the only way to
-	// see codes whose modules are wider than the local windows.
-	if p.w >= 80 && p.h >= 80 {
+	// see codes whose modules are wider than the local windows. On a stream
+	// with nothing code-like at full resolution it runs on every other
+	// frame: a code held up stays for many frames. Stills (seq 0) always.
+	if p.w >= 80 && p.h >= 80 && (seq%2 == 0 || pols[0] || pols[1]) {
 		hp := downscale2(p, &d.halfY)
 		h := &d.half
 		h.binarize(hp, minRange)
-		hd, hl := h.finderHits(gateMin)
+		hd, hl := h.finderHits()
 		hpols := [2]bool{hd >= gateMin || every, (hl >= gateMin || every) && !d.o.NoInverted}
 		for i, inv := range [2]bool{false, true} {
 			if hpols[i] {
@@ -249,11 +264,13 @@ func (d *Decoder) read(bmp *gozxing.BinaryBitmap, sx, sy, ox, oy float64, pass P
 			text, ok = "", false
 		}
 	}()
+	d.stats.Reads++
 	res, err := d.reader.Decode(bmp, d.hints)
 	if err != nil || res == nil {
 		return "", false
 	}
 	d.stats.Found[pass]++
+	d.misses = 0
 	if inv {
 		d.stats.Inverted++
 	}

@@ -151,3 +151,23 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// TestDecodeClutterBudget: a stream of cluttered scenes without a code
+// decodes nothing, and finder-like clutter does not make gozxing run
+// several passes on every frame.
+func TestDecodeClutterBudget(t *testing.T) {
+	d := NewDecoder(DecoderOptions{})
+	const frames = 30
+	for seq := uint64(1); seq <= frames; seq++ {
+		f := grayFrame(render(t, synth.Scene{Clutter: 40, Blur: 1, Noise: 3, Seed: seq}))
+		f.Seq = seq
+		if got, ok := d.Decode(f); ok {
+			t.Fatalf("frame %d: decoded %q from clutter", seq, got)
+		}
+	}
+	if s := d.Stats(); s.Reads > frames {
+		t.Errorf("%d gozxing reads for %d frames without a code (%d gated)", s.Reads, frames, s.Gated)
+	} else {
+		t.Logf("%d frames, %d gated, %d reads", s.Frames, s.Gated, s.Reads)
+	}
+}

@@ -37,7 +37,10 @@ type Scene struct {
 	// Gradient darkens the frame from left to right by up to this much, as
 	// light falling from one side.
 	Gradient float64
-	Seed     uint64
+	// Clutter draws this many random rectangles behind the code: edges and
+	// corners like a real scene, which a finder-pattern search must reject.
+	Clutter int
+	Seed    uint64
 }
 
 // Render draws the scene.
@@ -58,6 +61,16 @@ func Render(s Scene) (*image.Gray, error) {
 			d := math.Hypot(float64(x)-bx, float64(y)-by) / float64(s.W)
 			v := 150 + 60*math.Cos(d*3)
 			img.Pix[y*img.Stride+x] = clamp(v)
+		}
+	}
+	for i := 0; i < s.Clutter; i++ {
+		x0, y0 := rng.IntN(s.W), rng.IntN(s.H)
+		x1, y1 := min(x0+4+rng.IntN(s.W/4), s.W), min(y0+4+rng.IntN(s.H/4), s.H)
+		v := uint8(rng.IntN(256))
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
+				img.Pix[y*img.Stride+x] = v
+			}
 		}
 	}
 	if s.Text != "" {

@@ -13,8 +13,11 @@ ip link set lo up
 modprobe configfs && mount -t configfs configfs /sys/kernel/config
 modprobe gpio-sim
 # exclusive_caps=1: the capture side exists only while a writer is active,
-# which is how a camera that goes away looks to kioskd.
-modprobe v4l2loopback video_nr=7 exclusive_caps=1 card_label=hwtest-cam max_buffers=4
+# which is how a camera that goes away looks to kioskd. max_buffers=2 equals
+# kioskd's camera.buffers: v4l2loopback 0.12.7 unlinks buffers without its
+# lock when a reader asks for fewer than it has, racing the writer into a
+# list corruption BUG (seen here); with equal counts that path never runs.
+modprobe v4l2loopback video_nr=7 exclusive_caps=1 card_label=hwtest-cam max_buffers=2
 echo "HWTEST-BOOTED $(cut -d' ' -f1 /proc/uptime)s"
 /bin/hwguest
 rc=$?

@@ -18,6 +18,8 @@
 # Usage: hwtest/run.sh [arch...]     arch: amd64 arm64 (default: both)
 # Env:   HWTEST_NO_APT=1   skip apt-get install (packages already there)
 #        HWTEST_NO_KIOSKD=1 leave kioskd out (harness self-check only; fails)
+#        HWTEST_KIOSKD_PKG=./path build kioskd from another package (development)
+#        HWTEST_KIOSKD_BIN=file use a prebuilt kioskd (one arch only; development)
 #        HWTEST_VERBOSE=1  echo the guest console while it runs
 # Exit:  0 all scenarios passed; 77 the package archive was unreachable
 #        (skipped, said loudly); anything else is a failure.
@@ -224,8 +226,10 @@ gobuild() {
 	(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$(goarch "$a") go build -trimpath -o "$WORK/hwguest" ./hwtest/cmd/hwguest) ||
 		die "go build hwguest failed"
 	rm -f "$WORK/kioskd"
-	if [ -z "${HWTEST_NO_KIOSKD:-}" ]; then
-		(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$(goarch "$a") go build -trimpath -o "$WORK/kioskd" ./cmd/kioskd) ||
+	if [ -n "${HWTEST_KIOSKD_BIN:-}" ]; then
+		cp "$HWTEST_KIOSKD_BIN" "$WORK/kioskd"
+	elif [ -z "${HWTEST_NO_KIOSKD:-}" ]; then
+		(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$(goarch "$a") go build -trimpath -o "$WORK/kioskd" "${HWTEST_KIOSKD_PKG:-./cmd/kioskd}") ||
 			die "go build kioskd failed"
 	fi
 }

@@ -2,8 +2,9 @@
 // (writer) side, so that a capture program on the same device node sees them
 // as if they came from a camera.
 //
-// The protocol is the simplest one v4l2loopback accepts: VIDIOC_S_FMT on the
-// OUTPUT buffer type to fix the format, then one write() per whole frame. With
+// The protocol is the simplest one v4l2loopback accepts: VIDIOC_QUERYCAP,
+// VIDIOC_S_FMT on the OUTPUT buffer type to fix the format, VIDIOC_STREAMON,
+// then one write() per whole frame. With
 // the module loaded with exclusive_caps=1, the capture side of the device
 // exists only while a writer holds it open and has set a format, so closing
 // the Writer looks like a camera being unplugged to the reader.
@@ -57,6 +58,12 @@ type v4l2PixFormat struct {
 // request number, so it differs between 32- and 64-bit builds.
 var vidiocSFmt = uintptr(3<<30 | uint32(unsafe.Sizeof(v4l2Format{}))<<16 | 'V'<<8 | 5)
 
+// vidiocQueryCap is _IOR('V', 0, struct v4l2_capability), 104 bytes.
+const vidiocQueryCap = 2<<30 | 104<<16 | 'V'<<8 | 0
+
+// vidiocStreamOn is _IOW('V', 18, int).
+const vidiocStreamOn = 1<<30 | 4<<16 | 'V'<<8 | 18
+
 // Writer is an open output side of a v4l2loopback device.
 type Writer struct {
 	f             *os.File
@@ -69,15 +76,38 @@ func Open(dev string, width, height int) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s for output: %w", dev, err)
 	}
+	ioctl := func(req uintptr, arg unsafe.Pointer) error {
+		if _, _, e := unix.Syscall(unix.SYS_IOCTL, f.Fd(), req, uintptr(arg)); e != 0 {
+			return e
+		}
+		return nil
+	}
+	// v4l2loopback 0.12 recomputes the capabilities the V4L2 core checks
+	// S_FMT against only in QUERYCAP, so ask first, as ffmpeg and GStreamer do.
+	var capability [104]byte
+	if err := ioctl(vidiocQueryCap, unsafe.Pointer(&capability[0])); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("VIDIOC_QUERYCAP on %s: %w", dev, err)
+	}
 	var v v4l2Format
 	v.typ = bufTypeVideoOutput
 	v.fmt.pix = v4l2PixFormat{
 		width: uint32(width), height: uint32(height), pixelformat: PixYUYV, field: fieldNone,
 		bytesperline: uint32(width * 2), sizeimage: uint32(width * height * 2), colorspace: colorspaceSRGB,
 	}
-	if _, _, e := unix.Syscall(unix.SYS_IOCTL, f.Fd(), vidiocSFmt, uintptr(unsafe.Pointer(&v))); e != 0 {
+	if err := ioctl(vidiocSFmt, unsafe.Pointer(&v)); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("VIDIOC_S_FMT on %s (output, YUYV %dx%d): %w", dev, width, height, e)
+		caps := *(*uint32)(unsafe.Pointer(&capability[84]))
+		return nil, fmt.Errorf("VIDIOC_S_FMT on %s (output, YUYV %dx%d; device caps %#x): %w", dev, width, height, caps, err)
+	}
+	// write() alone never marks the opener as the writer in v4l2loopback
+	// 0.12.7, so closing it would not give the output capability back and
+	// the next writer could not set a format: STREAMON on the output type
+	// does mark it.
+	typ := uint32(bufTypeVideoOutput)
+	if err := ioctl(vidiocStreamOn, unsafe.Pointer(&typ)); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("VIDIOC_STREAMON on %s (output): %w", dev, err)
 	}
 	return &Writer{f: f, width: width, height: height}, nil
 }

@@ -106,6 +106,9 @@ func Open(ctx context.Context, cfg config.GPIO, o Options) (*Outputs, error) {
 		st.failSafe = cfg.Relay.FailMode == "safe"
 	}
 
+	if drv == nil && (cfg.ExitButton != nil || cfg.DoorContact != nil) {
+		log.Warn("gpio.driver is none: gpio.exit_button and gpio.door_contact are not watched")
+	}
 	inCtx, cancel := context.WithCancel(ctx)
 	out.stopInputs = cancel
 	if drv != nil {

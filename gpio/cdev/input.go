@@ -96,7 +96,16 @@ func (in *Input) Wait(ctx context.Context, d time.Duration) (bool, error) {
 	if d <= 0 || d > waitSlice {
 		d = waitSlice
 	}
-	return in.line.WaitForEdge(d), nil
+	start := time.Now()
+	if in.line.WaitForEdge(d) {
+		return true, nil
+	}
+	// periph reports a failed read like a timeout; one that returns at once
+	// must not turn the caller's loop into a busy spin.
+	if early := d - time.Since(start); early > pollEvery {
+		time.Sleep(pollEvery)
+	}
+	return false, nil
 }
 
 // Close releases the line.

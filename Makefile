@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 .PHONY: test demo vet staticcheck build hwtest dist test-packaging
 
 # The tests, exactly as CI runs them: vet, staticcheck, then every test under -race.
-test: vet staticcheck
+test: vet staticcheck test-packaging
 	$(GO) test -race -count=1 ./...
 
 vet:

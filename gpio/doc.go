@@ -30,10 +30,11 @@
 // Open starts in Starting; the caller shows Idle when the kiosk is ready. A
 // new accept while the relay is energised extends the pulse to a full
 // gpio.relay.pulse from that accept. Show(Idle) ends the light and sound
-// patterns but never cuts a relay pulse short. An exit-button press opens
-// the door exactly as an accept does (that is what a request-to-exit
-// button is for) and, like every debounced input change, is passed to
-// Options.OnInput. Test (`kioskd gpio test`) switches each output on for a
+// patterns but never cuts a relay pulse short. An exit-button press pulses
+// the relay as an accept does, without light or sound (that is what a
+// request-to-exit button is for), also while the rest of kioskd is stalled,
+// and, like every debounced input change, is passed to Options.OnInput.
+// Outputs.Status is a snapshot for the status page. Test (`kioskd gpio test`) switches each output on for a
 // second, one after the other, and prints input changes as they happen.
 //
 // # Drivers (gpio.driver)

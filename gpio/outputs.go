@@ -21,10 +21,11 @@ type Options struct {
 	// Sim is the recorder the sim driver writes to; nil makes one that logs
 	// every transition.
 	Sim *gpiosim.Recorder
-	// OnInput receives debounced input events (exit button, door contact).
-	// It is called from the input's own goroutine, one event at a time per
-	// input; a slow OnInput delays that input's next events, nothing else.
-	// It must not call Close (Close waits for the inputs to stop).
+	// OnInput receives debounced input events (exit button, door contact),
+	// one at a time, in order, from a goroutine of its own: a slow or stuck
+	// OnInput never delays the inputs themselves (an exit-button press still
+	// opens the door); past 64 events waiting, new ones are dropped and
+	// logged. It must not call Close, which waits for it to return.
 	OnInput func(InputEvent)
 }
 
@@ -56,8 +57,13 @@ type Outputs struct {
 	err      error         // the release's result, set before done closes
 
 	stopInputs context.CancelFunc
-	inputs     sync.WaitGroup
+	inputs     sync.WaitGroup // the input watchers
+	events     chan InputEvent
+	dispatch   sync.WaitGroup // the goroutine calling onInput
 }
+
+// pendingEvents is how many input events may wait for a slow OnInput.
+const pendingEvents = 64
 
 // request is what callers asked for since the goroutine last looked. The
 // pattern is latest-wins; an accept's relay pulse and the fault state are
@@ -117,6 +123,14 @@ func Open(ctx context.Context, cfg config.GPIO, o Options) (*Outputs, error) {
 			cancel()
 			releaseLines(out.lines)
 			return nil, err
+		}
+		if len(ins) > 0 && out.onInput != nil {
+			out.events = make(chan InputEvent, pendingEvents)
+			out.dispatch.Add(1)
+			go func() {
+				defer out.dispatch.Done()
+				out.deliver(inCtx)
+			}()
 		}
 		for _, w := range ins {
 			w.emit = out.input
@@ -217,8 +231,29 @@ func (o *Outputs) input(ev InputEvent) {
 		o.poke()
 	}
 	o.log.Info("gpio input", "input", ev.Kind.String(), "line", ev.Line, "active", ev.Active)
-	if o.onInput != nil {
-		o.onInput(ev)
+	if o.events == nil {
+		return
+	}
+	select {
+	case o.events <- ev:
+	default:
+		o.log.Warn("gpio input event dropped: OnInput is not keeping up", "input", ev.Kind.String(), "active", ev.Active)
+	}
+}
+
+// deliver calls OnInput for each event until the events channel is closed
+// (Close) or ctx is done.
+func (o *Outputs) deliver(ctx context.Context) {
+	for {
+		select {
+		case ev, ok := <-o.events:
+			if !ok {
+				return
+			}
+			o.onInput(ev)
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
@@ -233,10 +268,17 @@ func (o *Outputs) poke() {
 // closed), stops the inputs and returns once all of that is done. It is safe
 // to call more than once and after ctx is done.
 func (o *Outputs) Close() error {
-	o.stopOnce.Do(func() { close(o.stop) })
+	o.stopOnce.Do(func() {
+		close(o.stop)
+		<-o.done
+		o.stopInputs()
+		o.inputs.Wait()
+		if o.events != nil {
+			close(o.events) // no watcher is left to send
+		}
+	})
 	<-o.done
-	o.stopInputs()
-	o.inputs.Wait()
+	o.dispatch.Wait()
 	return o.err
 }
 

@@ -586,3 +586,48 @@ func TestStatus(t *testing.T) {
 		}
 	})
 }
+
+func TestStuckOnInputDoesNotBlockTheExitButton(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := gpiosim.NewRecorder(nil)
+		unblock := make(chan struct{})
+		var calls int
+		var mu sync.Mutex
+		t0 := time.Now()
+		out, err := Open(t.Context(), gpioConfig(t, fullYAML), Options{Sim: rec, OnInput: func(InputEvent) {
+			mu.Lock()
+			calls++
+			mu.Unlock()
+			<-unblock // the event recorder is stuck
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Show(Idle)
+		for i := range 3 {
+			time.Sleep(time.Until(t0.Add(time.Duration(i+1) * 10 * time.Second)))
+			rec.SetInput("GPIO23", false) // pressed (active-low)
+			time.Sleep(time.Second)
+			rec.SetInput("GPIO23", true)
+		}
+		time.Sleep(10 * time.Second)
+		var ons int
+		for _, tr := range rec.Of("GPIO17") {
+			if tr.Active {
+				ons++
+			}
+		}
+		if ons != 3 {
+			t.Errorf("relay opened %d times for 3 presses while OnInput was stuck", ons)
+		}
+		close(unblock)
+		if err := out.Close(); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if calls != 6 {
+			t.Errorf("OnInput called %d times, want 6 (3 presses, 3 releases, delivered once unstuck)", calls)
+		}
+	})
+}

@@ -1,0 +1,634 @@
+package fleet
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/store"
+)
+
+// Defaults for Options.
+const (
+	DefaultStatusInterval = 30 * time.Second
+	DefaultPollInterval   = time.Second
+	DefaultReconnectMax   = 30 * time.Second
+	// publishBatch is how many outbox items are in flight at once.
+	publishBatch = 64
+)
+
+// Options configure a Fleet.
+type Options struct {
+	// Kiosk is this kiosk's id (config kiosk_id): one topic level.
+	Kiosk string
+	// Broker is mqtt://host:port or mqtts://host:port.
+	Broker string
+	// Username and Password log in to the broker (optional).
+	Username, Password string
+	// TLS for mqtts://; nil = the system's roots. Never InsecureSkipVerify.
+	TLS *tls.Config
+	// TopicPrefix is the venue's topic root.
+	TopicPrefix string
+	// QoS of redemption messages, 1 or 2 (0 = 1).
+	QoS byte
+	// SessionExpiry: how long the broker keeps this kiosk's session while it is away.
+	SessionExpiry time.Duration
+	// StatusInterval: how often the retained online status is refreshed.
+	StatusInterval time.Duration
+	// Policy decides what counts as a double entry (single: any two entries;
+	// cooldown: two uses closer than the cooldown; unlimited: never).
+	Policy config.Policy
+	Store  *store.Store
+	Logger *slog.Logger
+	// Now is the clock (tests); nil = time.Now.
+	Now func() time.Time
+	// OnDoubleEntry is called once per double entry found (wire the metric here).
+	OnDoubleEntry func(store.DoubleEntry)
+	// OnPeerRedemption is called after a peer's redemption was handled;
+	// applied is false for a repeat. For tests and measurements.
+	OnPeerRedemption func(r store.Redemption, applied bool)
+	// PollInterval is how often the outbox is checked without a Notify (0 = 1 s).
+	PollInterval time.Duration
+	// ReconnectMax caps the reconnect backoff (0 = 30 s).
+	ReconnectMax time.Duration
+}
+
+// Fleet shares this kiosk's redemptions with its peers and applies theirs.
+// Create with New or FromConfig, start with Run; the other methods are safe
+// to call at any time from any goroutine.
+type Fleet struct {
+	o        Options
+	log      *slog.Logger
+	url      *url.URL
+	conflict store.ConflictFunc
+	wake     chan struct{}
+	running  atomic.Bool
+
+	published atomic.Uint64
+	applied   atomic.Uint64
+	repeats   atomic.Uint64
+	ignored   atomic.Uint64
+
+	mu        sync.Mutex
+	connected bool
+	lastErr   string
+	peers     map[string]*peer
+}
+
+type peer struct {
+	lastSeen time.Time
+	offline  bool
+}
+
+// Peer is another kiosk of the fleet as this kiosk last heard of it.
+type Peer struct {
+	Kiosk    string
+	LastSeen time.Time
+	Age      time.Duration
+	// Online: its last status was "online" and it was heard from within 3 status intervals.
+	Online bool
+}
+
+// Status is the fleet's state for `kioskd status`, logs and metrics.
+type Status struct {
+	Broker    string // without credentials
+	Connected bool
+	// LastError is the latest connection problem ("" once connected).
+	LastError string
+	// Pending local redemptions not yet acknowledged by the broker; Dropped
+	// because the fleet outbox was full.
+	Pending int
+	Dropped uint64
+	// Published local redemptions, Applied peer redemptions, Repeats of
+	// peer redemptions already applied, Ignored malformed or foreign messages.
+	Published, Applied, Repeats, Ignored uint64
+	// DoubleEntries are the latest double entries recorded (newest first, at most 10).
+	DoubleEntries []store.DoubleEntry
+	Peers         []Peer
+}
+
+// FromConfig builds a Fleet from kioskd's configuration: the kiosk id, the
+// fleet section, the credentials file (or KIOSKD_FLEET_CREDENTIALS) and the
+// CA file. It returns (nil, nil) when no broker is configured.
+func FromConfig(c *config.Config, st *store.Store, log *slog.Logger) (*Fleet, error) {
+	fc := c.Fleet
+	if !fc.Enabled() {
+		return nil, nil
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	o := Options{
+		Kiosk: c.KioskID, Broker: fc.Broker, TopicPrefix: fc.TopicPrefix, QoS: byte(fc.QoS),
+		SessionExpiry: fc.SessionExpiry, StatusInterval: fc.StatusInterval,
+		Policy: c.Policy, Store: st, Logger: log,
+	}
+	creds, warn, err := config.ReadSecret(config.Secret{
+		Key: "fleet.credentials_file", File: c.Resolve(fc.CredentialsFile), Env: "KIOSKD_FLEET_CREDENTIALS",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
+	if warn != "" {
+		log.Warn(warn)
+	}
+	if creds != "" {
+		if o.Username, o.Password, err = parseCredentials(creds); err != nil {
+			return nil, fmt.Errorf("fleet.credentials_file: %w", err)
+		}
+	}
+	if fc.CAFile != "" {
+		pem, err := os.ReadFile(c.Resolve(fc.CAFile))
+		if err != nil {
+			return nil, fmt.Errorf("fleet.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("fleet.ca_file: %s holds no PEM certificate", fc.CAFile)
+		}
+		o.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return New(o)
+}
+
+// New checks the options and returns a Fleet; nothing connects until Run.
+func New(o Options) (*Fleet, error) {
+	if o.Store == nil {
+		return nil, errors.New("fleet: no store")
+	}
+	if !validKioskID(o.Kiosk) {
+		return nil, fmt.Errorf("fleet: kiosk id %q cannot be a topic level (empty, /, + or #)", o.Kiosk)
+	}
+	u, err := url.Parse(o.Broker)
+	if err != nil || (u.Scheme != "mqtt" && u.Scheme != "mqtts") || u.Host == "" {
+		return nil, fmt.Errorf("fleet: broker must be mqtt://host:port or mqtts://host:port")
+	}
+	u.User = nil
+	if u.Scheme == "mqtts" {
+		t := &tls.Config{MinVersion: tls.VersionTLS12}
+		if o.TLS != nil {
+			t = o.TLS.Clone()
+		}
+		// Verification is not optional: a venue's peers must not be spoofed.
+		t.InsecureSkipVerify = false
+		if t.ServerName == "" {
+			t.ServerName = u.Hostname()
+		}
+		o.TLS = t
+	}
+	if o.QoS == 0 {
+		o.QoS = 1
+	}
+	if o.QoS > 2 {
+		return nil, fmt.Errorf("fleet: QoS must be 1 or 2, not %d", o.QoS)
+	}
+	if o.StatusInterval <= 0 {
+		o.StatusInterval = DefaultStatusInterval
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.ReconnectMax <= 0 {
+		o.ReconnectMax = DefaultReconnectMax
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Fleet{
+		o: o, log: o.Logger.With("component", "fleet"), url: u, conflict: ConflictRule(o.Policy),
+		wake: make(chan struct{}, 1), peers: map[string]*peer{},
+	}, nil
+}
+
+// ConflictRule is the policy's notion of a double entry between a use here
+// and a peer's use of the same code. Exits are never uses.
+func ConflictRule(p config.Policy) store.ConflictFunc {
+	uses := func(a, b store.Redemption) bool { return a.Direction != store.DirExit && b.Direction != store.DirExit }
+	switch p.Reuse {
+	case config.ReuseSingle:
+		return uses
+	case config.ReuseCooldown:
+		return func(a, b store.Redemption) bool {
+			d := a.At.Sub(b.At)
+			if d < 0 {
+				d = -d
+			}
+			return uses(a, b) && d < p.Cooldown
+		}
+	default:
+		return nil
+	}
+}
+
+// Notify tells the fleet a local redemption was recorded, so it is published
+// now rather than at the next poll. It never blocks; call it after every
+// accepted verdict (calling it after every verdict is harmless).
+func (f *Fleet) Notify() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *Fleet) topic(seg, kiosk string) string { return f.o.TopicPrefix + "/" + seg + "/" + kiosk }
+
+// Run connects to the broker and keeps the fleet in step until ctx ends:
+// it publishes the fleet outbox (removing an item only after the broker's
+// PUBACK), applies peers' redemptions, refreshes the retained status, and
+// reconnects with backoff when the broker is away. While it is away the
+// kiosk decides alone; the outbox and the broker's persistent session catch
+// both sides up. Run returns nil after a clean shutdown (status "offline"
+// published, session kept on the broker).
+func (f *Fleet) Run(ctx context.Context) error {
+	if !f.running.CompareAndSwap(false, true) {
+		return errors.New("fleet: already running")
+	}
+	defer f.running.Store(false)
+	if err := f.o.Store.EnableFleetOutbox(); err != nil {
+		return fmt.Errorf("fleet: %w", err)
+	}
+	// The connection outlives ctx by the little it takes to say goodbye.
+	connCtx, stopConn := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopConn()
+	connUp := make(chan struct{}, 1)
+	cm, err := autopaho.NewConnection(connCtx, f.clientConfig(connCtx, connUp))
+	if err != nil {
+		return fmt.Errorf("fleet: starting MQTT client: %w", err)
+	}
+	poll := time.NewTicker(f.o.PollInterval)
+	defer poll.Stop()
+	status := time.NewTicker(f.o.StatusInterval)
+	defer status.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			f.shutdown(cm)
+			return nil
+		case <-connUp:
+			f.onUp(ctx, cm)
+		case <-status.C:
+			f.publishStatus(ctx, cm, stateOnline)
+		case <-f.wake:
+			f.drain(ctx, cm)
+		case <-poll.C:
+			f.drain(ctx, cm)
+		}
+	}
+}
+
+func (f *Fleet) clientConfig(ctx context.Context, connUp chan struct{}) autopaho.ClientConfig {
+	minDelay := 200 * time.Millisecond
+	return autopaho.ClientConfig{
+		ServerUrls:                    []*url.URL{f.url},
+		TlsCfg:                        f.o.TLS,
+		KeepAlive:                     20,
+		CleanStartOnInitialConnection: false,
+		SessionExpiryInterval:         uint32(f.o.SessionExpiry / time.Second),
+		ConnectTimeout:                10 * time.Second,
+		ReconnectBackoff:              autopaho.NewExponentialBackoff(minDelay, max(f.o.ReconnectMax, 2*minDelay), 2*minDelay, 2),
+		ConnectUsername:               f.o.Username,
+		ConnectPassword:               []byte(f.o.Password),
+		WillMessage: &paho.WillMessage{
+			Retain: true, QoS: 1, Topic: f.topic(segStatus, f.o.Kiosk),
+			Payload: encodeStatus(f.o.Kiosk, stateOffline, time.Time{}),
+		},
+		OnConnectionUp: func(*autopaho.ConnectionManager, *paho.Connack) {
+			f.setConnected(true, "")
+			select {
+			case connUp <- struct{}{}:
+			default:
+			}
+		},
+		OnConnectionDown: func() bool {
+			f.setConnected(false, "connection lost")
+			f.log.Warn("fleet broker connection lost; deciding locally until it is back")
+			return true
+		},
+		OnConnectError: f.connectError,
+		ClientConfig: paho.ClientConfig{
+			ClientID: "kioskd-" + f.o.Kiosk,
+			OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+				func(pr paho.PublishReceived) (bool, error) {
+					f.handle(ctx, pr.Packet)
+					return true, nil
+				},
+			},
+		},
+	}
+}
+
+// connectError records why a connection attempt failed, logging each new
+// reason once rather than on every retry.
+func (f *Fleet) connectError(err error) {
+	msg := describeConnectError(err)
+	f.mu.Lock()
+	same := f.lastErr == msg
+	f.connected, f.lastErr = false, msg
+	f.mu.Unlock()
+	if !same {
+		f.log.Error("fleet broker connection failed; deciding locally, retrying", "broker", f.url.String(), "err", msg)
+	}
+}
+
+// describeConnectError names the broker's refusal in words an installer acts on.
+func describeConnectError(err error) string {
+	var ce *autopaho.ConnackError
+	if errors.As(err, &ce) {
+		var what string
+		switch ce.ReasonCode {
+		case 0x86:
+			what = "bad user name or password (check fleet.credentials_file)"
+		case 0x87:
+			what = "not authorized (check the broker's ACL for this user and topic prefix)"
+		case 0x85:
+			what = "client identifier refused"
+		case 0x88, 0x89:
+			what = "server unavailable or busy"
+		case 0x8C:
+			what = "bad authentication method"
+		default:
+			what = fmt.Sprintf("reason code 0x%02x", ce.ReasonCode)
+		}
+		if ce.Reason != "" {
+			what += ": " + ce.Reason
+		}
+		return "broker refused the connection: " + what
+	}
+	return err.Error()
+}
+
+func (f *Fleet) setConnected(up bool, why string) {
+	f.mu.Lock()
+	f.connected = up
+	if up || f.lastErr == "" {
+		f.lastErr = why
+	}
+	f.mu.Unlock()
+}
+
+// onUp runs after every (re)connection: subscribe (kept by the persistent
+// session anyway, but a first connection or an expired session needs it),
+// announce ourselves, send what queued up while away.
+func (f *Fleet) onUp(ctx context.Context, cm *autopaho.ConnectionManager) {
+	f.log.Info("fleet broker connected", "broker", f.url.String())
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	qos := f.o.QoS
+	_, err := cm.Subscribe(sctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{
+		{Topic: f.o.TopicPrefix + "/" + segRedemption + "/+", QoS: qos, NoLocal: true},
+		{Topic: f.o.TopicPrefix + "/" + segStatus + "/+", QoS: 1, NoLocal: true},
+	}})
+	if err != nil {
+		f.log.Error("fleet subscribe failed", "err", err)
+	}
+	f.publishStatus(ctx, cm, stateOnline)
+	f.drain(ctx, cm)
+}
+
+func (f *Fleet) publishStatus(ctx context.Context, cm *autopaho.ConnectionManager, state string) {
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := cm.Publish(pctx, &paho.Publish{
+		QoS: 1, Retain: true, Topic: f.topic(segStatus, f.o.Kiosk),
+		Payload: encodeStatus(f.o.Kiosk, state, f.o.Now()),
+	})
+	if err != nil && !errors.Is(err, autopaho.ConnectionDownError) {
+		f.log.Debug("fleet status not published", "err", err)
+	}
+}
+
+// drain publishes the fleet outbox while the broker takes it. Items go out
+// concurrently (a batch in flight), each removed only after its PUBACK; a
+// failure leaves it for the next attempt, and receivers are idempotent by
+// nonce, so a repeat after a lost PUBACK is harmless.
+func (f *Fleet) drain(ctx context.Context, cm *autopaho.ConnectionManager) {
+	for ctx.Err() == nil {
+		f.mu.Lock()
+		up := f.connected
+		f.mu.Unlock()
+		if !up {
+			return
+		}
+		items, err := f.o.Store.PendingFleet(publishBatch)
+		if err != nil {
+			f.log.Error("reading fleet outbox", "err", err)
+			return
+		}
+		if len(items) == 0 {
+			return
+		}
+		acked := make([]uint64, 0, len(items))
+		var amu sync.Mutex
+		var firstErr error
+		var wg sync.WaitGroup
+		for _, it := range items {
+			wg.Go(func() {
+				err := f.publish(ctx, cm, it.Redemption)
+				amu.Lock()
+				defer amu.Unlock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = err
+					}
+					return
+				}
+				acked = append(acked, it.Seq)
+			})
+		}
+		wg.Wait()
+		if err := f.o.Store.AckFleet(acked); err != nil {
+			f.log.Error("acknowledging fleet outbox", "err", err)
+			return
+		}
+		f.published.Add(uint64(len(acked)))
+		if firstErr != nil {
+			f.log.Debug("fleet publish failed; will retry", "err", firstErr, "published", len(acked))
+			return
+		}
+	}
+}
+
+func (f *Fleet) publish(ctx context.Context, cm *autopaho.ConnectionManager, r store.Redemption) error {
+	payload, err := encodeRedemption(r)
+	if err != nil {
+		return fmt.Errorf("encoding redemption: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := cm.Publish(pctx, &paho.Publish{QoS: f.o.QoS, Topic: f.topic(segRedemption, r.Kiosk), Payload: payload})
+	if err != nil {
+		return fmt.Errorf("publishing redemption: %w", err)
+	}
+	if resp != nil && resp.ReasonCode >= 0x80 {
+		return fmt.Errorf("publishing redemption: broker answered reason code 0x%02x", resp.ReasonCode)
+	}
+	return nil
+}
+
+// handle is called by the MQTT client for each message, in order; the
+// client acknowledges it (PUBACK) when handle returns, so a redemption is
+// durable in the store before the broker forgets it.
+func (f *Fleet) handle(ctx context.Context, p *paho.Publish) {
+	seg, kiosk, ok := splitTopic(f.o.TopicPrefix, p.Topic)
+	if !ok {
+		f.ignore(p.Topic, errForeign)
+		return
+	}
+	switch seg {
+	case segStatus:
+		if kiosk == f.o.Kiosk {
+			return // our own retained status
+		}
+		if len(p.Payload) == 0 {
+			f.mu.Lock()
+			delete(f.peers, kiosk) // retained status cleared by an operator
+			f.mu.Unlock()
+			return
+		}
+		m, err := decodeStatus(kiosk, p.Payload)
+		if err != nil {
+			f.ignore(p.Topic, err)
+			return
+		}
+		f.seen(kiosk, m.At, m.State == stateOffline)
+	case segRedemption:
+		if kiosk == f.o.Kiosk {
+			f.ignore(p.Topic, fmt.Errorf("%w: another client publishes as this kiosk", errForeign))
+			return
+		}
+		r, err := decodeRedemption(kiosk, p.Payload)
+		if err != nil {
+			f.ignore(p.Topic, err)
+			return
+		}
+		f.seen(kiosk, f.o.Now(), false)
+		res, err := f.o.Store.ApplyPeerRedemption(ctx, r, f.o.Kiosk, f.o.Now(), f.conflict)
+		if err != nil {
+			// Rare (disk): the message is lost to this kiosk, which then
+			// decides without it; say so loudly.
+			f.log.Error("applying peer redemption", "peer", kiosk, "hash", r.Hash[:12], "err", err)
+			return
+		}
+		if res.Applied {
+			f.applied.Add(1)
+		} else {
+			f.repeats.Add(1)
+		}
+		for _, d := range res.DoubleEntries {
+			f.log.Warn("double entry: one code accepted at two kiosks",
+				"hash", d.Hash[:12], "here", d.Local.Kiosk, "here_at", d.Local.At, "peer", d.Peer.Kiosk, "peer_at", d.Peer.At)
+			if f.o.OnDoubleEntry != nil {
+				f.o.OnDoubleEntry(d)
+			}
+		}
+		if f.o.OnPeerRedemption != nil {
+			f.o.OnPeerRedemption(r, res.Applied)
+		}
+	default:
+		f.ignore(p.Topic, errForeign)
+	}
+}
+
+// ignore counts a message that is not ours to apply; the first few are
+// logged, then one in a thousand, so a flood cannot fill the journal.
+func (f *Fleet) ignore(topic string, err error) {
+	n := f.ignored.Add(1)
+	if n <= 10 || n%1000 == 0 {
+		f.log.Warn("ignoring fleet message", "topic", topic, "err", err, "ignored_total", n)
+	}
+}
+
+func (f *Fleet) seen(kiosk string, at time.Time, offline bool) {
+	now := f.o.Now()
+	if at.IsZero() || at.After(now) {
+		// A will carries no time, and a peer's clock may be ahead of ours.
+		at = now
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.peers[kiosk]
+	if p == nil {
+		p = &peer{}
+		f.peers[kiosk] = p
+	}
+	if at.After(p.lastSeen) {
+		p.lastSeen = at
+	}
+	p.offline = offline
+}
+
+func (f *Fleet) shutdown(cm *autopaho.ConnectionManager) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	f.mu.Lock()
+	up := f.connected
+	f.mu.Unlock()
+	if up {
+		// A clean DISCONNECT suppresses the will: say "offline" ourselves.
+		f.publishStatus(ctx, cm, stateOffline)
+	}
+	if err := cm.Disconnect(ctx); err != nil {
+		f.log.Debug("fleet disconnect", "err", err)
+	}
+	f.setConnected(false, "stopped")
+}
+
+// Peers lists the other kiosks heard of, by id.
+func (f *Fleet) Peers() []Peer {
+	now := f.o.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Peer, 0, len(f.peers))
+	for id, p := range f.peers {
+		age := now.Sub(p.lastSeen)
+		out = append(out, Peer{Kiosk: id, LastSeen: p.lastSeen, Age: age, Online: !p.offline && age < 3*f.o.StatusInterval})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Kiosk < out[j].Kiosk })
+	return out
+}
+
+// Status returns the fleet's state.
+func (f *Fleet) Status() Status {
+	s := Status{
+		Broker: f.url.String(), Published: f.published.Load(), Applied: f.applied.Load(),
+		Repeats: f.repeats.Load(), Ignored: f.ignored.Load(), Peers: f.Peers(),
+	}
+	f.mu.Lock()
+	s.Connected, s.LastError = f.connected, f.lastErr
+	f.mu.Unlock()
+	if fc, err := f.o.Store.FleetCounts(); err == nil {
+		s.Pending, s.Dropped = fc.Pending, fc.Dropped
+	}
+	s.DoubleEntries, _ = f.o.Store.DoubleEntries(10)
+	return s
+}
+
+// Lines renders the status as short lines for `kioskd status` and the
+// status page's problems: one per double entry, one per connection problem.
+func (s Status) Lines() []string {
+	var out []string
+	if !s.Connected && s.LastError != "" {
+		out = append(out, "fleet: "+s.LastError)
+	}
+	for _, d := range s.DoubleEntries {
+		out = append(out, fmt.Sprintf("fleet: double entry of code %.8s: %s at %s and %s at %s",
+			d.Hash, d.Local.Kiosk, d.Local.At.Format(time.RFC3339), d.Peer.Kiosk, d.Peer.At.Format(time.RFC3339)))
+	}
+	return out
+}

@@ -165,9 +165,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Fatalf("the failures did not happen; logs:\n%s", all)
 	}
 	secrets := []string{secretKey, secretClient, secretRefresh, secretEvents, srv.RefreshToken(), "Bearer at-"}
-	for _, c := range codes {
-		secrets = append(secrets, c)
-	}
+	secrets = append(secrets, codes...)
 	for _, sec := range secrets {
 		if strings.Contains(all, sec) {
 			i := strings.Index(all, sec)

@@ -89,16 +89,15 @@ type Server struct {
 	opts Options
 	ts   *httptest.Server
 
-	mu          stdsync.Mutex
-	seq         uint64
-	entries     []*entry // ascending id
-	byCode      map[string]*entry
-	refresh     string               // the one valid refresh token
-	access      map[string]time.Time // access token → expiry
-	credits     int
-	faults      []*Fault
-	counts      Counts
-	lastRequest time.Time
+	mu      stdsync.Mutex
+	seq     uint64
+	entries []*entry // ascending id
+	byCode  map[string]*entry
+	refresh string               // the one valid refresh token
+	access  map[string]time.Time // access token → expiry
+	credits int
+	faults  []*Fault
+	counts  Counts
 }
 
 // Counts tells what the server has answered, for assertions.

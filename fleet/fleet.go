@@ -355,7 +355,8 @@ func describeConnectError(err error) string {
 		case 0x86:
 			what = "bad user name or password (check fleet.credentials_file)"
 		case 0x87:
-			what = "not authorized (check the broker's ACL for this user and topic prefix)"
+			// Mosquitto answers a wrong password with this code too.
+			what = "not authorized: wrong user name or password, or a user the broker does not admit (check fleet.credentials_file and the broker's password file)"
 		case 0x85:
 			what = "client identifier refused"
 		case 0x88, 0x89:

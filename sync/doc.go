@@ -26,6 +26,13 @@
 //     upload is idempotent on each event's nonce, so a retry after a lost
 //     answer does no harm.
 //
+// One window cannot be closed from here: BitBadges kills the old refresh
+// token when it answers a renewal, so if the answer is lost (timeout) or the
+// power fails before the new token's fsync, the kiosk holds no valid refresh
+// token and must be re-authorised (a new bitbadges.refresh_token_file; the
+// Syncer tries it when the stored one is refused). The window is one round
+// trip and one fsync, at each renewal (start-up, then about daily).
+//
 // Every response's Date header advances the store's trusted time (throttled:
 // the store fsyncs each observation). Status gathers what an operator needs:
 // last success and its age, codes cached, last error, next sync, pending events.

@@ -182,14 +182,14 @@ func (s *Scheduler) plan(now time.Time, err error, sched cron.Schedule) time.Tim
 		minB = DefaultMinBackoff
 	}
 	d := Backoff{Min: minB, Max: maxB, Rand: s.Rand}.Delay(st.Failures)
-	switch {
-	case needsHuman(err):
+	if needsHuman(err) {
 		// Hammering a 401 or 402 helps no one and costs credits.
 		d = maxB
-	case errors.Is(err, bitbadges.ErrRateLimited):
-		if ra, ok := bitbadges.RetryAfter(err); ok {
-			d = max(d, min(ra, maxRetryAfterHonor))
-		}
+	}
+	// A server that says when to come back (429, or 503 with Retry-After)
+	// is believed, even past MaxBackoff (up to a day).
+	if ra, ok := bitbadges.RetryAfter(err); ok {
+		d = max(d, min(ra, maxRetryAfterHonor))
 	}
 	next := now.Add(d)
 	s.log().Warn("sync: failed, old cache kept", "kind", ErrorKind(err), "err", err,

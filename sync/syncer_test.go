@@ -89,6 +89,7 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "slow drip", kind: "timeout", lo: minB / 2, hi: minB, apply: kind(bbtest.Drip, 2*time.Millisecond)},
 		{name: "5xx mid-pagination", kind: "server", lo: minB / 2, hi: minB, apply: status(502, "")},
 		{name: "429 with Retry-After", kind: "rate-limited", lo: 5 * time.Minute, hi: 5 * time.Minute, apply: status(429, "300")},
+		{name: "503 with Retry-After", kind: "server", lo: 2 * time.Minute, hi: 2 * time.Minute, apply: status(503, "120")},
 		{name: "429 short Retry-After", kind: "rate-limited", lo: minB / 2, hi: minB, apply: status(429, "1")},
 		{name: "401 after renewal", kind: "unauthorized", lo: maxB, hi: maxB, apply: status(401, "")},
 		{name: "402", kind: "credits", lo: maxB, hi: maxB, apply: func(e *env) func() {

@@ -20,11 +20,13 @@ var ErrSnapshotDone = errors.New("snapshot already committed or aborted")
 // used by one goroutine; only one can be open per Store at a time.
 type Snapshot struct {
 	s    *Store
-	name []byte
+	base []byte // the name all of this snapshot's buckets start with
+	name []byte // the bucket that becomes the cache
 	done bool
 	keys [][32]byte
 	ends []int // ends[i] is where value i ends in vals
 	vals []byte
+	runs [][]byte // names of sorted-run buckets, in write order
 }
 
 // NewSnapshot starts writing a new cache. Call Commit or Abort exactly once.
@@ -50,7 +52,7 @@ func (s *Store) NewSnapshot() (*Snapshot, error) {
 		s.release()
 		return nil, fmt.Errorf("starting snapshot: %w", err)
 	}
-	return &Snapshot{s: s, name: name}, nil
+	return &Snapshot{s: s, name: name, base: name}, nil
 }
 
 func (s *Store) release() {
@@ -93,7 +95,12 @@ func (sn *Snapshot) added() error {
 	return nil
 }
 
-// flush writes the buffered records, sorted, in one transaction.
+// flush writes the buffered records, sorted, in one transaction. While
+// batches arrive in ascending key order (an import of an export) they are
+// appended to the snapshot bucket itself. Once one does not, it and every
+// later batch become sorted runs in buckets of their own, merged at Commit:
+// random inserts into a large B+tree would rewrite most of its pages on every
+// batch, while appends and a merge write each page about twice.
 func (sn *Snapshot) flush() error {
 	if len(sn.keys) == 0 {
 		return nil
@@ -109,11 +116,15 @@ func (sn *Snapshot) flush() error {
 		if b == nil {
 			return errors.New("snapshot bucket vanished")
 		}
-		// Records arriving in key order (an import of an export) are pure
-		// appends: pack pages full. Random order keeps bbolt's default.
-		if k, _ := b.Cursor().Last(); k == nil || bytes.Compare(sn.keys[idx[0]][:], k) > 0 {
-			b.FillPercent = 1.0
+		if k, _ := b.Cursor().Last(); len(sn.runs) > 0 || (k != nil && bytes.Compare(sn.keys[idx[0]][:], k) <= 0) {
+			name := fmt.Appendf(nil, "%s.run%04d", sn.name, len(sn.runs))
+			var err error
+			if b, err = tx.CreateBucket(name); err != nil {
+				return err
+			}
+			sn.runs = append(sn.runs, name)
 		}
+		b.FillPercent = 1.0 // sorted appends: pack pages full
 		for _, i := range idx {
 			start := 0
 			if i > 0 {
@@ -132,6 +143,89 @@ func (sn *Snapshot) flush() error {
 	return nil
 }
 
+// merge combines the snapshot bucket and its runs into a new bucket in key
+// order, SnapshotBatch records per transaction (bounded memory), and makes it
+// the snapshot bucket. Where sources share a key the latest source wins.
+func (sn *Snapshot) merge() error {
+	if len(sn.runs) == 0 {
+		return nil
+	}
+	srcs := append([][]byte{sn.name}, sn.runs...)
+	dst := fmt.Appendf(nil, "%s.merged", sn.name)
+	pos := make([][]byte, len(srcs)) // last key consumed from each source
+	done := false
+	first := true
+	for !done {
+		err := sn.s.db.Update(func(tx *bolt.Tx) error {
+			var out *bolt.Bucket
+			var err error
+			if first {
+				out, err = tx.CreateBucket(dst)
+			} else {
+				out = tx.Bucket(dst)
+			}
+			if err != nil || out == nil {
+				return fmt.Errorf("merge bucket: %v", err)
+			}
+			out.FillPercent = 1.0
+			curs := make([]*bolt.Cursor, len(srcs))
+			heads := make([][2][]byte, len(srcs)) // key, value; nil key = exhausted
+			for i, name := range srcs {
+				b := tx.Bucket(name)
+				if b == nil {
+					return errors.New("snapshot run vanished")
+				}
+				curs[i] = b.Cursor()
+				var k, v []byte
+				if pos[i] == nil {
+					k, v = curs[i].First()
+				} else if k, v = curs[i].Seek(pos[i]); k != nil && bytes.Equal(k, pos[i]) {
+					k, v = curs[i].Next()
+				}
+				heads[i] = [2][]byte{k, v}
+			}
+			for n := 0; n < sn.s.opt.SnapshotBatch; n++ {
+				var min []byte
+				for _, h := range heads {
+					if h[0] != nil && (min == nil || bytes.Compare(h[0], min) < 0) {
+						min = h[0]
+					}
+				}
+				if min == nil {
+					done = true
+					break
+				}
+				var val []byte
+				for i, h := range heads {
+					if h[0] != nil && bytes.Equal(h[0], min) {
+						val = h[1] // later sources overwrite earlier ones
+						pos[i] = append(pos[i][:0], h[0]...)
+						k, v := curs[i].Next()
+						heads[i] = [2][]byte{k, v}
+					}
+				}
+				if err := out.Put(min, val); err != nil {
+					return err
+				}
+			}
+			first = false
+			if done {
+				for _, name := range srcs {
+					if err := tx.DeleteBucket(name); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("merging snapshot runs: %w", err)
+		}
+	}
+	sn.name, sn.runs = dst, nil
+	return nil
+}
+
 // Commit writes what is left and makes this snapshot the serving cache in one
 // transaction (fsync'd), dropping the old one. info.At is also observed as
 // trusted time. On error the old cache keeps serving and the snapshot is aborted.
@@ -140,6 +234,10 @@ func (sn *Snapshot) Commit(info SyncInfo) error {
 		return ErrSnapshotDone
 	}
 	if err := sn.flush(); err != nil {
+		sn.abort()
+		return err
+	}
+	if err := sn.merge(); err != nil {
 		sn.abort()
 		return err
 	}
@@ -197,10 +295,20 @@ func (sn *Snapshot) abort() error {
 	sn.keys, sn.ends, sn.vals = nil, nil, nil
 	defer sn.s.release()
 	err := sn.s.db.Update(func(tx *bolt.Tx) error {
-		if tx.Bucket(sn.name) == nil {
+		// The snapshot bucket, its runs and a partial merge share the prefix.
+		var names [][]byte
+		tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			if bytes.HasPrefix(name, sn.base) {
+				names = append(names, bytes.Clone(name))
+			}
 			return nil
+		})
+		for _, name := range names {
+			if err := tx.DeleteBucket(name); err != nil {
+				return err
+			}
 		}
-		return tx.DeleteBucket(sn.name)
+		return nil
 	})
 	if err != nil {
 		// Open garbage-collects it later; the serving cache is untouched.

@@ -494,3 +494,40 @@ func mustHex(s string) []byte {
 	}
 	return b
 }
+
+// TestSnapshotMergeMatchesModel streams random records (with repeats) in
+// random order through snapshots of several batch sizes and compares the
+// committed cache with a map of the last Put per hash.
+func TestSnapshotMergeMatchesModel(t *testing.T) {
+	for _, batch := range []int{7, 64, 1000} {
+		t.Run(fmt.Sprint(batch), func(t *testing.T) {
+			st, _ := openTest(t, Options{SnapshotBatch: batch})
+			r := rand.New(rand.NewPCG(uint64(batch), 9))
+			model := map[string]Record{}
+			sn, _ := st.NewSnapshot()
+			for i := range 700 {
+				rec := testRecord(1, r.IntN(400))
+				rec.Name = fmt.Sprint("put-", i)
+				model[rec.Hash] = rec
+				if err := sn.Put(rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := sn.Commit(SyncInfo{Source: "sync"}); err != nil {
+				t.Fatal(err)
+			}
+			if m, _ := st.Meta(); m.Count != len(model) {
+				t.Fatalf("count %d, want %d", m.Count, len(model))
+			}
+			for h, want := range model {
+				got, ok, err := st.Lookup(h)
+				if !ok || err != nil || got != want {
+					t.Fatalf("%.8s: got %+v %v %v, want %+v", h, got, ok, err, want)
+				}
+			}
+			if names := bucketNames(t, st); len(names) != 6 {
+				t.Fatalf("buckets left: %v", names)
+			}
+		})
+	}
+}

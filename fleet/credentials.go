@@ -11,16 +11,15 @@ import (
 
 // parseCredentials reads a broker login in one of two forms:
 //
-//	alice:s3cret                    one line, split at the first colon
+//	alice:s3cret                    one line: split at the first colon
 //
-//	username: alice                 YAML with exactly these two keys
-//	password: s3cret
+//	username: alice                 more than one line: YAML with exactly
+//	password: s3cret                these two keys
 //
 // Errors never quote the content.
 func parseCredentials(s string) (username, password string, err error) {
 	s = strings.TrimSpace(s)
-	var node yaml.Node
-	if yaml.Unmarshal([]byte(s), &node) == nil && len(node.Content) == 1 && node.Content[0].Kind == yaml.MappingNode {
+	if strings.ContainsAny(s, "\r\n") {
 		var c struct {
 			Username string `yaml:"username"`
 			Password string `yaml:"password"`
@@ -34,9 +33,6 @@ func parseCredentials(s string) (username, password string, err error) {
 			return "", "", errors.New("credentials: username is empty")
 		}
 		return c.Username, c.Password, nil
-	}
-	if strings.ContainsAny(s, "\r\n") {
-		return "", "", errors.New("credentials: expected one line username:password or YAML username/password")
 	}
 	u, p, ok := strings.Cut(s, ":")
 	if !ok || u == "" {

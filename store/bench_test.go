@@ -289,18 +289,43 @@ func TestMeasureRSS(t *testing.T) {
 			}
 			t.Logf("codes=%d db=%.1fMB lookups=%d: %s", n, float64(fi.Size())/1e6, lookups, strings.TrimSpace(string(out)))
 		}
+		for _, batch := range []int{0, 10000} {
+			path := filepath.Join(t.TempDir(), "s.db")
+			cmd := execCommand(exe, "KIOSKD_RSS_CHILD=1", "RSS_SNAPSHOT=1", "RSS_DB="+path, fmt.Sprintf("RSS_N=%d", n), fmt.Sprintf("RSS_BATCH=%d", batch))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("child: %v %s", err, out)
+			}
+			fi, _ := os.Stat(path)
+			t.Logf("random-order snapshot of %d codes, SnapshotBatch %d (0 = default), db=%.1fMB: %s", n, batch, float64(fi.Size())/1e6, strings.TrimSpace(string(out)))
+		}
 	}
 }
 
-// rssChild opens the store, does random lookups, and prints its RSS.
+// rssChild opens the store, does random lookups (or, with RSS_SNAPSHOT,
+// writes a random-order snapshot of RSS_N codes, as a sync does), and prints
+// its RSS.
 func rssChild() {
-	var n, lookups int
+	var n, lookups, batch int
 	fmt.Sscan(os.Getenv("RSS_N"), &n)
 	fmt.Sscan(os.Getenv("RSS_LOOKUPS"), &lookups)
-	st, err := Open(os.Getenv("RSS_DB"), Options{})
+	fmt.Sscan(os.Getenv("RSS_BATCH"), &batch)
+	st, err := Open(os.Getenv("RSS_DB"), Options{SnapshotBatch: batch})
 	if err != nil {
 		fmt.Println(err)
 		os.Exit(1)
+	}
+	if os.Getenv("RSS_SNAPSHOT") != "" {
+		t := time.Now()
+		sn, _ := st.NewSnapshot()
+		for i := range n {
+			sn.Put(Record{Hash: HashCode(benchCode(i)), Address: fmt.Sprintf("bb1%039d", i), Chain: "Cosmos", Name: "Event check-in"})
+		}
+		if err := sn.Commit(SyncInfo{At: time.Now(), Source: "sync"}); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		fmt.Printf("snapshot %v, ", time.Since(t).Round(time.Millisecond))
 	}
 	r := rand.New(rand.NewPCG(3, 3))
 	for range lookups {

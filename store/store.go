@@ -44,7 +44,7 @@ var (
 // Defaults for Options.
 const (
 	DefaultMaxPendingEvents = 100000
-	DefaultSnapshotBatch    = 50000
+	DefaultSnapshotBatch    = 20000
 	DefaultLockTimeout      = 2 * time.Second
 )
 

@@ -28,7 +28,7 @@ const kioskdBin = "/bin/kioskd"
 // shared by kioskd, the frame writer and the 1 ms sampler.
 const (
 	pulse        = time.Second
-	pulseEarly   = 15 * time.Millisecond  // pulse may end this much early (sampling, clocks)
+	pulseEarly   = 5 * time.Millisecond   // pulse may end this much early (clock granularity)
 	pulseLate    = 250 * time.Millisecond // ... or this much late
 	verdictWait  = 5 * time.Second        // a shown code must get its verdict within this
 	quietWindow  = 2 * time.Second        // how long "relay untouched" is watched
@@ -229,15 +229,20 @@ func (s *session) logTail() string {
 // waitEdge waits until line off reaches level v at or after t, returning
 // when the sampler first saw it.
 func (s *session) waitEdge(off, v int, t time.Time, within time.Duration) (time.Time, error) {
+	e, err := s.waitEdgeFull(off, v, t, within)
+	return e.At, err
+}
+
+func (s *session) waitEdgeFull(off, v int, t time.Time, within time.Duration) (gpiosim.Edge, error) {
 	deadline := t.Add(within)
 	for {
 		for _, e := range s.watch.Since(t) {
 			if e.Line == off && e.Value == v {
-				return e.At, nil
+				return e, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("%s did not go to %d within %v", lineNames[off], v, within)
+			return gpiosim.Edge{}, fmt.Errorf("%s did not go to %d within %v", lineNames[off], v, within)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -284,30 +289,36 @@ func (s *session) expectAcceptWithin(c string, wait time.Duration) (string, erro
 	if s.firstAcc.IsZero() {
 		s.firstAcc = shown
 	}
-	on, err := s.waitEdge(lineRelay, s.active(lineRelay), shown, wait)
+	onE, err := s.waitEdgeFull(lineRelay, s.active(lineRelay), shown, wait)
 	if err != nil {
 		return "", fmt.Errorf("no accept: %w", err)
 	}
+	on := onE.At
 	lat := on.Sub(shown)
 	s.latency = append(s.latency, lat)
 	if _, err := s.waitEdge(lineOK, 1, shown, wait); err != nil {
 		return "", fmt.Errorf("relay pulsed but %w", err)
 	}
-	off, err := s.waitEdge(lineRelay, 1-s.active(lineRelay), on, pulse+2*time.Second)
+	offE, err := s.waitEdgeFull(lineRelay, 1-s.active(lineRelay), on, pulse+2*time.Second)
 	if err != nil {
 		return "", fmt.Errorf("relay stuck: %w", err)
 	}
+	off := offE.At
+	// The pulse really lasted between shortest and longest: each edge is
+	// only known to lie between two samples.
 	held := off.Sub(on)
-	if held < pulse-pulseEarly || held > pulse+pulseLate {
-		return "", fmt.Errorf("relay held %v, want %v (-%v/+%v)", held.Round(time.Millisecond), pulse, pulseEarly, pulseLate)
+	shortest, longest := offE.Prev.Sub(on), off.Sub(onE.Prev)
+	if longest < pulse-pulseEarly || shortest > pulse+pulseLate {
+		return "", fmt.Errorf("relay held %v (between %v and %v by the samples), want %v (-%v/+%v)", held.Round(time.Millisecond),
+			shortest.Round(time.Millisecond), longest.Round(time.Millisecond), pulse, pulseEarly, pulseLate)
 	}
 	for _, e := range s.watch.Since(on) {
 		if e.At.Before(off) && e.Line == lineNo && e.Value == 1 {
 			return "", errors.New("reject LED lit during an accept")
 		}
 	}
-	return fmt.Sprintf("frame->relay %v, relay held %v (want %v -%v/+%v)", lat.Round(time.Millisecond),
-		held.Round(time.Millisecond), pulse, pulseEarly, pulseLate), nil
+	return fmt.Sprintf("frame->relay %v, relay held %v [%v..%v] (want %v -%v/+%v)", lat.Round(time.Millisecond),
+		held.Round(time.Millisecond), shortest.Round(time.Millisecond), longest.Round(time.Millisecond), pulse, pulseEarly, pulseLate), nil
 }
 
 // expectReject shows text and checks the red LED lights while the relay stays

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -61,7 +63,11 @@ func cmdlineParam(key string) string {
 // makes QEMU exit with (code<<1)|1; elsewhere the console marker already
 // printed carries the status and a power-off ends QEMU (-no-reboot).
 func vmExit(code int) {
-	os.Stdout.Sync()
+	// The console is a UART: wait until the report has left it, or QEMU
+	// exits with the last lines still in the tty buffer. TCSBRK with a
+	// non-zero argument is tcdrain(3).
+	unix.IoctlSetInt(int(os.Stdout.Fd()), unix.TCSBRK, 1)
+	time.Sleep(100 * time.Millisecond)
 	syscall.Sync()
 	if runtime.GOARCH == "amd64" {
 		if f, err := os.OpenFile("/dev/port", os.O_WRONLY, 0); err == nil {

@@ -127,7 +127,11 @@ func readTrim(p string) (string, error) {
 type Edge struct {
 	Line  int
 	Value int
-	At    time.Time // monotonic clock reading
+	At    time.Time // the sample that saw the new level (monotonic clock)
+	// Prev is the sample before, which still saw the old level: the change
+	// happened in (Prev, At]. Under emulation a sample can be late by far
+	// more than the interval, so timing assertions use both bounds.
+	Prev time.Time
 }
 
 // Watcher samples every line of a chip at a fixed interval and records each
@@ -169,6 +173,7 @@ func (c *Chip) Watch(interval time.Duration) (*Watcher, error) {
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		buf := make([]byte, 8)
+		prev := make([]time.Time, len(files))
 		for {
 			for i, f := range files {
 				// A sysfs attribute is regenerated on every read at offset 0.
@@ -187,9 +192,10 @@ func (c *Chip) Watch(interval time.Duration) (*Watcher, error) {
 				w.mu.Lock()
 				if v != w.last[i] {
 					w.last[i] = v
-					w.edges = append(w.edges, Edge{Line: i, Value: v, At: now})
+					w.edges = append(w.edges, Edge{Line: i, Value: v, At: now, Prev: prev[i]})
 				}
 				w.mu.Unlock()
+				prev[i] = now
 			}
 			select {
 			case <-ctx.Done():

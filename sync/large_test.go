@@ -27,6 +27,12 @@ import (
 // test binary re-executed) so that its peak RSS is the sync's alone.
 //
 //	KIOSKD_SYNC_LARGE=1 go test -run TestSyncLarge -v ./sync/
+//
+// Knobs, for the measurements in BENCHMARKS.md: KIOSKD_SYNC_LARGE=N (codes),
+// KIOSKD_SYNC_LARGE_BATCH (store.Options.SnapshotBatch),
+// KIOSKD_SYNC_LARGE_CACHE=discard (client alone), KIOSKD_SYNC_LARGE_GOGC and
+// KIOSKD_SYNC_LARGE_GOMEMLIMIT (the child's GOGC / GOMEMLIMIT),
+// KIOSKD_SYNC_LARGE_PROFILE=file (the child's heap profile).
 const (
 	largeEnv      = "KIOSKD_SYNC_LARGE"
 	largeChildEnv = "KIOSKD_SYNC_LARGE_CHILD"
@@ -71,6 +77,13 @@ func TestSyncLarge(t *testing.T) {
 		cmd.Args = append(cmd.Args, "-test.memprofile="+p, "-test.memprofilerate=65536")
 	}
 	cmd.Env = append(os.Environ(), largeChildEnv+"="+string(b))
+	// GC settings for the sync process alone (the stand-in holds 100,000
+	// records and must not be squeezed by them).
+	for _, v := range []string{"GOGC", "GOMEMLIMIT"} {
+		if x := os.Getenv("KIOSKD_SYNC_LARGE_" + v); x != "" {
+			cmd.Env = append(cmd.Env, v+"="+x)
+		}
+	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

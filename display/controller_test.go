@@ -60,6 +60,7 @@ type rig struct {
 type rigOpts struct {
 	tenant  string
 	refresh time.Duration
+	hold    time.Duration
 	before  func(*astest.Server) // runs before the controller starts
 }
 
@@ -73,6 +74,9 @@ func newRig(t *testing.T, o rigOpts) *rig {
 	if o.tenant == "" {
 		o.tenant = tenant
 	}
+	if o.hold == 0 {
+		o.hold = 100 * time.Millisecond
+	}
 	r := &rig{t: t, srv: srv, sink: &recSink{}, ledger: authsignal.NewMemoryLedger(16)}
 	client, err := authsignal.New(authsignal.Config{BaseURL: srv.URL, TenantID: o.tenant, SecretKey: secret,
 		Action: action, HTTPClient: srv.Client(), Timeout: 300 * time.Millisecond, Ledger: r.ledger})
@@ -80,7 +84,7 @@ func newRig(t *testing.T, o rigOpts) *rig {
 		t.Fatal(err)
 	}
 	r.ctrl, err = New(Options{Client: client, Sink: r.sink, Custom: map[string]string{"terminal": "door-3"},
-		PollInterval: 20 * time.Millisecond, Refresh: o.refresh, Hold: 100 * time.Millisecond,
+		PollInterval: 20 * time.Millisecond, Refresh: o.refresh, Hold: o.hold,
 		OfflineAfter: 2, MaxBackoff: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +362,7 @@ func TestStateNames(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if got := fmt.Sprint(Unavailable.Title(), " ", Unavailable.Detail()); !strings.Contains(got, "scan your BitBadges code instead") {
+	if got := fmt.Sprint(Unavailable.Title(), " ", Unavailable.Detail()); !strings.Contains(got, "unavailable Scan your BitBadges code instead") {
 		t.Errorf("offline text %q", got)
 	}
 }

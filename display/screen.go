@@ -64,7 +64,7 @@ func (s State) Detail() string {
 	case Declined:
 		return "The sign-in was not approved"
 	case Unavailable:
-		return "— scan your BitBadges code instead"
+		return "Scan your BitBadges code instead"
 	}
 	return "Starting the display sign-in"
 }

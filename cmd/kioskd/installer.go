@@ -72,11 +72,11 @@ func cmdCamera(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 }
 
 func cmdGPIO(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	if len(args) == 0 || args[0] != "test" {
-		fmt.Fprintln(stderr, "Usage: kioskd gpio test -config FILE")
+	if len(args) == 0 || (args[0] != "test" && args[0] != "release") {
+		fmt.Fprintln(stderr, "Usage: kioskd gpio test -config FILE | kioskd gpio release -config FILE")
 		return exitError, errUsage
 	}
-	fs := newFlags("gpio test", "-config FILE", stderr)
+	fs := newFlags("gpio "+args[0], "-config FILE", stderr)
 	cfgPath := configFlag(fs)
 	if err := parse(fs, args[1:]); err != nil {
 		return exitError, err
@@ -85,7 +85,17 @@ func cmdGPIO(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return exitError, err
 	}
-	if err := gpio.Test(ctx, cfg.GPIO, gpio.Options{Logger: newLogger(stderr, cfg.LogLevel)}, stdout); err != nil {
+	o := gpio.Options{Logger: newLogger(stderr, cfg.LogLevel)}
+	if args[0] == "release" {
+		// systemd's ExecStopPost: after a kill during a pulse, no relay
+		// stays energised.
+		if err := gpio.Release(cfg.GPIO, o); err != nil {
+			return exitError, err
+		}
+		fmt.Fprintln(stdout, "every configured output is at its inactive level")
+		return exitOK, nil
+	}
+	if err := gpio.Test(ctx, cfg.GPIO, o, stdout); err != nil {
 		return exitError, err
 	}
 	return exitOK, nil

@@ -49,7 +49,7 @@ func commands() []command {
 		{"export", "write the code cache to a file for a kiosk that has never been online", cmdExport},
 		{"import", "replace the code cache with an exported file", cmdImport},
 		{"camera", "installer tools: camera list | camera snapshot -o FILE.png", cmdCamera},
-		{"gpio", "installer tools: gpio test -config FILE", cmdGPIO},
+		{"gpio", "installer tools: gpio test | gpio release -config FILE", cmdGPIO},
 		{"version", "print the version", cmdVersion},
 	}
 }

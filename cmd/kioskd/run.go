@@ -92,6 +92,7 @@ type daemon struct {
 	hist    *status.History
 	src     scanner.Source
 	metrics *metrics.Metrics
+	sig     *gpio.Outputs
 }
 
 // runDaemon runs one generation until ctx ends or a part fails for good.
@@ -117,6 +118,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	if err != nil {
 		return fmt.Errorf("opening GPIO: %w", err)
 	}
+	d.sig = sig
 	defer func() {
 		if err := sig.Close(); err != nil {
 			log.Error("releasing GPIO", "err", err)
@@ -141,6 +143,17 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		}
 		if d.svc.Exchanger != nil {
 			vo.Exchanger = d.svc.Exchanger
+		}
+		// Every sync's outcome also feeds the metrics.
+		inner := d.svc.Scheduler.Sync
+		d.svc.Scheduler.Sync = func(ctx context.Context) (sync.Result, error) {
+			t0 := time.Now()
+			r, err := inner(ctx)
+			d.metrics.SyncResult(err == nil, time.Since(t0))
+			if err == nil {
+				d.metrics.LastSync(time.Now())
+			}
+			return r, err
 		}
 	} else {
 		log.Warn("bitbadges.client_id is empty: no sync; the cache changes only by kioskd import")
@@ -270,7 +283,7 @@ func (d *daemon) snapshot() status.Snapshot {
 	if s.Camera.Detail == "" {
 		s.Camera.Detail = d.src.Describe()
 	}
-	s.GPIO = status.GPIO{Driver: d.cfg.GPIO.Driver}
+	s.GPIO = status.GPIO{Driver: d.cfg.GPIO.Driver, Detail: d.sig.Status().String()}
 	s.Recent = d.hist.List()
 	s.Problems = d.mon.Problems()
 	s.Healthy = len(s.Problems) == 0

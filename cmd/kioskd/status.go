@@ -98,7 +98,8 @@ func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service) sta
 	}
 	if svc != nil {
 		ss := svc.Status()
-		s.Sync = status.Sync{LastError: ss.LastError, LastAttempt: ss.LastAttempt, NextSync: ss.NextSync}
+		s.Sync = status.Sync{LastError: ss.LastError, LastAttempt: ss.LastAttempt, NextSync: ss.NextSync,
+			LastDuration: status.Duration(svc.Scheduler.State().LastResult.Duration)}
 	}
 	if h.Stale {
 		s.Problems = append(s.Problems, "code cache stale or never synced")

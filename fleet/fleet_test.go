@@ -49,7 +49,14 @@ type kiosk struct {
 
 func newKiosk(t testing.TB, id, broker string, codes int, tweak func(*fleet.Options)) *kiosk {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), id+".db"), store.Options{NoSync: true})
+	return newKioskStore(t, id, broker, codes, false, tweak)
+}
+
+// newKioskStore is newKiosk with a choice of durability: durable stores
+// fsync every transaction, as on a real kiosk (benchmarks).
+func newKioskStore(t testing.TB, id, broker string, codes int, durable bool, tweak func(*fleet.Options)) *kiosk {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), id+".db"), store.Options{NoSync: !durable})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +147,7 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 	}
 }
 
-func fleetOf(t *testing.T, broker string, ids ...string) []*kiosk {
+func fleetOf(t testing.TB, broker string, ids ...string) []*kiosk {
 	var ks []*kiosk
 	for _, id := range ids {
 		k := newKiosk(t, id, broker, 200, nil)

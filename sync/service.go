@@ -130,6 +130,7 @@ func (s *Service) Run(ctx context.Context) error {
 		wg.Go(func() { errs[1] = s.Uploader.Run(ctx) })
 	}
 	wg.Wait()
+	s.Syncer.Close() // an interrupted pre-fetch's snapshot is not kept across runs
 	return errors.Join(errs...)
 }
 

@@ -37,12 +37,22 @@ type Syncer struct {
 	// pre-fetch is refused (a changed schema must not empty the cache);
 	// 0 = 0.1.
 	MaxMalformed float64
+	// ResumeWithin is how long an interrupted pre-fetch may be resumed
+	// (its snapshot held open) rather than started over; 0 =
+	// DefaultResumeWithin, negative = never resume.
+	ResumeWithin time.Duration
 
 	mu          stdsync.Mutex
 	access      string
 	expiry      time.Time
-	unpersisted string // a rotated refresh token the store failed to keep
+	unpersisted string   // a rotated refresh token the store failed to keep
+	partial     *partial // an interrupted pre-fetch to resume
 }
+
+// DefaultResumeWithin bounds how stale the first pages of a resumed
+// pre-fetch may be. A code deleted after its page was read survives until
+// the next full pre-fetch, as it would in one slow pre-fetch.
+const DefaultResumeWithin = 15 * time.Minute
 
 // Result describes one completed pre-fetch.
 type Result struct {
@@ -179,49 +189,115 @@ func (s *Syncer) refreshCandidates() ([]string, error) {
 	return out, nil
 }
 
-func (s *Syncer) prefetch(ctx context.Context) (Result, error) {
-	var res Result
-	prev, _ := s.Cache.Meta()
-	snap, err := s.Cache.NewSnapshot()
-	if err != nil {
-		return res, fmt.Errorf("%w: %w", errSnapshot, err)
+// partial is a pre-fetch interrupted by a failure worth resuming: its
+// snapshot stays open (uncommitted: the old cache keeps serving) and the
+// next attempt continues after its bookmark instead of starting over.
+type partial struct {
+	snap     Snapshot
+	bookmark string
+	started  time.Time
+	res      Result // accumulated over the attempts
+}
+
+func (s *Syncer) resumeWithin() time.Duration {
+	if s.ResumeWithin == 0 {
+		return DefaultResumeWithin
 	}
-	st, err := s.Client.Prefetch(ctx, s.access, func(r bitbadges.Record) error {
-		if err := snap.Put(store.Record{Hash: r.DocID, Address: r.Address, Chain: r.Chain,
+	return s.ResumeWithin
+}
+
+// dropPartial aborts an interrupted pre-fetch's snapshot.
+func (s *Syncer) dropPartial() {
+	if s.partial == nil {
+		return
+	}
+	if err := s.partial.snap.Abort(); err != nil {
+		s.log().Error("sync: aborting the interrupted snapshot", "err", err)
+	}
+	s.partial = nil
+}
+
+// Close aborts an interrupted pre-fetch's snapshot, if one is held open.
+func (s *Syncer) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropPartial()
+}
+
+func (s *Syncer) prefetch(ctx context.Context) (Result, error) {
+	now := s.clock().Now()
+	p := s.partial
+	s.partial = nil
+	if p != nil && (s.resumeWithin() < 0 || now.Sub(p.started) > s.resumeWithin()) {
+		// Too old: codes deleted since its first pages would survive in it.
+		s.partial = p
+		s.dropPartial()
+		p = nil
+	}
+	if p != nil {
+		s.log().Info("sync: resuming the interrupted pre-fetch", "after_pages", p.res.Pages, "codes", p.res.Codes)
+	} else {
+		snap, err := s.Cache.NewSnapshot()
+		if err != nil {
+			return Result{}, fmt.Errorf("%w: %w", errSnapshot, err)
+		}
+		p = &partial{snap: snap, started: now}
+	}
+	prev, _ := s.Cache.Meta()
+	st, err := s.Client.PrefetchFrom(ctx, s.access, p.bookmark, func(r bitbadges.Record) error {
+		if err := p.snap.Put(store.Record{Hash: r.DocID, Address: r.Address, Chain: r.Chain,
 			Name: r.Name, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}); err != nil {
 			return fmt.Errorf("%w: %w", errSnapshot, err)
 		}
 		return nil
 	})
-	res = Result{Codes: st.Records, Pages: st.Pages, Deleted: st.Deleted, Malformed: st.Malformed,
-		Bytes: st.Bytes, ServerTime: st.ServerTime}
+	p.res.Codes += st.Records
+	p.res.Pages += st.Pages
+	p.res.Deleted += st.Deleted
+	p.res.Malformed += st.Malformed
+	p.res.Bytes += st.Bytes
+	if !st.ServerTime.IsZero() {
+		p.res.ServerTime = st.ServerTime
+	}
+	res := p.res
 	if err == nil {
-		err = s.checkMalformed(st)
+		err = s.checkMalformed(res)
+	} else if st.Bookmark != "" && resumable(err) && s.resumeWithin() > 0 {
+		p.bookmark = st.Bookmark
+		s.partial = p
+		return res, fmt.Errorf("pre-fetch interrupted after %d pages (old cache kept; the next attempt resumes): %w", res.Pages, err)
 	}
 	if err != nil {
-		if aerr := snap.Abort(); aerr != nil {
+		if aerr := p.snap.Abort(); aerr != nil {
 			s.log().Error("sync: aborting the snapshot", "err", aerr)
 		}
-		return res, fmt.Errorf("pre-fetch (page %d, old cache kept): %w", st.Pages+1, err)
+		return res, fmt.Errorf("pre-fetch (page %d, old cache kept): %w", res.Pages+1, err)
 	}
 	// At is trusted by the store: take the server's clock, the device's
 	// only when the server sent none.
-	at := st.ServerTime
+	at := res.ServerTime
 	if at.IsZero() {
 		at = s.clock().Now()
 	}
-	if err := snap.Commit(store.SyncInfo{At: at, ServerTime: st.ServerTime, Source: "sync"}); err != nil {
+	if err := p.snap.Commit(store.SyncInfo{At: at, ServerTime: res.ServerTime, Source: "sync"}); err != nil {
 		return res, fmt.Errorf("%w: committing: %w", errSnapshot, err)
 	}
-	if prev.Count > 100 && st.Records < prev.Count/2 {
-		s.log().Warn("sync: the cache shrank by more than half", "before", prev.Count, "after", st.Records)
+	if prev.Count > 100 && res.Codes < prev.Count/2 {
+		s.log().Warn("sync: the cache shrank by more than half", "before", prev.Count, "after", res.Codes)
 	}
-	s.log().Info("sync: cache replaced", "codes", st.Records, "pages", st.Pages,
-		"deleted", st.Deleted, "malformed", st.Malformed, "form", st.Form)
+	s.log().Info("sync: cache replaced", "codes", res.Codes, "pages", res.Pages,
+		"deleted", res.Deleted, "malformed", res.Malformed, "form", st.Form)
 	return res, nil
 }
 
-func (s *Syncer) checkMalformed(st bitbadges.PageStats) error {
+// resumable reports failures after which the pages already read are still
+// good: the API's and the network's, not the store's, not a bookmark loop.
+func resumable(err error) bool {
+	return !errors.Is(err, errSnapshot) && !errors.Is(err, bitbadges.ErrBookmarkLoop) &&
+		!errors.Is(err, context.Canceled)
+}
+
+func (s *Syncer) checkMalformed(st Result) error {
 	if st.Malformed == 0 {
 		return nil
 	}
@@ -229,9 +305,9 @@ func (s *Syncer) checkMalformed(st bitbadges.PageStats) error {
 	if limit <= 0 {
 		limit = 0.1
 	}
-	if st.Records == 0 || float64(st.Malformed) > limit*float64(st.Records+st.Malformed) {
+	if st.Codes == 0 || float64(st.Malformed) > limit*float64(st.Codes+st.Malformed) {
 		return fmt.Errorf("%w: %d of %d records unusable; refusing to replace the cache",
-			bitbadges.ErrMalformed, st.Malformed, st.Records+st.Malformed)
+			bitbadges.ErrMalformed, st.Malformed, st.Codes+st.Malformed)
 	}
 	return nil
 }

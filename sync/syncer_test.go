@@ -68,7 +68,12 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	kind := func(k bbtest.FaultKind, delay time.Duration) func(e *env) func() {
 		return func(e *env) func() {
+			// Long enough to read 4 MiB on a loaded machine under -race,
+			// short enough for hangs and drips to time out.
 			e.client.RequestTimeout = 300 * time.Millisecond
+			if k == bbtest.Huge {
+				e.client.RequestTimeout = 20 * time.Second
+			}
 			e.srv.Inject(bbtest.Fault{Route: bbtest.RoutePrefetch, After: 1, Kind: k, Delay: delay})
 			return e.srv.ClearFaults
 		}
@@ -327,4 +332,93 @@ func TestExchanger(t *testing.T) {
 	if strings.Contains(e.logs.String(), code) || strings.Contains(e.logs.String(), code2) {
 		t.Fatal("a code was logged")
 	}
+}
+
+func TestResumeInterruptedPrefetch(t *testing.T) {
+	e := newEnv(t, bbtest.Options{})
+	clk := newFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	e.syncer.Clock = clk
+	old := e.srv.AddCodes(10)
+	e.mustSync(t)
+	codes := e.srv.AddCodes(200) // 210 records: 9 pages, the last one 10 long
+	base := e.srv.Counts().Pages
+
+	// Page 5 fails: 4 pages were read, the snapshot stays open.
+	e.srv.Inject(bbtest.Fault{Route: bbtest.RoutePrefetch, After: 4, Times: 1, Kind: bbtest.Status, Status: 502})
+	if _, err := e.sync(t); err == nil || !strings.Contains(err.Error(), "resumes") {
+		t.Fatalf("want a resumable failure, got %v", err)
+	}
+	if e.count(t) != 10 || !e.cached(t, old[0]) || e.cached(t, codes[0]) {
+		t.Fatal("the interrupted pre-fetch touched the serving cache")
+	}
+	if got := e.srv.Counts().Pages - base; got != 4 {
+		t.Fatalf("%d pages before the failure", got)
+	}
+	// The next attempt reads pages 5 to 9 only.
+	r := e.mustSync(t)
+	if got := e.srv.Counts().Pages - base; got != 9 {
+		t.Fatalf("%d pages in all, want 9 (resumed, not restarted)", got)
+	}
+	want := len(codes) + len(old)
+	if r.Codes != want || e.count(t) != want || r.Pages != 9 {
+		t.Fatalf("result %+v, cache %d, want %d codes", r, e.count(t), want)
+	}
+
+	// Past ResumeWithin an interrupted pre-fetch starts over.
+	base = e.srv.Counts().Pages
+	e.srv.Inject(bbtest.Fault{Route: bbtest.RoutePrefetch, After: 4, Times: 1, Kind: bbtest.Status, Status: 502})
+	if _, err := e.sync(t); err == nil {
+		t.Fatal("no failure")
+	}
+	clk.advance(DefaultResumeWithin + time.Minute)
+	e.mustSync(t)
+	if got := e.srv.Counts().Pages - base; got != 4+9 {
+		t.Fatalf("%d pages, want 13 (restarted)", got)
+	}
+	// Close releases a held snapshot.
+	e.srv.Inject(bbtest.Fault{Route: bbtest.RoutePrefetch, After: 2, Times: 1, Kind: bbtest.Truncate})
+	if _, err := e.sync(t); err == nil || e.syncer.partial == nil {
+		t.Fatalf("want a held partial pre-fetch, got %v", err)
+	}
+	e.syncer.Close()
+	if sn, err := e.st.NewSnapshot(); err != nil {
+		t.Fatalf("the held snapshot was not released: %v", err)
+	} else {
+		_ = sn.Abort()
+	}
+	// A store failure is never resumed: the snapshot is aborted.
+	e.syncer.Cache = failingCache{Cache: e.syncer.Cache, after: 60}
+	_, err := e.sync(t)
+	if ErrorKind(err) != "store" || e.syncer.partial != nil {
+		t.Fatalf("store failure: kind %q, partial held %v (%v)", ErrorKind(err), e.syncer.partial != nil, err)
+	}
+	if e.count(t) != want {
+		t.Fatal("cache changed")
+	}
+}
+
+// failingCache's snapshots fail after a number of Puts (a full disk).
+type failingCache struct {
+	Cache
+	after int
+}
+
+func (c failingCache) NewSnapshot() (Snapshot, error) {
+	sn, err := c.Cache.NewSnapshot()
+	if err != nil {
+		return nil, err
+	}
+	return &failingSnap{Snapshot: sn, left: c.after}, nil
+}
+
+type failingSnap struct {
+	Snapshot
+	left int
+}
+
+func (f *failingSnap) Put(r store.Record) error {
+	if f.left--; f.left < 0 {
+		return errors.New("no space left on device")
+	}
+	return f.Snapshot.Put(r)
 }

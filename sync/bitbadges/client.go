@@ -91,15 +91,29 @@ type PageStats struct {
 	Retries    int       // page retries after temporary failures
 	ServerTime time.Time // the last response's Date header, zero if none
 	Form       string    // "GET" or "POST": the form that worked
+	// Bookmark is where the pre-fetch can be resumed with PrefetchFrom: the
+	// bookmark after the last page whose records all reached fn ("" when no
+	// page was completed, or when the list was read to its end).
+	Bookmark string
 }
+
+// ErrBookmarkLoop is a server that hands back a bookmark it already gave:
+// resuming from it would loop, start over instead.
+var ErrBookmarkLoop = errors.New("bookmark did not advance")
 
 // Prefetch pages through every code issued for ClientID and calls fn for
 // each usable record, newest first. accessToken is the app owner's. It stops
 // at the first error from the API, from a page or from fn; a nil error means
 // the list was read to its end.
 func (c *Client) Prefetch(ctx context.Context, accessToken string, fn func(Record) error) (PageStats, error) {
-	var st PageStats
-	bookmark := ""
+	return c.PrefetchFrom(ctx, accessToken, "", fn)
+}
+
+// PrefetchFrom is Prefetch starting after bookmark (a PageStats.Bookmark
+// from an interrupted pre-fetch; "" = from the start). Records of the page
+// that was being read when it failed may reach fn again on resumption.
+func (c *Client) PrefetchFrom(ctx context.Context, accessToken, bookmark string, fn func(Record) error) (PageStats, error) {
+	st := PageStats{Bookmark: bookmark}
 	seen := map[string]bool{}
 	buf := new(bytes.Buffer)
 	for {
@@ -130,10 +144,11 @@ func (c *Client) Prefetch(ctx context.Context, accessToken string, fn func(Recor
 			}
 		}
 		if !page.hasMore || page.count == 0 {
+			st.Bookmark = ""
 			return st, nil
 		}
 		if page.bookmark == "" || page.bookmark == bookmark || seen[page.bookmark] {
-			return st, fmt.Errorf("%w: pre-fetch page %d: bookmark did not advance", ErrMalformed, st.Pages)
+			return st, fmt.Errorf("%w: pre-fetch page %d: %w", ErrMalformed, st.Pages, ErrBookmarkLoop)
 		}
 		// Only the last few bookmarks matter for loop detection; keep memory flat.
 		if len(seen) > 64 {
@@ -141,6 +156,7 @@ func (c *Client) Prefetch(ctx context.Context, accessToken string, fn func(Recor
 		}
 		seen[page.bookmark] = true
 		bookmark = page.bookmark
+		st.Bookmark = bookmark
 	}
 }
 

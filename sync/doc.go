@@ -8,9 +8,12 @@
 //     (persisting the rotated refresh token in the store before the access
 //     token is used: a crash in between must not lose the only valid refresh
 //     token), streams every page into a new store snapshot and commits it only
-//     when the list was read to its end. Any failure aborts the snapshot: the
-//     old cache stays intact and keeps serving. A 401 triggers one token
-//     renewal, then a clear error.
+//     when the list was read to its end. Until then the old cache stays
+//     intact and keeps serving. A failure of the API or the network keeps the
+//     snapshot open and the next attempt resumes after the last complete page
+//     (within ResumeWithin, 15 min: 4,000 pages on a flaky link must not start
+//     over each time); a store failure or a bookmark loop aborts it. A 401
+//     triggers one token renewal, then a clear error.
 //   - Scheduler runs the Syncer at start-up and on bitbadges.sync_schedule
 //     (robfig/cron), never two at once, with SyncNow for a manual trigger.
 //     Failures back off exponentially with jitter up to bitbadges.max_backoff;

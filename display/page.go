@@ -43,7 +43,9 @@ const streamLife = 5 * time.Minute
 //	"state.json"  the current screen as JSON (for polling and scripts)
 //	"qr.svg"      the current QR code (404 when none is shown)
 //
-// The page and its streams hold nothing secret: the challenge id is meant to
+// Event streams end when Run returns (or after five minutes, when the
+// browser reconnects): cancel Run before http.Server.Shutdown, or Shutdown
+// waits for them. The page and its streams hold nothing secret: the challenge id is meant to
 // be seen by anyone in front of the kiosk.
 func (c *Controller) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

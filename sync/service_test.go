@@ -159,7 +159,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 			Hash: store.HashCode(codes[i])})
 		note(s.Uploader.Flush(ctx))
 	}
-	note(fmt.Sprintf("%+v %+v", s.Status(), s.Scheduler.State()))
+	note(fmt.Sprintf("%+v %+v", s.Status(), s.Scheduler.State()), s.Client, s.Syncer, s.Exchanger)
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil))
+	log.Info("printing the parts", "client", s.Client, "syncer", s.Syncer)
 	all := logs.String() + strings.Join(texts, "\n")
 	if !strings.Contains(all, "unauthorized") && !strings.Contains(all, "401") {
 		t.Fatalf("the failures did not happen; logs:\n%s", all)

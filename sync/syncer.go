@@ -311,3 +311,9 @@ func (s *Syncer) checkMalformed(st Result) error {
 	}
 	return nil
 }
+
+// String keeps the access token out of a printed Syncer.
+func (s *Syncer) String() string { return "sync.Syncer" }
+
+// GoString keeps %#v from printing the access token.
+func (s *Syncer) GoString() string { return s.String() }

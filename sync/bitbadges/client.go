@@ -343,3 +343,14 @@ type scrubbed struct {
 
 func (s *scrubbed) Error() string { return s.msg }
 func (s *scrubbed) Unwrap() error { return s.err }
+
+// String and LogValue keep the credentials out of any printed or logged Client.
+func (c *Client) String() string { return "bitbadges.Client(" + c.APIURL + ", " + c.ClientID + ")" }
+
+// GoString keeps %#v from printing the credentials.
+func (c *Client) GoString() string { return c.String() }
+
+// LogValue keeps slog from printing the credentials.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("api_url", c.APIURL), slog.String("client_id", c.ClientID))
+}

@@ -33,8 +33,14 @@ hwtest:
 # Pi 1/Zero; ARMv7: Pi 2+ on Debian armhf) and x86-64, stamped with the git
 # version, then one .deb per binary (packaging/, nfpm) and SHA256SUMS, all in
 # dist/. File times in the packages are the commit's, so they are reproducible.
-VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+# Simply expanded (:=) so that all four builds and the packages carry one
+# version even if a commit lands while `make dist` runs.
+ifeq ($(origin VERSION),undefined)
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+endif
+ifeq ($(origin SOURCE_DATE_EPOCH),undefined)
+SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+endif
 DIST_LDFLAGS = -s -w -X main.version=$(VERSION)
 DIST_BUILD = CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(DIST_LDFLAGS)'
 

@@ -209,81 +209,144 @@ func addUse(tx *bolt.Tx, key []byte, r Redemption) ([]use, error) {
 // in the same fsync'd transaction; a pair already recorded is not reported again.
 // self is this kiosk's id; now stamps DetectedAt.
 func (s *Store) ApplyPeerRedemption(ctx context.Context, r Redemption, self string, now time.Time, conflict ConflictFunc) (PeerApply, error) {
+	res, err := s.ApplyPeerRedemptions(ctx, []Redemption{r}, self, now, conflict)
+	if err != nil {
+		return PeerApply{}, err
+	}
+	return res[0], nil
+}
+
+// ApplyPeerRedemptions is ApplyPeerRedemption for several redemptions in one
+// fsync'd transaction (a backlog after a partition); results are in order.
+// One invalid redemption fails the whole call before anything is written.
+func (s *Store) ApplyPeerRedemptions(ctx context.Context, rs []Redemption, self string, now time.Time, conflict ConflictFunc) ([]PeerApply, error) {
 	if err := ctx.Err(); err != nil {
-		return PeerApply{}, fmt.Errorf("applying peer redemption: %w", err)
+		return nil, fmt.Errorf("applying peer redemptions: %w", err)
 	}
-	var key [32]byte
-	if err := decodeHash(&key, r.Hash); err != nil {
-		return PeerApply{}, fmt.Errorf("applying peer redemption: %w", err)
-	}
-	if r.Nonce == "" {
-		return PeerApply{}, errors.New("applying peer redemption: no nonce")
-	}
-	r.Peer = true
-	// Same lock as the verifier's read-decide-redeem: a peer's use lands
-	// either before a local decision (which then rejects) or after its
-	// redemption (and is then found as a double entry), never in between.
-	defer s.LockCode(r.Hash)()
-	var res PeerApply
-	// Update, not Batch: the fleet applies messages one at a time, so Batch
-	// would only add its MaxBatchDelay (10 ms) to every message.
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketRedeemed).Get([]byte(r.Nonce)) != nil {
-			return nil
+	keys := make([][32]byte, len(rs))
+	hashes := make([]string, len(rs))
+	for i := range rs {
+		if err := decodeHash(&keys[i], rs[i].Hash); err != nil {
+			return nil, fmt.Errorf("applying peer redemption: %w", err)
 		}
+		if rs[i].Nonce == "" {
+			return nil, errors.New("applying peer redemption: no nonce")
+		}
+		rs[i].Peer = true
+		hashes[i] = rs[i].Hash
+	}
+	// The verifier's per-code lock: a peer's use lands either before a
+	// local decision (which then rejects) or after its redemption (and is
+	// then found as a double entry), never in between.
+	defer s.lockCodes(hashes)()
+	res := make([]PeerApply, len(rs))
+	// Update, not Batch: the fleet applies from one goroutine, so Batch
+	// would only add its MaxBatchDelay (10 ms).
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := createFleetBuckets(tx); err != nil {
 			return err
 		}
-		before, err := addUse(tx, key[:], r)
-		if err != nil {
-			return err
-		}
-		if err := redeemTx(tx, key[:], r); err != nil {
-			return err
-		}
-		res.Applied = true
-		confs := tx.Bucket(bucketFleetConflicts)
-		for _, u := range before {
-			if u.Peer || u.Kiosk != self || conflict == nil {
-				continue
+		for i, r := range rs {
+			var err error
+			if res[i], err = s.applyPeerTx(tx, keys[i][:], r, self, now, conflict); err != nil {
+				return fmt.Errorf("redemption %.12s: %w", r.Hash, err)
 			}
-			local := u.redemption(r.Hash)
-			if !conflict(local, r) {
-				continue
-			}
-			d := DoubleEntry{Hash: r.Hash, Local: local, Peer: r, DetectedAt: now.UTC()}
-			pk := []byte(d.Key())
-			if confs.Get(pk) != nil {
-				continue
-			}
-			v, err := json.Marshal(d)
-			if err != nil {
-				return fmt.Errorf("encoding double entry: %w", err)
-			}
-			if err := confs.Put(pk, v); err != nil {
-				return err
-			}
-			ev := Event{
-				Nonce: "de-" + d.Key(), Time: d.DetectedAt, Kiosk: self, Kind: KindDoubleEntry,
-				Reason: KindDoubleEntry, Hash: r.Hash,
-				Detail: fmt.Sprintf("%s at %s; %s at %s", local.Kiosk, local.At.UTC().Format(time.RFC3339Nano),
-					r.Kiosk, r.At.UTC().Format(time.RFC3339Nano)),
-			}
-			evVal, err := encodeEvent(ev)
-			if err != nil {
-				return err
-			}
-			if err := s.appendEventTx(tx, ev.Nonce, evVal); err != nil {
-				return err
-			}
-			res.DoubleEntries = append(res.DoubleEntries, d)
 		}
 		return nil
 	})
 	if err != nil {
-		return PeerApply{}, fmt.Errorf("applying peer redemption %.12s: %w", r.Hash, err)
+		return nil, fmt.Errorf("applying peer redemptions: %w", err)
 	}
 	return res, nil
+}
+
+func (s *Store) applyPeerTx(tx *bolt.Tx, key []byte, r Redemption, self string, now time.Time, conflict ConflictFunc) (PeerApply, error) {
+	var res PeerApply
+	if tx.Bucket(bucketRedeemed).Get([]byte(r.Nonce)) != nil {
+		return res, nil
+	}
+	before, err := addUse(tx, key, r)
+	if err != nil {
+		return res, err
+	}
+	if len(before) == 0 {
+		// A use made here before the fleet was enabled is in the ledger only.
+		if v := tx.Bucket(bucketRedemptions).Get(key); v != nil {
+			if st, err := decodeState(v); err == nil && st.LastUse.Nonce != "" && !st.LastUse.Peer {
+				lu := st.LastUse
+				before = append(before, use{Kiosk: lu.Kiosk, At: timeNs(lu.At), Nonce: lu.Nonce, Dir: lu.Direction})
+			}
+		}
+	}
+	if err := redeemTx(tx, key, r); err != nil {
+		return res, err
+	}
+	res.Applied = true
+	confs := tx.Bucket(bucketFleetConflicts)
+	for _, u := range before {
+		if u.Peer || u.Kiosk != self || conflict == nil {
+			continue
+		}
+		local := u.redemption(r.Hash)
+		if !conflict(local, r) {
+			continue
+		}
+		d := DoubleEntry{Hash: r.Hash, Local: local, Peer: r, DetectedAt: now.UTC()}
+		pk := []byte(d.Key())
+		if confs.Get(pk) != nil {
+			continue
+		}
+		v, err := json.Marshal(d)
+		if err != nil {
+			return res, fmt.Errorf("encoding double entry: %w", err)
+		}
+		if err := confs.Put(pk, v); err != nil {
+			return res, err
+		}
+		ev := Event{
+			Nonce: "de-" + d.Key(), Time: d.DetectedAt, Kiosk: self, Kind: KindDoubleEntry,
+			Reason: KindDoubleEntry, Hash: r.Hash,
+			Detail: fmt.Sprintf("%s at %s; %s at %s", local.Kiosk, local.At.UTC().Format(time.RFC3339Nano),
+				r.Kiosk, r.At.UTC().Format(time.RFC3339Nano)),
+		}
+		evVal, err := encodeEvent(ev)
+		if err != nil {
+			return res, err
+		}
+		if err := s.appendEventTx(tx, ev.Nonce, evVal); err != nil {
+			return res, err
+		}
+		res.DoubleEntries = append(res.DoubleEntries, d)
+	}
+	return res, nil
+}
+
+// lockCodes takes the LockCode stripes of several hashes, each once and in
+// order (so two callers cannot deadlock), and returns the unlock.
+func (s *Store) lockCodes(hashes []string) (unlock func()) {
+	idx := make([]int, 0, len(hashes))
+	for _, h := range hashes {
+		idx = append(idx, codeStripe(h, len(s.codeLocks)))
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	for _, i := range idx {
+		s.codeLocks[i].Lock()
+	}
+	return func() {
+		for _, i := range idx {
+			s.codeLocks[i].Unlock()
+		}
+	}
+}
+
+// codeStripe must match LockCode's choice of mutex (TestLockCodesMatchesLockCode).
+func codeStripe(hash string, n int) int {
+	var h uint8
+	if len(hash) >= 2 {
+		h = hash[0]*31 + hash[1]
+	}
+	return int(h % uint8(n))
 }
 
 func createFleetBuckets(tx *bolt.Tx) error {

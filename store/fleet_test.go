@@ -198,3 +198,50 @@ func TestApplyPeerRedemptionBadInput(t *testing.T) {
 		t.Fatal("missing nonce accepted")
 	}
 }
+
+func TestLockCodesMatchesLockCode(t *testing.T) {
+	st, _ := openTest(t, Options{})
+	for i := range 300 {
+		h := HashCode(string(rune(i)))
+		unlock := st.LockCode(h)
+		if st.codeLocks[codeStripe(h, len(st.codeLocks))].TryLock() {
+			t.Fatalf("codeStripe(%s) is not LockCode's mutex", h)
+		}
+		unlock()
+	}
+	// Several hashes on one stripe are locked once (no self-deadlock).
+	h := HashCode("x")
+	st.lockCodes([]string{h, h, HashCode("y")})()
+}
+
+func TestApplyPeerRedemptionsBatch(t *testing.T) {
+	st, _ := openTest(t, Options{})
+	ctx := context.Background()
+	now := time.Unix(1000, 0)
+	if err := st.Redeem(ctx, Redemption{Hash: HashCode("c0"), At: now, Kiosk: "A", Nonce: "l0"}, Event{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EnableFleetOutbox(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Redeem(ctx, Redemption{Hash: HashCode("c1"), At: now, Kiosk: "A", Nonce: "l1"}, Event{}); err != nil {
+		t.Fatal(err)
+	}
+	rs := []Redemption{
+		{Hash: HashCode("c1"), At: now, Kiosk: "B", Nonce: "p1"},
+		{Hash: HashCode("c2"), At: now, Kiosk: "B", Nonce: "p2"},
+		{Hash: HashCode("c1"), At: now, Kiosk: "B", Nonce: "p1"}, // repeat within the batch
+		{Hash: HashCode("c0"), At: now, Kiosk: "B", Nonce: "p0"}, // c0 was used here before the fleet existed
+	}
+	res, err := st.ApplyPeerRedemptions(ctx, rs, "A", now, singleUse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].Applied || len(res[0].DoubleEntries) != 1 || !res[1].Applied || res[2].Applied || len(res[3].DoubleEntries) != 1 {
+		t.Fatalf("results %+v", res)
+	}
+	bad := append(rs[:1:1], Redemption{Hash: "nothex", Nonce: "p9"})
+	if _, err := st.ApplyPeerRedemptions(ctx, bad, "A", now, singleUse); err == nil {
+		t.Fatal("invalid batch applied")
+	}
+}

@@ -39,8 +39,10 @@
 // complete transaction).
 //   - Redeem writes the redemption and its event in one transaction and
 //     returns only after the fsync: call it before opening the door. A power
-//     cut after the door opened cannot forget the redemption. Concurrent
-//     Redeem and AppendEvent calls are coalesced by DB.Batch into one fsync.
+//     cut after the door opened cannot forget the redemption. A lone Redeem
+//     or AppendEvent commits at once (one fsync, no batching delay); calls
+//     that arrive while others are in flight are coalesced by DB.Batch into
+//     one fsync (waiting at most 2 ms for company).
 //   - AppendEvent (rejections and other events) is fsync'd the same way.
 //   - Snapshot batches are fsync'd as they are written (cheap insurance; they
 //     are not visible until Commit); Commit is one fsync'd transaction.

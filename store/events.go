@@ -49,7 +49,7 @@ func (s *Store) AppendEvent(ev Event) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.coalesced(func(tx *bolt.Tx) error {
 		return s.appendEventTx(tx, ev.Nonce, v)
 	})
 	if err != nil {

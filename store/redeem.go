@@ -39,7 +39,8 @@ type RedemptionState struct {
 
 // Redeem durably records a redemption together with its event, in one
 // transaction, and returns only once it is fsync'd: call it before the door
-// opens. Concurrent callers are coalesced into one fsync (bbolt DB.Batch).
+// opens. A lone caller commits at once; concurrent callers are coalesced
+// into one fsync (bbolt DB.Batch, waiting at most 2 ms for company).
 // A redemption whose nonce is already recorded is ignored (idempotent, for
 // peers that repeat themselves). If r.Nonce is empty, ev.Nonce is used; if both
 // are empty a new nonce is made.
@@ -64,7 +65,7 @@ func (s *Store) Redeem(ctx context.Context, r Redemption, ev Event) error {
 	if err != nil {
 		return fmt.Errorf("recording redemption: %w", err)
 	}
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.coalesced(func(tx *bolt.Tx) error {
 		// Queue for the fleet first: it skips a nonce already recorded (fleet.go).
 		if err := s.fleetQueueTx(tx, key[:], r); err != nil {
 			return err

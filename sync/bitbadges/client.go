@@ -204,8 +204,11 @@ func temporary(err error) bool {
 var errTruncated = errors.New("truncated JSON")
 
 func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *PageStats, buf *bytes.Buffer) (decodedPage, int64, error) {
+	// Start with the form that worked last; on 404/405 try the others in
+	// turn (wrapping round, so a server upgraded back to GET is followed).
 	start := int(c.form.Load())
-	for i := start; i < len(prefetchForms); i++ {
+	for k := range len(prefetchForms) {
+		i := (start + k) % len(prefetchForms)
 		f := prefetchForms[i]
 		var body []byte
 		u := strings.TrimRight(c.APIURL, "/") + f.path
@@ -224,7 +227,7 @@ func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *
 		}
 		n := int64(len(data))
 		var ae *APIError
-		if errors.As(err, &ae) && (ae.StatusCode == http.StatusNotFound || ae.StatusCode == http.StatusMethodNotAllowed) && i+1 < len(prefetchForms) {
+		if errors.As(err, &ae) && (ae.StatusCode == http.StatusNotFound || ae.StatusCode == http.StatusMethodNotAllowed) && k+1 < len(prefetchForms) {
 			c.log().Info("bitbadges: pre-fetch form refused, trying an older one",
 				"method", f.method, "path", f.path, "status", ae.StatusCode)
 			continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -358,5 +359,45 @@ func TestSlowDripTimesOut(t *testing.T) {
 	}
 	if time.Since(start) > 5*time.Second {
 		t.Fatalf("took %v", time.Since(start))
+	}
+}
+
+func TestPrefetchFormFollowsServer(t *testing.T) {
+	// A server that knows only the oldest POST path, then only GET.
+	var getOK bool
+	var calls []string
+	mux := http.NewServeMux()
+	page := `{"siwbbRequests":[],"pagination":{"bookmark":"","hasMore":false}}`
+	mux.HandleFunc("/developerApps/siwbbRequests", func(w http.ResponseWriter, r *http.Request) {
+		calls = append(calls, r.Method+" developerApps")
+		if r.Method == http.MethodGet && getOK {
+			_, _ = w.Write([]byte(page))
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+	})
+	mux.HandleFunc("/developerApp/siwbbRequests", func(w http.ResponseWriter, r *http.Request) {
+		calls = append(calls, r.Method+" developerApp")
+		if r.Method == http.MethodPost && !getOK {
+			_, _ = w.Write([]byte(page))
+			return
+		}
+		w.WriteHeader(http.StatusNotFound)
+	})
+	c := &bitbadges.Client{APIURL: newHTTPServer(t, mux), ClientID: "c", APIKey: "k"}
+	fn := func(bitbadges.Record) error { return nil }
+	if _, err := c.Prefetch(context.Background(), "t", fn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Prefetch(context.Background(), "t", fn); err != nil {
+		t.Fatal(err)
+	}
+	getOK = true
+	if st, err := c.Prefetch(context.Background(), "t", fn); err != nil || st.Form != "GET" {
+		t.Fatalf("form %q, err %v", st.Form, err)
+	}
+	want := "[GET developerApps POST developerApps POST developerApp POST developerApp POST developerApp GET developerApps]"
+	if fmt.Sprint(calls) != want {
+		t.Fatalf("calls %v\nwant  %s", calls, want)
 	}
 }

@@ -69,6 +69,9 @@ func (n *Notifier) Send(assignments ...string) error {
 		return fmt.Errorf("sd_notify: connecting to %s: %w", n.socket, err)
 	}
 	defer conn.Close()
+	// A service manager that stops reading must not stall the daemon: a
+	// notification that cannot be queued within a second is dropped.
+	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 	if _, err := conn.Write([]byte(strings.Join(assignments, "\n"))); err != nil {
 		return fmt.Errorf("sd_notify: sending to %s: %w", n.socket, err)
 	}

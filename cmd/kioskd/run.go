@@ -214,15 +214,24 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		}
 	})
 	wg.Go(func() {
+		last := ""
 		d.mon.Watch(ctx, time.Second, func(ps []string) {
 			d.metrics.CacheSize(d.ver.Health(time.Now()).Count)
 			if n, err := st.PendingCount(); err == nil {
 				d.metrics.EventsPending(n)
 			}
-			if len(ps) == 0 {
-				_ = n.Status("ready: scanning")
-			} else {
-				_ = n.Status("degraded: " + ps[0])
+			line := "ready: scanning"
+			if len(ps) > 0 {
+				line = "degraded: " + ps[0]
+			}
+			if line != last {
+				last = line
+				_ = n.Status(line)
+				if len(ps) > 0 {
+					log.Warn("kiosk degraded", "problems", ps)
+				} else {
+					log.Info("kiosk healthy")
+				}
 			}
 		})
 	})

@@ -70,8 +70,8 @@ func (n *Notifier) Send(assignments ...string) error {
 	}
 	defer conn.Close()
 	// A service manager that stops reading must not stall the daemon: a
-	// notification that cannot be queued within a second is dropped.
-	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+	// notification that cannot be queued within sendTimeout is dropped.
+	_ = conn.SetWriteDeadline(time.Now().Add(sendTimeout))
 	if _, err := conn.Write([]byte(strings.Join(assignments, "\n"))); err != nil {
 		return fmt.Errorf("sd_notify: sending to %s: %w", n.socket, err)
 	}
@@ -164,3 +164,6 @@ func (n *Notifier) Watchdog(ctx context.Context, timeout time.Duration, healthy 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// sendTimeout bounds one notification's wait for room in the socket.
+const sendTimeout = 100 * time.Millisecond

@@ -96,6 +96,7 @@ type Server struct {
 	refresh string               // the one valid refresh token
 	access  map[string]time.Time // access token → expiry
 	credits int
+	limited bool // credits are counted
 	faults  []*Fault
 	counts  Counts
 }
@@ -135,7 +136,7 @@ func NewServer(opts Options) *Server {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, byCode: map[string]*entry{}, refresh: opts.RefreshToken,
-		access: map[string]time.Time{}, credits: opts.Credits}
+		access: map[string]time.Time{}, credits: opts.Credits, limited: opts.Credits > 0}
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -144,7 +145,11 @@ func NewServer(opts Options) *Server {
 func (s *Server) URL() string { return s.ts.URL + "/api/v0" }
 
 // Options returns the server's options with the generated credentials filled in.
-func (s *Server) Options() Options { return s.opts }
+func (s *Server) Options() Options {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts
+}
 
 // Close shuts the server down; later requests get "connection refused".
 // Hung and dripping requests are cut first so Close never waits on them.
@@ -178,18 +183,13 @@ func (s *Server) RevokeRefreshToken() {
 	s.refresh = "revoked-" + randHex(8)
 }
 
-// SetCredits sets the remaining API credits; n <= 0 makes every request a 402
-// until SetCredits is called again with n > 0, and -1 means unlimited.
+// SetCredits sets the remaining API credits: n >= 0 counts them (0 makes
+// every request a 402), n < 0 means unlimited.
 func (s *Server) SetCredits(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if n < 0 {
-		s.credits = 0
-		s.opts.Credits = 0
-		return
-	}
-	s.opts.Credits = 1 // limited
-	s.credits = n
+	s.limited = n >= 0
+	s.credits = max(n, 0)
 }
 
 // Counts returns what the server has answered so far.
@@ -325,7 +325,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "Unauthorized: invalid API key", true)
 		return
 	}
-	if s.opts.Credits > 0 {
+	if s.limited {
 		if s.credits <= 0 {
 			s.mu.Unlock()
 			writeJSON(w, http.StatusPaymentRequired, map[string]any{"error": "Insufficient credits",

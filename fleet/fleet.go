@@ -266,9 +266,18 @@ func (f *Fleet) Run(ctx context.Context) error {
 	// The connection outlives ctx by the little it takes to say goodbye.
 	connCtx, stopConn := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopConn()
+	// The applier owns inbox; the MQTT client's handler feeds it until
+	// applyCtx ends, after which unacknowledged messages wait on the broker.
+	applyCtx, stopApply := context.WithCancel(connCtx)
+	defer stopApply()
+	inbox := make(chan inMsg, applyBatch)
+	var applier sync.WaitGroup
+	applier.Go(func() { f.applyLoop(applyCtx, inbox) })
+	defer applier.Wait()
 	connUp := make(chan struct{}, 1)
-	cm, err := autopaho.NewConnection(connCtx, f.clientConfig(connCtx, connUp))
+	cm, err := autopaho.NewConnection(connCtx, f.clientConfig(applyCtx, inbox, connUp))
 	if err != nil {
+		stopApply()
 		return fmt.Errorf("fleet: starting MQTT client: %w", err)
 	}
 	poll := time.NewTicker(f.o.PollInterval)
@@ -278,7 +287,7 @@ func (f *Fleet) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			f.shutdown(cm)
+			f.shutdown(cm, func() { stopApply(); applier.Wait() })
 			return nil
 		case <-connUp:
 			f.onUp(ctx, cm)
@@ -292,7 +301,7 @@ func (f *Fleet) Run(ctx context.Context) error {
 	}
 }
 
-func (f *Fleet) clientConfig(ctx context.Context, connUp chan struct{}) autopaho.ClientConfig {
+func (f *Fleet) clientConfig(ctx context.Context, inbox chan<- inMsg, connUp chan struct{}) autopaho.ClientConfig {
 	minDelay := 200 * time.Millisecond
 	return autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{f.url},
@@ -323,9 +332,12 @@ func (f *Fleet) clientConfig(ctx context.Context, connUp chan struct{}) autopaho
 		OnConnectError: f.connectError,
 		ClientConfig: paho.ClientConfig{
 			ClientID: "kioskd-" + f.o.Kiosk,
+			// A redemption is acknowledged only once it is durable here.
+			EnableManualAcknowledgment: true,
+			SendAcksInterval:           10 * time.Millisecond,
 			OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 				func(pr paho.PublishReceived) (bool, error) {
-					f.handle(ctx, pr.Packet)
+					f.receive(ctx, inbox, pr)
 					return true, nil
 				},
 			},
@@ -482,67 +494,141 @@ func (f *Fleet) publish(ctx context.Context, cm *autopaho.ConnectionManager, r s
 	return nil
 }
 
-// handle is called by the MQTT client for each message, in order; the
-// client acknowledges it (PUBACK) when handle returns, so a redemption is
-// durable in the store before the broker forgets it.
-func (f *Fleet) handle(ctx context.Context, p *paho.Publish) {
+// inMsg is a peer's redemption waiting to be applied, with what acknowledges it.
+type inMsg struct {
+	r  store.Redemption
+	pr paho.PublishReceived
+}
+
+// applyBatch bounds how many queued redemptions go into one transaction.
+const applyBatch = 128
+
+// receive is called by the MQTT client for each message, in order. Status
+// and malformed messages are handled here and acknowledged; redemptions go
+// to the applier, which acknowledges them once they are durable.
+func (f *Fleet) receive(ctx context.Context, inbox chan<- inMsg, pr paho.PublishReceived) {
+	if r, ok := f.classify(pr.Packet); ok {
+		select {
+		case inbox <- inMsg{r: r, pr: pr}:
+		case <-ctx.Done(): // shutting down: the broker redelivers it next session
+		}
+		return
+	}
+	f.ack(pr)
+}
+
+func (f *Fleet) ack(pr paho.PublishReceived) {
+	// After a lost connection the old client's acknowledgements are never
+	// sent (its ack loop is gone); the broker redelivers, and applying is
+	// idempotent.
+	if err := pr.Client.Ack(pr.Packet); err != nil {
+		f.log.Debug("fleet ack", "err", err)
+	}
+}
+
+// classify handles a status message, counts a malformed or foreign one,
+// and returns a peer's redemption to apply.
+func (f *Fleet) classify(p *paho.Publish) (store.Redemption, bool) {
 	seg, kiosk, ok := splitTopic(f.o.TopicPrefix, p.Topic)
 	if !ok {
 		f.ignore(p.Topic, errForeign)
-		return
+		return store.Redemption{}, false
 	}
 	switch seg {
 	case segStatus:
 		if kiosk == f.o.Kiosk {
-			return // our own retained status
+			return store.Redemption{}, false // our own retained status
 		}
 		if len(p.Payload) == 0 {
 			f.mu.Lock()
 			delete(f.peers, kiosk) // retained status cleared by an operator
 			f.mu.Unlock()
-			return
+			return store.Redemption{}, false
 		}
 		m, err := decodeStatus(kiosk, p.Payload)
 		if err != nil {
 			f.ignore(p.Topic, err)
-			return
+			return store.Redemption{}, false
 		}
 		f.seen(kiosk, m.At, m.State == stateOffline)
 	case segRedemption:
 		if kiosk == f.o.Kiosk {
 			f.ignore(p.Topic, fmt.Errorf("%w: another client publishes as this kiosk", errForeign))
-			return
+			return store.Redemption{}, false
 		}
 		r, err := decodeRedemption(kiosk, p.Payload)
 		if err != nil {
 			f.ignore(p.Topic, err)
-			return
+			return store.Redemption{}, false
 		}
 		f.seen(kiosk, f.o.Now(), false)
-		res, err := f.o.Store.ApplyPeerRedemption(ctx, r, f.o.Kiosk, f.o.Now(), f.conflict)
-		if err != nil {
-			// Rare (disk): the message is lost to this kiosk, which then
-			// decides without it; say so loudly.
-			f.log.Error("applying peer redemption", "peer", kiosk, "hash", r.Hash[:12], "err", err)
-			return
-		}
-		if res.Applied {
-			f.applied.Add(1)
-		} else {
-			f.repeats.Add(1)
-		}
-		for _, d := range res.DoubleEntries {
-			f.log.Warn("double entry: one code accepted at two kiosks",
-				"hash", d.Hash[:12], "here", d.Local.Kiosk, "here_at", d.Local.At, "peer", d.Peer.Kiosk, "peer_at", d.Peer.At)
-			if f.o.OnDoubleEntry != nil {
-				f.o.OnDoubleEntry(d)
-			}
-		}
-		if f.o.OnPeerRedemption != nil {
-			f.o.OnPeerRedemption(r, res.Applied)
-		}
+		return r, true
 	default:
 		f.ignore(p.Topic, errForeign)
+	}
+	return store.Redemption{}, false
+}
+
+// applyLoop applies peers' redemptions as they come, several per
+// transaction when they queue up (a backlog after a partition), and
+// acknowledges each only after its transaction is durable.
+func (f *Fleet) applyLoop(ctx context.Context, inbox <-chan inMsg) {
+	batch := make([]inMsg, 0, applyBatch)
+	rs := make([]store.Redemption, 0, applyBatch)
+	for {
+		batch, rs = batch[:0], rs[:0]
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-inbox:
+			batch = append(batch, m)
+		}
+	more:
+		for len(batch) < applyBatch {
+			select {
+			case m := <-inbox:
+				batch = append(batch, m)
+			default:
+				break more
+			}
+		}
+		for _, m := range batch {
+			rs = append(rs, m.r)
+		}
+		res, err := f.o.Store.ApplyPeerRedemptions(ctx, rs, f.o.Kiosk, f.o.Now(), f.conflict)
+		for err != nil {
+			// The store failed (disk): keep the messages unacknowledged and
+			// retry; nothing is lost, the broker holds them meanwhile.
+			f.log.Error("applying peer redemptions; retrying", "count", len(rs), "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			res, err = f.o.Store.ApplyPeerRedemptions(ctx, rs, f.o.Kiosk, f.o.Now(), f.conflict)
+		}
+		for i, m := range batch {
+			f.applied1(m.r, res[i])
+			f.ack(m.pr)
+		}
+	}
+}
+
+func (f *Fleet) applied1(r store.Redemption, res store.PeerApply) {
+	if res.Applied {
+		f.applied.Add(1)
+	} else {
+		f.repeats.Add(1)
+	}
+	for _, d := range res.DoubleEntries {
+		f.log.Warn("double entry: one code accepted at two kiosks",
+			"hash", d.Hash[:12], "here", d.Local.Kiosk, "here_at", d.Local.At, "peer", d.Peer.Kiosk, "peer_at", d.Peer.At)
+		if f.o.OnDoubleEntry != nil {
+			f.o.OnDoubleEntry(d)
+		}
+	}
+	if f.o.OnPeerRedemption != nil {
+		f.o.OnPeerRedemption(r, res.Applied)
 	}
 }
 
@@ -574,7 +660,8 @@ func (f *Fleet) seen(kiosk string, at time.Time, offline bool) {
 	p.offline = offline
 }
 
-func (f *Fleet) shutdown(cm *autopaho.ConnectionManager) {
+// shutdown says goodbye, stops the applier (stopApply), then disconnects.
+func (f *Fleet) shutdown(cm *autopaho.ConnectionManager, stopApply func()) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	f.mu.Lock()
@@ -584,6 +671,7 @@ func (f *Fleet) shutdown(cm *autopaho.ConnectionManager) {
 		// A clean DISCONNECT suppresses the will: say "offline" ourselves.
 		f.publishStatus(ctx, cm, stateOffline)
 	}
+	stopApply()
 	if err := cm.Disconnect(ctx); err != nil {
 		f.log.Debug("fleet disconnect", "err", err)
 	}

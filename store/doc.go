@@ -15,7 +15,8 @@
 //	meta             active snapshot name, last sync, count, server time,
 //	                 source, trusted time, refresh token, outbox counters
 //	snap.<seq>       one cache snapshot: sha256 (32 bytes) → record
-//	redemptions      sha256 → RedemptionState (count, inside, last, last use)
+//	redemptions      sha256 → RedemptionState (count, inside, last, last use);
+//	                 kept across snapshots (one small entry per code ever used)
 //	redeemed-nonces  redemption nonce → sha256 (idempotency, audits)
 //	events           8-byte sequence → Event JSON (the outbox, oldest first)
 //	event-nonces     event nonce → sequence key (acks, idempotency)
@@ -24,13 +25,22 @@
 //
 // A sync or an import never edits the serving cache. NewSnapshot creates a
 // fresh snap.<seq> bucket that nothing reads; Put buffers records and writes
-// them in bounded batches, one transaction each, so memory stays bounded while
-// a million records stream in. Commit is one transaction that points
+// them in bounded batches (Options.SnapshotBatch), one transaction each, so
+// memory stays bounded while a million records stream in. Batches that
+// arrive in ascending hash order (an import of an export) are appended to
+// that bucket; any other batch becomes a sorted run in a snap.<seq>.runNNNN
+// bucket, and Commit first merges everything, batch by batch, into
+// snap.<seq>.merged (random inserts into a large B+tree would rewrite most of
+// its pages on every batch). Commit then is one transaction that points
 // meta.active at the new bucket, deletes the old one and records the sync's
 // meta. Lookup reads meta.active and the record in the same read transaction,
 // so it sees exactly the old or the new cache. A crash before Commit's
-// transaction is durable leaves the old cache serving and an orphan
-// snap.<seq> bucket, which Open deletes. Abort deletes it at once.
+// transaction is durable leaves the old cache serving and orphan
+// snap.<seq>… buckets, which Open deletes. Abort deletes them at once.
+// While a sync runs, the file holds the old cache, the runs and the merged
+// copy; their pages are freed afterwards and reused by the next sync, so the
+// file grows to about three times the cache during a random-order sync and
+// keeps that size (see BENCHMARKS.md).
 //
 // # Durability: what is fsync'd when
 //

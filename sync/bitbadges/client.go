@@ -125,7 +125,7 @@ func (c *Client) PrefetchFrom(ctx context.Context, accessToken, bookmark string,
 		st.Pages++
 		for _, err := range page.bad {
 			st.Malformed++
-			c.log().Warn("bitbadges: skipping malformed record", "page", st.Pages, "err", err)
+			c.logMalformed(&st, err)
 		}
 		for i := range page.records {
 			r, err := page.records[i].check()
@@ -135,7 +135,7 @@ func (c *Client) PrefetchFrom(ctx context.Context, accessToken, bookmark string,
 				continue
 			case err != nil:
 				st.Malformed++
-				c.log().Warn("bitbadges: skipping malformed record", "page", st.Pages, "err", err)
+				c.logMalformed(&st, err)
 				continue
 			}
 			st.Records++
@@ -144,6 +144,9 @@ func (c *Client) PrefetchFrom(ctx context.Context, accessToken, bookmark string,
 			}
 		}
 		if !page.hasMore || page.count == 0 {
+			if st.Malformed > maxMalformedLogs {
+				c.log().Warn("bitbadges: malformed records skipped in all", "count", st.Malformed)
+			}
 			st.Bookmark = ""
 			return st, nil
 		}
@@ -157,6 +160,16 @@ func (c *Client) PrefetchFrom(ctx context.Context, accessToken, bookmark string,
 		seen[page.bookmark] = true
 		bookmark = page.bookmark
 		st.Bookmark = bookmark
+	}
+}
+
+// maxMalformedLogs bounds the per-record log lines of one pre-fetch: a
+// schema change would otherwise log 100,000 lines.
+const maxMalformedLogs = 10
+
+func (c *Client) logMalformed(st *PageStats, err error) {
+	if st.Malformed <= maxMalformedLogs {
+		c.log().Warn("bitbadges: skipping malformed record", "page", st.Pages, "err", err)
 	}
 }
 

@@ -448,3 +448,37 @@ func TestFromConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestTLSVerified(t *testing.T) {
+	b := mosquitto.Start(t, mosquitto.Options{TLS: true})
+	// Without the venue's CA the broker's certificate is not trusted: no connection.
+	untrusted := newKiosk(t, "A", b.URL(), 1, nil)
+	untrusted.start()
+	eventually(t, 5*time.Second, "a certificate error", func() bool {
+		return strings.Contains(untrusted.f.Status().LastError, "certificate")
+	})
+	if untrusted.connected() {
+		t.Fatal("connected to a broker with an untrusted certificate")
+	}
+	// fleet.ca_file through FromConfig: verified, connected, redemptions flow.
+	c := config.Default()
+	c.KioskID = "B"
+	c.Fleet.Broker, c.Fleet.CAFile, c.Fleet.TopicPrefix = b.URL(), b.CAFile(), prefix
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(t.TempDir(), "b.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	f, err := fleet.FromConfig(&c, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, 10*time.Second, "TLS connection with fleet.ca_file", func() bool { return f.Status().Connected })
+}

@@ -28,6 +28,7 @@ type Broker struct {
 	dir  string
 	port int
 	conf string
+	tls  bool
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -59,6 +60,9 @@ type Options struct {
 	// Nagle leaves Mosquitto's default (set_tcp_nodelay false); otherwise
 	// the broker sets TCP_NODELAY (compared in BenchmarkPropagation).
 	Nagle bool
+	// TLS makes the listener mqtts with a certificate for 127.0.0.1 from a
+	// CA generated for the test (CAFile).
+	TLS bool
 }
 
 // Start starts a broker, skipping the test when Mosquitto is absent. It is
@@ -68,8 +72,13 @@ func Start(t testing.TB, o Options) *Broker {
 	if _, err := os.Stat(Binary); err != nil {
 		t.Skipf("%s not installed (apt-get install mosquitto): the fleet needs a real broker to test against", Binary)
 	}
-	b := &Broker{t: t, dir: t.TempDir(), port: freePort(t)}
-	conf := fmt.Sprintf("listener %d 127.0.0.1\npersistence true\npersistence_location %s/\nautosave_interval 0\nmax_queued_messages 0\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n", b.port, b.dir)
+	b := &Broker{t: t, dir: t.TempDir(), port: freePort(t), tls: o.TLS}
+	conf := fmt.Sprintf("listener %d 127.0.0.1\n", b.port)
+	if o.TLS {
+		writeCerts(t, b.dir)
+		conf += fmt.Sprintf("cafile %[1]s/ca.pem\ncertfile %[1]s/server.pem\nkeyfile %[1]s/server.key\n", b.dir)
+	}
+	conf += fmt.Sprintf("persistence true\npersistence_location %s/\nautosave_interval 0\nmax_queued_messages 0\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n", b.dir)
 	if !o.Nagle {
 		conf += "set_tcp_nodelay true\n"
 	}
@@ -106,8 +115,16 @@ func Start(t testing.TB, o Options) *Broker {
 	return b
 }
 
-// URL is mqtt://127.0.0.1:port.
-func (b *Broker) URL() string { return "mqtt://127.0.0.1:" + strconv.Itoa(b.port) }
+// URL is mqtt://127.0.0.1:port, or mqtts:// with Options.TLS.
+func (b *Broker) URL() string {
+	if b.tls {
+		return "mqtts://127.0.0.1:" + strconv.Itoa(b.port)
+	}
+	return "mqtt://127.0.0.1:" + strconv.Itoa(b.port)
+}
+
+// CAFile is the PEM file of the CA that signed the broker's certificate (Options.TLS).
+func (b *Broker) CAFile() string { return filepath.Join(b.dir, "ca.pem") }
 
 // StartAgain (re)starts the broker process and waits until it accepts connections.
 func (b *Broker) StartAgain() {

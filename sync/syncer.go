@@ -81,7 +81,9 @@ func (s *Syncer) clock() Clock {
 }
 
 // Sync runs one full pre-fetch. On success the new cache is committed; on
-// any failure the snapshot is aborted and the old cache keeps serving.
+// any failure the old cache keeps serving, and the new snapshot is either
+// aborted or, after an API or network failure, held for the next Sync to
+// resume (see ResumeWithin).
 func (s *Syncer) Sync(ctx context.Context) (Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -154,8 +156,9 @@ func (s *Syncer) renew(ctx context.Context) error {
 		return nil
 	}
 	if errors.Is(lastErr, bitbadges.ErrUnauthorized) {
-		return fmt.Errorf("renewing the access token: the refresh token was refused; "+
-			"re-authorise the kiosk and put a new token in bitbadges.refresh_token_file: %w", lastErr)
+		return fmt.Errorf("renewing the access token: BitBadges refused it (a wrong API key, or a refresh "+
+			"token revoked or already rotated away); check bitbadges.api_key_file, or re-authorise the kiosk "+
+			"and put the new refresh token in bitbadges.refresh_token_file: %w", lastErr)
 	}
 	return fmt.Errorf("renewing the access token: %w", lastErr)
 }

@@ -133,7 +133,7 @@ func TestBuild(t *testing.T) {
 				}
 			}
 			postinst, _ := os.ReadFile(filepath.Join(ctl, "postinst"))
-			for _, want := range []string{"adduser --system --group", "adduser kioskd video", "adduser kioskd gpio", "/etc/kioskd/credentials"} {
+			for _, want := range []string{"adduser --system --group", "for g in video gpio", "adduser kioskd \"$g\"", "/etc/kioskd/credentials"} {
 				if !bytes.Contains(postinst, []byte(want)) {
 					t.Errorf("postinst lacks %q", want)
 				}

@@ -24,7 +24,9 @@ func storePath(cfg *config.Config) string {
 }
 
 func openStore(cfg *config.Config, log *slog.Logger) (*store.Store, error) {
-	st, err := store.Open(storePath(cfg), store.Options{MaxPendingEvents: cfg.Events.MaxPending, Logger: log})
+	// Snapshot batches of 10,000 records keep a 100k-code sync under 60 MB
+	// of peak memory (BENCHMARKS.md, Sync) for a few hundred ms more.
+	st, err := store.Open(storePath(cfg), store.Options{MaxPendingEvents: cfg.Events.MaxPending, Logger: log, SnapshotBatch: 10000})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%w: is the kioskd daemon running? stop it first (systemctl stop kioskd), or use its status page", err)
 	}

@@ -100,7 +100,9 @@ func BenchmarkImport(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				path := filepath.Join(b.TempDir(), "k.db")
-				st, err := Open(path, Options{})
+				var batch int
+				fmt.Sscan(os.Getenv("KIOSKD_BENCH_BATCH"), &batch)
+				st, err := Open(path, Options{SnapshotBatch: batch})
 				if err != nil {
 					b.Fatal(err)
 				}

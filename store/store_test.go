@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -529,5 +530,67 @@ func TestSnapshotMergeMatchesModel(t *testing.T) {
 				t.Fatalf("buckets left: %v", names)
 			}
 		})
+	}
+}
+
+// TestOutboxMatchesModel runs random appends, acks and reopens against a
+// plain queue with drop-oldest, checking order, bound and counters.
+func TestOutboxMatchesModel(t *testing.T) {
+	const max = 20
+	st, path := openTest(t, Options{MaxPendingEvents: max})
+	r := rand.New(rand.NewPCG(5, 5))
+	var model []string
+	var dropped uint64
+	next := 0
+	for step := range 600 {
+		switch op := r.IntN(10); {
+		case op < 6:
+			n := fmt.Sprintf("ev%04d", next)
+			next++
+			if err := st.AppendEvent(Event{Nonce: n, Kind: KindVerdict}); err != nil {
+				t.Fatal(err)
+			}
+			model = append(model, n)
+			if len(model) > max {
+				model = model[1:]
+				dropped++
+			}
+		case op < 9 && len(model) > 0:
+			// Ack a random subset of the oldest few, as an uploader would.
+			k := 1 + r.IntN(min(5, len(model)))
+			batch := slices.Clone(model[:k])
+			var keep []string
+			var acks []string
+			for _, n := range batch {
+				if r.IntN(3) == 0 {
+					keep = append(keep, n)
+				} else {
+					acks = append(acks, n)
+				}
+			}
+			if err := st.AckEvents(acks); err != nil {
+				t.Fatal(err)
+			}
+			model = append(keep, model[k:]...)
+		case op == 9:
+			st = reopen(t, st, path, Options{MaxPendingEvents: max})
+		}
+		evs, err := st.PendingEvents(1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range evs {
+			got = append(got, e.Nonce)
+		}
+		if !slices.Equal(got, model) {
+			t.Fatalf("step %d: outbox %v, model %v", step, got, model)
+		}
+		if n, _ := st.PendingCount(); n != len(model) {
+			t.Fatalf("step %d: pending count %d, model %d", step, n, len(model))
+		}
+		if d, _ := st.DroppedEvents(); d != dropped {
+			t.Fatalf("step %d: dropped %d, model %d", step, d, dropped)
+		}
 	}
 }

@@ -78,6 +78,9 @@ func New(st *store.Store, o Options) *Verifier {
 // never an accept.
 func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict {
 	hash := store.HashCode(code)
+	if c.Direction != store.DirEntry && c.Direction != store.DirExit {
+		c.Direction = "" // an undirected scan: no anti-passback
+	}
 	if !c.DryRun {
 		// Read-decide-redeem must be atomic per code, or two concurrent
 		// presentations of a single-use code could both be accepted.

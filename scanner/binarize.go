@@ -135,13 +135,12 @@ func (b *binImage) binarize(p plane, minRange int) {
 			x0 := bx << blockShift
 			x1 := min(x0+blockSize, w)
 			full := x1-x0 == blockSize
+			tt := lanes16 * uint64(t) // t in each 16-bit lane
 			for y := y0; y < y1; y++ {
 				src := p.y[y*p.stride+x0 : y*p.stride+x1]
 				var v uint
 				if full {
-					src = src[:blockSize]
-					v = dark(src[0], t) | dark(src[1], t)<<1 | dark(src[2], t)<<2 | dark(src[3], t)<<3 |
-						dark(src[4], t)<<4 | dark(src[5], t)<<5 | dark(src[6], t)<<6 | dark(src[7], t)<<7
+					v = uint(darkByte(binary.LittleEndian.Uint64(src), tt))
 				} else {
 					for i, s := range src {
 						v |= dark(s, t) << i
@@ -151,6 +150,26 @@ func (b *binImage) binarize(p plane, minRange int) {
 			}
 		}
 	}
+}
+
+const (
+	lanes16 = 0x0001000100010001
+	low16   = 0x00ff00ff00ff00ff
+	high16  = 0x8000800080008000
+)
+
+// darkByte thresholds 8 pixels at once (SWAR): bit i of the result is 1
+// when byte i of px is <= the threshold held in each 16-bit lane of tt. The
+// pixels are split into even and odd bytes in 16-bit lanes, where
+// (tt|0x8000) - v keeps its top bit exactly when v <= t, with no borrow
+// between lanes; the eight top bits are then gathered into one byte.
+func darkByte(px, tt uint64) byte {
+	even := ((tt | high16) - px&low16) & high16 >> 15
+	odd := ((tt | high16) - (px>>8)&low16) & high16 >> 15
+	c := even | odd<<1 // pixel pairs at bits 0, 16, 32, 48
+	c |= c >> 14
+	c |= c >> 28
+	return byte(c)
 }
 
 // dark is 1 when v <= t, computed without a branch.

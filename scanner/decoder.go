@@ -109,8 +109,8 @@ func NewDecoder(o DecoderOptions) *Decoder {
 	return &Decoder{
 		o:      o,
 		reader: qrcode.NewQRCodeReader(),
-		// TRY_HARDER makes gozxing's finder look at every row; the gate has
-		// already paid for the frames where this matters.
+		// TRY_HARDER makes gozxing's finder look at every row instead of
+		// every third: the first read goes without, the later passes with.
 		hints: map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true},
 	}
 }
@@ -159,7 +159,7 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 	pols := [2]bool{dark >= gateMin || every, (light >= gateMin || every) && !d.o.NoInverted}
 	for i, inv := range [2]bool{false, true} {
 		if pols[i] {
-			if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLocal, inv); ok {
+			if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLocal, inv, false); ok {
 				return t, true
 			}
 		}
@@ -182,17 +182,20 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 		if !pols[i] || !extras {
 			continue
 		}
+		if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLocal, inv, true); ok {
+			return t, true
+		}
 		var src gozxing.LuminanceSource = b.src
 		if inv {
 			src = gozxing.NewInvertedLuminanceSource(src)
 		}
 		if bmp, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src)); err == nil {
-			if t, ok := d.read(bmp, 1, 1, 0, 0, PassHybrid, inv); ok {
+			if t, ok := d.read(bmp, 1, 1, 0, 0, PassHybrid, inv, true); ok {
 				return t, true
 			}
 		}
 		if bmp, err := gozxing.NewBinaryBitmap(gozxing.NewGlobalHistgramBinarizer(src)); err == nil {
-			if t, ok := d.read(bmp, 1, 1, 0, 0, PassGlobal, inv); ok {
+			if t, ok := d.read(bmp, 1, 1, 0, 0, PassGlobal, inv, true); ok {
 				return t, true
 			}
 		}
@@ -201,7 +204,7 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 		b.binarize(p, lowRange)
 		for i, inv := range [2]bool{false, true} {
 			if pols[i] {
-				if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLowContrast, inv); ok {
+				if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLowContrast, inv, true); ok {
 					return t, true
 				}
 			}
@@ -219,7 +222,7 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 		hpols := [2]bool{hd >= gateMin || every, (hl >= gateMin || every) && !d.o.NoInverted}
 		for i, inv := range [2]bool{false, true} {
 			if hpols[i] {
-				if t, ok := d.read(h.pack(inv), 2, 2, 0, 0, PassHalf, inv); ok {
+				if t, ok := d.read(h.pack(inv), 2, 2, 0, 0, PassHalf, inv, true); ok {
 					return t, true
 				}
 			}
@@ -247,7 +250,7 @@ func (d *Decoder) decodeROI(p plane) (string, bool) {
 		if inv && d.o.NoInverted {
 			continue
 		}
-		if t, ok := d.read(b.pack(inv), 0.5, 0.5, float64(r.Min.X), float64(r.Min.Y), PassROI, inv); ok {
+		if t, ok := d.read(b.pack(inv), 0.5, 0.5, float64(r.Min.X), float64(r.Min.Y), PassROI, inv, true); ok {
 			return t, true
 		}
 	}
@@ -256,7 +259,7 @@ func (d *Decoder) decodeROI(p plane) (string, bool) {
 
 // read runs gozxing's QR reader on bmp; sx, sy, ox, oy map its points back
 // to frame coordinates for the region of interest.
-func (d *Decoder) read(bmp *gozxing.BinaryBitmap, sx, sy, ox, oy float64, pass Pass, inv bool) (text string, ok bool) {
+func (d *Decoder) read(bmp *gozxing.BinaryBitmap, sx, sy, ox, oy float64, pass Pass, inv, harder bool) (text string, ok bool) {
 	defer func() {
 		// gozxing is a port and not hardened against every bitmap; a panic
 		// in it means "no code here", never a dead pipeline.
@@ -265,7 +268,11 @@ func (d *Decoder) read(bmp *gozxing.BinaryBitmap, sx, sy, ox, oy float64, pass P
 		}
 	}()
 	d.stats.Reads++
-	res, err := d.reader.Decode(bmp, d.hints)
+	hints := d.hints
+	if pass == PassLocal && !harder {
+		hints = nil
+	}
+	res, err := d.reader.Decode(bmp, hints)
 	if err != nil || res == nil {
 		return "", false
 	}

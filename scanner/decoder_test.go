@@ -171,3 +171,20 @@ func TestDecodeClutterBudget(t *testing.T) {
 		t.Logf("%d frames, %d gated, %d reads", s.Frames, s.Gated, s.Reads)
 	}
 }
+
+func TestDarkByte(t *testing.T) {
+	px := [8]byte{0, 255, 100, 101, 99, 7, 200, 100}
+	for _, th := range []int{0, 1, 99, 100, 101, 254, 255} {
+		var word uint64
+		var want byte
+		for i, v := range px {
+			word |= uint64(v) << (8 * i)
+			if int(v) <= th {
+				want |= 1 << i
+			}
+		}
+		if got := darkByte(word, lanes16*uint64(th)); got != want {
+			t.Errorf("threshold %d: %08b, want %08b", th, got, want)
+		}
+	}
+}

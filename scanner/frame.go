@@ -1,7 +1,3 @@
-// Package scanner turns camera frames into kiosk codes: capture (V4L2 or a
-// replay of image files), QR decoding with gozxing, the payload rule (a code
-// is exactly 64 hex characters, or the same in a URL's ?code=) and presence
-// tracking, so that a code held in view is reported once per presentation.
 package scanner
 
 import (

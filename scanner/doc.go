@@ -1,0 +1,41 @@
+// Package scanner turns camera frames into kiosk codes: capture (V4L2 or a
+// replay of image files), QR decoding with gozxing, the payload rule (a code
+// is exactly 64 hex characters, or the same in a URL's ?code=) and presence
+// tracking, so that a code held in view is reported once per presentation.
+//
+// # The model
+//
+// A Source delivers Frames: the luminance plane of the newest camera image,
+// valid only during the callback. Frames that arrive while the callback runs
+// are dropped, never queued, so a slow decode never shows an old picture.
+// Open picks the source from config.Camera.Source:
+//
+//   - /dev/videoN: V4L2 through github.com/blackjack/webcam, GREY or YUYV
+//     (luminance fed without copying or with one de-interleaving pass into a
+//     reused buffer) or MJPEG (decoded with image/jpeg). Few buffers, frames
+//     taken with GetFrame and handed back with ReleaseFrame after decoding.
+//     A camera that cannot be opened, vanishes (ENODEV) or stalls is reported
+//     through SourceOptions.OnState, closed, and reopened with a capped
+//     backoff: the daemon never restarts for it.
+//   - dir:PATH, file:PATH: image files (PGM, PNG, JPEG, GIF) replayed at
+//     camera.fps, looping if camera.loop; for tests, demos and installers.
+//
+// A Decoder finds a QR code in a frame. Most frames hold no code, so the
+// decoder is built to reject those cheaply: one local-threshold binarization
+// and a scan for three finder-pattern-like places laid out like a code's
+// corners, in both polarities; gozxing's QR reader runs only when that scan
+// finds them (on the inverted bitmap for light-on-dark phone screens, which
+// gozxing alone never reads). Frames that pass but fail get further passes
+// (gozxing's binarizers, a low-contrast threshold, half resolution, the
+// region where a code was last seen). A Decoder keeps its buffers between
+// frames and is not safe for concurrent use: one per pipeline.
+//
+// ParsePayload applies the payload rule to decoded text and returns the
+// code in lower case, or ErrNotACode. Presence turns a stream of decoded
+// codes into one verdict per presentation; it keeps only SHA-256 digests.
+//
+// Codes are secrets at the door: nothing in this package logs one.
+//
+// ListCameras and Snapshot serve installers (`kioskd camera list`,
+// `kioskd camera snapshot`); DecodeImage serves `kioskd decode`.
+package scanner

@@ -122,10 +122,18 @@ type Status struct {
 
 // FromConfig builds a Fleet from kioskd's configuration: the kiosk id, the
 // fleet section, the credentials file (or KIOSKD_FLEET_CREDENTIALS) and the
-// CA file. It returns (nil, nil) when no broker is configured.
+// CA file. It returns (nil, nil) when no broker is configured, after
+// removing the fleet's buckets from the store (a kiosk taken out of a fleet
+// stops queueing redemptions for it; its double-entry events were already
+// in the upload outbox).
 func FromConfig(c *config.Config, st *store.Store, log *slog.Logger) (*Fleet, error) {
 	fc := c.Fleet
 	if !fc.Enabled() {
+		if st != nil {
+			if err := st.DisableFleetOutbox(); err != nil {
+				return nil, fmt.Errorf("fleet: %w", err)
+			}
+		}
 		return nil, nil
 	}
 	if log == nil {

@@ -21,6 +21,8 @@
 #        HWTEST_KIOSKD_PKG=./path build kioskd from another package (development)
 #        HWTEST_KIOSKD_BIN=file use a prebuilt kioskd (one arch only; development)
 #        HWTEST_VERBOSE=1  echo the guest console while it runs
+#        HWTEST_ONLY=a,b   run only these scenarios (names as in the report)
+#        HWTEST_VM_TIMEOUT=s  kill a VM after s seconds (default 600)
 # Exit:  0 all scenarios passed; 77 the package archive was unreachable
 #        (skipped, said loudly); anything else is a failure.
 set -euo pipefail
@@ -239,6 +241,7 @@ boot() {
 	local a=$1 out="$WORK/console.log"
 	local vmlinuz="$KDIR/root/boot/vmlinuz-$KABI"
 	local append="console=ttyS0 panic=-1 quiet loglevel=3 hwtest.arch=$a"
+	[ -n "${HWTEST_ONLY:-}" ] && append="$append hwtest.only=$HWTEST_ONLY"
 	local qemu
 	case $a in
 	amd64)
@@ -254,10 +257,10 @@ boot() {
 	local t0 rc=0
 	t0=$(date +%s.%N)
 	if [ -n "${HWTEST_VERBOSE:-}" ]; then
-		timeout "${HWTEST_VM_TIMEOUT:-900}" "${qemu[@]}" -nographic -no-reboot -kernel "$vmlinuz" \
+		timeout "${HWTEST_VM_TIMEOUT:-600}" "${qemu[@]}" -nographic -no-reboot -kernel "$vmlinuz" \
 			-initrd "$WORK/initrd.gz" -append "$append" </dev/null 2>&1 | tee "$out" >&2 || rc=${PIPESTATUS[0]}
 	else
-		timeout "${HWTEST_VM_TIMEOUT:-900}" "${qemu[@]}" -nographic -no-reboot -kernel "$vmlinuz" \
+		timeout "${HWTEST_VM_TIMEOUT:-600}" "${qemu[@]}" -nographic -no-reboot -kernel "$vmlinuz" \
 			-initrd "$WORK/initrd.gz" -append "$append" </dev/null >"$out" 2>&1 || rc=$?
 	fi
 	local secs

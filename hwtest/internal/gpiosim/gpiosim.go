@@ -16,9 +16,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 const configfs = "/sys/kernel/config/gpio-sim"
@@ -137,7 +141,10 @@ type Edge struct {
 // Watcher samples every line of a chip at a fixed interval and records each
 // change with the time it was first seen.
 type Watcher struct {
-	mu    sync.Mutex
+	mu       sync.Mutex
+	priority string
+	maxGap   time.Duration
+
 	edges []Edge
 	last  []int
 	err   error
@@ -163,49 +170,66 @@ func (c *Chip) Watch(interval time.Duration) (*Watcher, error) {
 	for i := range w.last {
 		w.last[i] = -1
 	}
-	go func() {
-		defer close(w.done)
-		defer func() {
-			for _, f := range files {
-				f.Close()
-			}
-		}()
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		buf := make([]byte, 8)
-		prev := make([]time.Time, len(files))
-		for {
-			for i, f := range files {
-				// A sysfs attribute is regenerated on every read at offset 0.
-				n, err := f.ReadAt(buf, 0)
-				if n == 0 && err != nil {
-					w.mu.Lock()
-					w.err = fmt.Errorf("sampling line %d: %w", i, err)
-					w.mu.Unlock()
-					return
-				}
-				v := 0
-				if buf[0] == '1' {
-					v = 1
-				}
-				now := time.Now()
-				w.mu.Lock()
-				if v != w.last[i] {
-					w.last[i] = v
-					w.edges = append(w.edges, Edge{Line: i, Value: v, At: now, Prev: prev[i]})
-				}
-				w.mu.Unlock()
-				prev[i] = now
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	go w.sample(ctx, files, interval)
 	return w, nil
 }
+
+// sample runs on its own OS thread at real-time priority and sleeps with
+// nanosleep rather than Go timers: under emulation the guest's CPUs are
+// saturated by the program under test, and a normal-priority sampler was
+// seen starved for seconds, which made its timings meaningless.
+func (w *Watcher) sample(ctx context.Context, files []*os.File, interval time.Duration) {
+	defer close(w.done)
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	rt := "normal priority"
+	param := struct{ prio int32 }{50}
+	if _, _, e := unix.Syscall(unix.SYS_SCHED_SETSCHEDULER, 0, schedFIFO, uintptr(unsafe.Pointer(&param))); e == 0 {
+		rt = "SCHED_FIFO 50"
+	}
+	w.mu.Lock()
+	w.priority = rt
+	w.mu.Unlock()
+	ts := unix.NsecToTimespec(interval.Nanoseconds())
+	buf := make([]byte, 8)
+	prev := make([]time.Time, len(files))
+	for ctx.Err() == nil {
+		for i, f := range files {
+			// A sysfs attribute is regenerated on every read at offset 0.
+			n, err := f.ReadAt(buf, 0)
+			if n == 0 && err != nil {
+				w.mu.Lock()
+				w.err = fmt.Errorf("sampling line %d: %w", i, err)
+				w.mu.Unlock()
+				return
+			}
+			v := 0
+			if buf[0] == '1' {
+				v = 1
+			}
+			now := time.Now()
+			w.mu.Lock()
+			if v != w.last[i] {
+				w.last[i] = v
+				w.edges = append(w.edges, Edge{Line: i, Value: v, At: now, Prev: prev[i]})
+			}
+			if gap := now.Sub(prev[i]); !prev[i].IsZero() && gap > w.maxGap {
+				w.maxGap = gap
+			}
+			w.mu.Unlock()
+			prev[i] = now
+		}
+		unix.Nanosleep(&ts, nil)
+	}
+}
+
+// schedFIFO is SCHED_FIFO from <sched.h>.
+const schedFIFO = 1
 
 // Stop ends sampling and returns the first sampling error, if any.
 func (w *Watcher) Stop() error {
@@ -214,6 +238,14 @@ func (w *Watcher) Stop() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err
+}
+
+// Stats says how the sampler thread runs and the longest time seen so far
+// between two samples of a line.
+func (w *Watcher) Stats() (priority string, maxGap time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.priority, w.maxGap
 }
 
 // Edges returns a copy of every change seen so far.

@@ -59,7 +59,7 @@ type v4l2PixFormat struct {
 var vidiocSFmt = uintptr(3<<30 | uint32(unsafe.Sizeof(v4l2Format{}))<<16 | 'V'<<8 | 5)
 
 // vidiocQueryCap is _IOR('V', 0, struct v4l2_capability), 104 bytes.
-const vidiocQueryCap = 2<<30 | 104<<16 | 'V'<<8 | 0
+const vidiocQueryCap = 2<<30 | 104<<16 | 'V'<<8 // request number 0
 
 // vidiocStreamOn is _IOW('V', 18, int).
 const vidiocStreamOn = 1<<30 | 4<<16 | 'V'<<8 | 18

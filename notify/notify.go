@@ -34,6 +34,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Notifier sends state changes to the service manager. The zero value and a
@@ -93,10 +95,19 @@ func (n *Notifier) Status(status string) error { return n.Send("STATUS=" + oneLi
 func (n *Notifier) Ping() error { return n.Send("WATCHDOG=1") }
 
 // Reloading says a configuration reload has begun; send Ready when it is
-// over, whether the new config was taken or rejected. The monotonic
-// timestamp lets newer systemd (Type=notify-reload) match the two.
-func (n *Notifier) Reloading(now time.Duration) error {
-	return n.Send("RELOADING=1", "MONOTONIC_USEC="+strconv.FormatInt(now.Microseconds(), 10))
+// over, whether the new config was taken or rejected. It carries the
+// CLOCK_MONOTONIC time, which newer systemd (Type=notify-reload) requires to
+// match the reload with the SIGHUP it sent.
+func (n *Notifier) Reloading() error {
+	if !n.Enabled() {
+		return nil
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return fmt.Errorf("sd_notify: reading the monotonic clock: %w", err)
+	}
+	usec := ts.Sec*1_000_000 + ts.Nsec/1_000
+	return n.Send("RELOADING=1", "MONOTONIC_USEC="+strconv.FormatInt(usec, 10))
 }
 
 // Stopping says shutdown has begun.

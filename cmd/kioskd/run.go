@@ -69,7 +69,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 					continue
 				}
 				log.Info("reloading configuration")
-				_ = n.Reloading(time.Duration(time.Now().UnixNano()))
+				_ = n.Reloading()
 				cancel()
 				if err := <-done; err != nil {
 					log.Error("stopping for reload", "err", err)

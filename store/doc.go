@@ -17,7 +17,8 @@
 //	snap.<seq>       one cache snapshot: sha256 (32 bytes) → record
 //	redemptions      sha256 → RedemptionState (count, inside, last, last use);
 //	                 kept across snapshots (one small entry per code ever used)
-//	redeemed-nonces  redemption nonce → sha256 (idempotency, audits)
+//	redeemed-nonces  redemption nonce → sha256 + time (idempotency), pruned
+//	                 after Options.NonceRetention (30 days), once a day
 //	events           8-byte sequence → Event JSON (the outbox, oldest first)
 //	event-nonces     event nonce → sequence key (acks, idempotency)
 //

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -113,8 +115,69 @@ func redeemTx(tx *bolt.Tx, key []byte, r Redemption) error {
 	if err := b.Put(key, encodeState(st)); err != nil {
 		return err
 	}
-	return nonces.Put([]byte(r.Nonce), key)
+	// sha256 key, then the redemption time, so old nonces can be pruned.
+	v := make([]byte, 0, 40)
+	v = append(v, key...)
+	v = binary.BigEndian.AppendUint64(v, uint64(timeNs(r.At)))
+	return nonces.Put([]byte(r.Nonce), v)
 }
+
+// PruneRedeemedNonces forgets the nonces of redemptions made before t (the
+// per-code redemption state is kept; only replay protection for those old
+// nonces goes). It works in bounded transactions and returns how many it
+// removed. Commit calls it about once a day with Options.NonceRetention.
+func (s *Store) PruneRedeemedNonces(before time.Time) (int, error) {
+	return s.pruneNonces(before, pruneChunk)
+}
+
+func (s *Store) pruneNonces(before time.Time, chunk int) (int, error) {
+	limit := timeNs(before)
+	total := 0
+	var from []byte
+	for {
+		var old [][]byte
+		var next []byte
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketRedeemed)
+			c := b.Cursor()
+			k, v := c.First()
+			if from != nil {
+				k, v = c.Seek(from)
+			}
+			// Collect, then delete: deleting under a moving cursor is fragile.
+			for ; k != nil; k, v = c.Next() {
+				if len(old) == chunk {
+					next = bytes.Clone(k)
+					break
+				}
+				var at int64
+				if len(v) == 40 {
+					at = int64(binary.BigEndian.Uint64(v[32:]))
+				}
+				if at < limit {
+					old = append(old, bytes.Clone(k))
+				}
+			}
+			for _, k := range old {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("pruning redemption nonces: %w", err)
+		}
+		total += len(old)
+		if next == nil {
+			return total, nil
+		}
+		from = next
+	}
+}
+
+// pruneChunk bounds the deletions of one pruning transaction.
+const pruneChunk = 10000
 
 // LastRedemption returns the latest redemption of a code hash.
 func (s *Store) LastRedemption(hash string) (Redemption, bool, error) {

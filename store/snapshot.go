@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -278,7 +279,33 @@ func (sn *Snapshot) Commit(info SyncInfo) error {
 	sn.s.snapBusy = false
 	sn.s.mu.Unlock()
 	sn.s.log.Info("cache snapshot committed", "count", meta.Count, "source", meta.Source, "last_sync", meta.LastSync)
+	sn.s.maybePrune(meta.TrustedTime)
 	return nil
+}
+
+// maybePrune forgets old redemption nonces, at most once a day (syncs run
+// every few minutes; the scan is not worth repeating that often).
+func (s *Store) maybePrune(now time.Time) {
+	if now.IsZero() {
+		return
+	}
+	s.mu.Lock()
+	due := s.lastPrune.IsZero() || now.Sub(s.lastPrune) >= 24*time.Hour
+	if due {
+		s.lastPrune = now
+	}
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+	n, err := s.PruneRedeemedNonces(now.Add(-s.opt.NonceRetention))
+	if err != nil {
+		s.log.Warn("pruning redemption nonces", "err", err)
+		return
+	}
+	if n > 0 {
+		s.log.Info("pruned old redemption nonces", "count", n)
+	}
 }
 
 // Abort drops the snapshot; the old cache keeps serving. Abort after Commit

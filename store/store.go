@@ -47,6 +47,7 @@ const (
 	DefaultMaxPendingEvents = 100000
 	DefaultSnapshotBatch    = 20000
 	DefaultLockTimeout      = 2 * time.Second
+	DefaultNonceRetention   = 30 * 24 * time.Hour
 )
 
 // ErrLocked is returned by Open when another process holds the store file.
@@ -72,6 +73,10 @@ type Options struct {
 	// LockTimeout bounds the wait for another process's lock on the file.
 	// 0 = DefaultLockTimeout.
 	LockTimeout time.Duration
+	// NonceRetention is how long redemption nonces are remembered for
+	// idempotency (peer replays); older ones are pruned about once a day,
+	// after a snapshot commit. 0 = DefaultNonceRetention.
+	NonceRetention time.Duration
 }
 
 // Record is what a verdict needs to know about one cached code. It never
@@ -120,6 +125,8 @@ type Store struct {
 	codeLocks [64]sync.Mutex // striped by hash: see LockCode
 
 	writers atomic.Int32 // durable writes in flight: see coalesced
+
+	lastPrune time.Time // guarded by mu: when Commit last pruned nonces
 }
 
 // batchDelay is how long a durable write waits for others to share its fsync
@@ -180,6 +187,9 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = DefaultLockTimeout
+	}
+	if o.NonceRetention <= 0 {
+		o.NonceRetention = DefaultNonceRetention
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

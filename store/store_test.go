@@ -594,3 +594,30 @@ func TestOutboxMatchesModel(t *testing.T) {
 		}
 	}
 }
+
+func TestPruneRedeemedNonces(t *testing.T) {
+	st, _ := openTest(t, Options{})
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 20 {
+		h := HashCode(testCode(3, i))
+		at := t0.Add(time.Duration(i) * time.Hour)
+		if err := st.Redeem(ctx, Redemption{Hash: h, At: at, Nonce: fmt.Sprintf("n%02d", i)}, Event{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := st.pruneNonces(t0.Add(10*time.Hour), 3)
+	if err != nil || n != 10 {
+		t.Fatalf("pruned %d, %v; want 10", n, err)
+	}
+	for i := range 20 {
+		ok, _ := st.HasRedemption(fmt.Sprintf("n%02d", i))
+		if ok != (i >= 10) {
+			t.Fatalf("nonce %d present = %v", i, ok)
+		}
+		// The redemption state itself stays.
+		if _, ok, _ := st.LastRedemption(HashCode(testCode(3, i))); !ok {
+			t.Fatalf("redemption state %d gone", i)
+		}
+	}
+}

@@ -47,8 +47,10 @@
 // keeps the latest trustworthy time (server Date headers, completed syncs,
 // imports). A wall clock earlier than that by more than policy.clock_tolerance
 // (default 2m) is untrusted; one never contradicted (no trusted time yet) is
-// trusted. A clock that runs ahead cannot be detected offline: the sync
-// corrects it when it sees a server Date.
+// trusted. A clock that runs ahead cannot be detected offline, and what it
+// stamps stays: redemptions made while it ran ahead carry future times, so
+// under reuse cooldown those codes stay already-used until that future time
+// plus the cooldown (the safe direction: nobody extra gets in). Keep NTP on.
 //
 // With an untrusted clock the rules are evaluated at the decision time, which
 // is the last trusted time (the latest moment known to have passed), and

@@ -157,8 +157,14 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 		d.stats.Gated++
 	}
 	pols := [2]bool{dark >= gateMin || every, (light >= gateMin || every) && !d.o.NoInverted}
-	for i, inv := range [2]bool{false, true} {
-		if pols[i] {
+	// The polarity with more finder-like places first: an inverted code
+	// also shows dark ones (its rings), but fewer.
+	order := [2]bool{false, true}
+	if light > dark {
+		order = [2]bool{true, false}
+	}
+	for _, inv := range order {
+		if pols[b2i(inv)] {
 			if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLocal, inv, false); ok {
 				return t, true
 			}
@@ -344,4 +350,11 @@ func upscale2(p plane, buf *[]byte) plane {
 		}
 	}
 	return plane{y: out, w: w, h: h, stride: w}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

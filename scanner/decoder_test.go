@@ -142,11 +142,18 @@ func BenchmarkDecode(b *testing.B) {
 			d := NewDecoder(DecoderOptions{})
 			_, want := d.Decode(f)
 			b.ReportAllocs()
-			b.ResetTimer()
+			c0 := cpuTime()
+			n := 0
 			for b.Loop() {
+				// Numbered like a camera stream (Seq 0 would be a still).
+				n++
+				f.Seq = uint64(n)
 				if _, ok := d.Decode(f); ok != want {
 					b.Fatal("result changed between frames")
 				}
+			}
+			if c := cpuTime() - c0; c > 0 {
+				b.ReportMetric(float64(c.Nanoseconds())/float64(n), "cpu-ns/op")
 			}
 		})
 	}
@@ -186,5 +193,33 @@ func TestDarkByte(t *testing.T) {
 		if got := darkByte(word, lanes16*uint64(th)); got != want {
 			t.Errorf("threshold %d: %08b, want %08b", th, got, want)
 		}
+	}
+}
+
+// TestDecodeNoAllocs: once a decoder has seen a frame of a size, frames
+// without a code (plain or cluttered, odd and even Seq) allocate nothing.
+func TestDecodeNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	d := NewDecoder(DecoderOptions{})
+	frames := []Frame{
+		grayFrame(render(t, synth.Scene{Noise: 3, Blur: 1, Seed: 1})),
+		grayFrame(render(t, synth.Scene{Clutter: 20, Noise: 3, Blur: 1, Seed: 2})),
+	}
+	var seq uint64
+	step := func() {
+		for _, f := range frames {
+			seq++
+			f.Seq = seq
+			d.Decode(f)
+		}
+	}
+	step()
+	if reads := d.Stats().Reads; reads != 0 {
+		t.Skipf("a test frame reached gozxing (%d reads); pick frames without finder-like clutter", reads)
+	}
+	if n := testing.AllocsPerRun(20, step); n != 0 {
+		t.Errorf("%v allocations per pair of frames without a code", n)
 	}
 }

@@ -114,7 +114,13 @@ func BenchmarkYUYVLuma640x480(b *testing.B) {
 	src := make([]byte, 640*480*2)
 	dst := make([]byte, 640*480)
 	b.ReportAllocs()
+	c0 := cpuTime()
+	n := 0
 	for b.Loop() {
+		n++
 		yuyvLuma(dst, src, 640, 480, 1280)
+	}
+	if c := cpuTime() - c0; c > 0 {
+		b.ReportMetric(float64(c.Nanoseconds())/float64(n), "cpu-ns/op")
 	}
 }

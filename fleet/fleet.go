@@ -121,29 +121,29 @@ type Status struct {
 }
 
 // FromConfig builds a Fleet from kioskd's configuration: the kiosk id, the
-// fleet section, the credentials file (or KIOSKD_FLEET_CREDENTIALS) and the
-// CA file. It returns (nil, nil) when no broker is configured, after
-// removing the fleet's buckets from the store (a kiosk taken out of a fleet
-// stops queueing redemptions for it; its double-entry events were already
-// in the upload outbox).
-func FromConfig(c *config.Config, st *store.Store, log *slog.Logger) (*Fleet, error) {
+// fleet section, the policy, the credentials file (or
+// KIOSKD_FLEET_CREDENTIALS) and the CA file, over o, which supplies what a
+// config cannot: Store (required), Logger, OnDoubleEntry and the other hooks.
+// It returns (nil, nil) when no broker is configured, after removing the
+// fleet's buckets from the store (a kiosk taken out of a fleet stops
+// queueing redemptions for it; its double-entry events were already in the
+// upload outbox).
+func FromConfig(c *config.Config, o Options) (*Fleet, error) {
 	fc := c.Fleet
 	if !fc.Enabled() {
-		if st != nil {
-			if err := st.DisableFleetOutbox(); err != nil {
+		if o.Store != nil {
+			if err := o.Store.DisableFleetOutbox(); err != nil {
 				return nil, fmt.Errorf("fleet: %w", err)
 			}
 		}
 		return nil, nil
 	}
+	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	o := Options{
-		Kiosk: c.KioskID, Broker: fc.Broker, TopicPrefix: fc.TopicPrefix, QoS: byte(fc.QoS),
-		SessionExpiry: fc.SessionExpiry, StatusInterval: fc.StatusInterval,
-		Policy: c.Policy, Store: st, Logger: log,
-	}
+	o.Kiosk, o.Broker, o.TopicPrefix, o.QoS = c.KioskID, fc.Broker, fc.TopicPrefix, byte(fc.QoS)
+	o.SessionExpiry, o.StatusInterval, o.Policy = fc.SessionExpiry, fc.StatusInterval, c.Policy
 	creds, warn, err := config.ReadSecret(config.Secret{
 		Key: "fleet.credentials_file", File: c.Resolve(fc.CredentialsFile), Env: "KIOSKD_FLEET_CREDENTIALS",
 	})

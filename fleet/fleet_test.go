@@ -412,7 +412,7 @@ func TestFromConfig(t *testing.T) {
 	}
 	defer st.Close()
 	c := config.Default()
-	if f, err := fleet.FromConfig(&c, st, nil); f != nil || err != nil {
+	if f, err := fleet.FromConfig(&c, fleet.Options{Store: st}); f != nil || err != nil {
 		t.Fatalf("no broker: %v %v", f, err)
 	}
 	dir := t.TempDir()
@@ -432,7 +432,7 @@ func TestFromConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.Fleet.Broker, c.Fleet.CredentialsFile = "mqtt://127.0.0.1:1", creds
-			f, err := fleet.FromConfig(&c, st, nil)
+			f, err := fleet.FromConfig(&c, fleet.Options{Store: st})
 			if tc.wantErr == "" {
 				if err != nil || f == nil {
 					t.Fatalf("err %v", err)
@@ -472,7 +472,7 @@ func TestTLSVerified(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	f, err := fleet.FromConfig(&c, st, nil)
+	f, err := fleet.FromConfig(&c, fleet.Options{Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}

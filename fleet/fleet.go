@@ -169,7 +169,15 @@ func FromConfig(c *config.Config, o Options) (*Fleet, error) {
 		}
 		o.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return New(o)
+	f, err := New(o)
+	if err != nil {
+		return nil, err
+	}
+	// Queue from now on, even for redemptions made before Run connects.
+	if err := o.Store.EnableFleetOutbox(); err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
+	return f, nil
 }
 
 // New checks the options and returns a Fleet; nothing connects until Run.

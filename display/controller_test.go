@@ -79,7 +79,7 @@ func newRig(t *testing.T, o rigOpts) *rig {
 	}
 	r := &rig{t: t, srv: srv, sink: &recSink{}, ledger: authsignal.NewMemoryLedger(16)}
 	client, err := authsignal.New(authsignal.Config{BaseURL: srv.URL, TenantID: o.tenant, SecretKey: secret,
-		Action: action, HTTPClient: srv.Client(), Timeout: 300 * time.Millisecond, Ledger: r.ledger})
+		Action: action, HTTPClient: srv.Client(), Timeout: time.Second, Ledger: r.ledger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func TestHandlerRoutes(t *testing.T) {
 	resp, _ := http.Get(web.URL + "/display/")
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, bad := range []string{"http://", "https://", "src=", "<link"} {
+	for _, bad := range []string{"http://", "https://", "src=", "url(", "@import"} {
 		if i := strings.Index(string(page), bad); i >= 0 && !strings.HasPrefix(string(page[i:]), "http://www.w3.org/2000/svg") {
 			t.Errorf("page refers to an external asset: %q", page[i:min(i+60, len(page))])
 		}

@@ -246,7 +246,7 @@ func TestUnauthorized(t *testing.T) {
 	if !errors.Is(err, authsignal.ErrUnauthorized) || authsignal.Temporary(err) {
 		t.Fatalf("create with a bad tenant: %v", err)
 	}
-	if !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "tenant") {
+	if !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "AUTHSIGNAL_TENANT_ID") {
 		t.Fatalf("401 not clear: %v", err)
 	}
 	// Validate with a wrong secret.

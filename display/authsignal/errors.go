@@ -47,6 +47,10 @@ func (e *APIError) Error() string {
 	if e.Description != "" {
 		s += ": " + e.Description
 	}
+	if e.Status == 401 {
+		// Say what to fix, whatever the server's wording.
+		s += " (" + ErrUnauthorized.Error() + ")"
+	}
 	return s
 }
 

@@ -346,3 +346,62 @@ func rssChild() {
 	fmt.Println(strings.Join(parts, ", "))
 	st.Close()
 }
+
+// BenchmarkLookupDuringSync measures lookups on a 1M cache while a
+// random-order snapshot of 200k codes is written, merged and committed
+// beside it (a scan at the door during a sync; after the commit the lookups
+// miss): bbolt remaps the file as it grows, which briefly holds back new
+// read transactions.
+func BenchmarkLookupDuringSync(b *testing.B) {
+	const n = 1_000_000
+	var mmap int
+	fmt.Sscan(os.Getenv("KIOSKD_BENCH_MMAP_MB"), &mmap)
+	st, err := Open(filepath.Join(b.TempDir(), "k.db"), Options{InitialMmapSize: mmap << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	importFile(b, st, benchFile(b, n))
+	r := rand.New(rand.NewPCG(2, 2))
+	hashes := make([]string, 4096)
+	for i := range hashes {
+		hashes[i] = HashCode(benchCode(r.IntN(n)))
+	}
+	done := make(chan error, 1)
+	go func() {
+		sn, err := st.NewSnapshot()
+		if err != nil {
+			done <- err
+			return
+		}
+		for i := range 200_000 {
+			if err := sn.Put(Record{Hash: HashCode(benchCode(n + i)), Address: "bb1x", Chain: "Cosmos", Name: "sync"}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- sn.Commit(SyncInfo{At: time.Now(), Source: "sync"})
+	}()
+	var durs []time.Duration
+	b.ResetTimer()
+	for i := 0; ; i++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			reportPercentiles(b, durs)
+			slices.Sort(durs)
+			b.ReportMetric(float64(durs[len(durs)-1].Microseconds()), "max-µs")
+			b.ReportMetric(float64(len(durs)), "lookups")
+			return
+		default:
+		}
+		t := time.Now()
+		if _, _, err := st.Lookup(hashes[i%len(hashes)]); err != nil {
+			b.Fatalf("lookup: %v", err)
+		}
+		durs = append(durs, time.Since(t))
+	}
+}

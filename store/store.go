@@ -73,6 +73,10 @@ type Options struct {
 	// LockTimeout bounds the wait for another process's lock on the file.
 	// 0 = DefaultLockTimeout.
 	LockTimeout time.Duration
+	// InitialMmapSize reserves address space for the file up front, so a
+	// growing file is not remapped (a remap briefly holds back lookups).
+	// 0 = bbolt's default (grow as needed); keep it modest on 32-bit ARM.
+	InitialMmapSize int
 	// NonceRetention is how long redemption nonces are remembered for
 	// idempotency (peer replays); older ones are pruned about once a day,
 	// after a snapshot commit. 0 = DefaultNonceRetention.
@@ -198,9 +202,10 @@ func Open(path string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("opening store: creating folder: %w", err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      o.LockTimeout,
-		FreelistType: bolt.FreelistMapType,
-		NoSync:       o.NoSync,
+		Timeout:         o.LockTimeout,
+		FreelistType:    bolt.FreelistMapType,
+		InitialMmapSize: o.InitialMmapSize,
+		NoSync:          o.NoSync,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("opening store %s: %w (waited %v)", path, ErrLocked, o.LockTimeout)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/fleet/internal/mosquitto"
+	"github.com/kioskd/kioskd/internal/mosquitto"
 	"github.com/kioskd/kioskd/store"
 )
 

@@ -17,7 +17,7 @@ import (
 
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/fleet"
-	"github.com/kioskd/kioskd/fleet/internal/mosquitto"
+	"github.com/kioskd/kioskd/internal/mosquitto"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/verify"
 )

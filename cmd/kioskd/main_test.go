@@ -72,8 +72,10 @@ func newEnv(t *testing.T, extra string) *env {
 		}
 	}
 	e.port = freePort(t)
+	if !strings.Contains(extra, "kiosk_id:") {
+		extra += "\nkiosk_id: test-door\n"
+	}
 	cfg := fmt.Sprintf(`state_dir: %s/state
-kiosk_id: test-door
 log_level: debug
 bitbadges:
   api_url: %s

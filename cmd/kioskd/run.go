@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/fleet"
 	"github.com/kioskd/kioskd/gpio"
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/metrics"
@@ -93,6 +94,18 @@ type daemon struct {
 	src     scanner.Source
 	metrics *metrics.Metrics
 	sig     *gpio.Outputs
+	fleet   *fleet.Fleet // nil for a single kiosk
+}
+
+// verdict hears every decision after the outputs have shown it.
+func (d *daemon) verdict(v verify.Verdict) {
+	d.hist.Add(v)
+	if d.fleet != nil && v.Accept {
+		d.fleet.Notify() // publish the new redemption to the other kiosks now
+	}
+	if d.svc != nil && d.svc.Uploader != nil {
+		d.svc.Uploader.Kick()
+	}
 }
 
 // runDaemon runs one generation until ctx ends or a part fails for good.
@@ -160,8 +173,16 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	}
 	d.ver = verify.New(st, vo)
 
+	// The fleet (nil without a broker) must exist before the pipeline's
+	// first redemption, so every one of them is published.
+	d.fleet, err = fleet.FromConfig(&cfg, fleet.Options{Store: st, Logger: log,
+		OnDoubleEntry: func(store.DoubleEntry) { d.metrics.DoubleEntry() }})
+	if err != nil {
+		return err
+	}
+
 	preview := &kiosk.Preview{}
-	d.mon = &kiosk.Monitor{Verifier: d.ver, Signal: sig, Meter: d.metrics, Preview: preview, OnVerdict: d.hist.Add}
+	d.mon = &kiosk.Monitor{Verifier: d.ver, Signal: sig, Meter: d.metrics, Preview: preview, OnVerdict: d.verdict}
 	d.src, err = scanner.Open(cfg.Camera, scanner.SourceOptions{Logger: log, OnState: d.mon.CameraState})
 	if err != nil {
 		return fmt.Errorf("opening the camera: %w", err)
@@ -194,6 +215,13 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 			_ = srv.Shutdown(sctx)
 		})
 		log.Info("status page", "url", "http://"+ln.Addr().String()+"/")
+	}
+	if d.fleet != nil {
+		wg.Go(func() {
+			if err := d.fleet.Run(ctx); err != nil && ctx.Err() == nil {
+				fail <- fmt.Errorf("fleet: %w", err)
+			}
+		})
 	}
 	if d.svc != nil {
 		wg.Go(func() {
@@ -296,5 +324,18 @@ func (d *daemon) snapshot() status.Snapshot {
 	s.Recent = d.hist.List()
 	s.Problems = d.mon.Problems()
 	s.Healthy = len(s.Problems) == 0
+	if d.fleet != nil {
+		// A broker that cannot be reached and the double entries found after
+		// a partition are shown; only the first makes the kiosk unhealthy
+		// (a double entry is an incident to follow up, not a broken kiosk).
+		fs := d.fleet.Status()
+		for _, p := range fs.Peers {
+			s.Peers = append(s.Peers, status.Peer{Kiosk: p.Kiosk, LastSeen: p.LastSeen, Online: p.Online})
+		}
+		s.Problems = append(s.Problems, fs.Lines()...)
+		if !fs.Connected && fs.LastError != "" {
+			s.Healthy = false
+		}
+	}
 	return s.Complete()
 }

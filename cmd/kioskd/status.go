@@ -108,5 +108,13 @@ func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service) sta
 		s.Problems = append(s.Problems, "clock untrusted")
 	}
 	s.Healthy = len(s.Problems) == 0
+	// Double entries found after a partition are incidents to follow up,
+	// shown but not counted against the kiosk's health.
+	if des, err := st.DoubleEntries(10); err == nil {
+		for _, d := range des {
+			s.Problems = append(s.Problems, fmt.Sprintf("fleet: double entry of code %.8s: %s at %s and %s at %s",
+				d.Hash, d.Local.Kiosk, d.Local.At.Format(time.RFC3339), d.Peer.Kiosk, d.Peer.At.Format(time.RFC3339)))
+		}
+	}
 	return s
 }

@@ -31,10 +31,11 @@ const (
 	PassLowContrast      // our binarizer, tuned for faint codes
 	PassHalf             // half resolution (large, blurred or noisy codes)
 	PassROI              // the region where a code was last seen, enlarged
+	PassSharpen          // our binarizer after an unsharp mask (blur)
 	numPasses
 )
 
-var passNames = [numPasses]string{"none", "local", "hybrid", "global", "low-contrast", "half", "roi"}
+var passNames = [numPasses]string{"none", "local", "hybrid", "global", "low-contrast", "half", "roi", "sharpen"}
 
 func (p Pass) String() string {
 	if p < numPasses {
@@ -66,7 +67,8 @@ type DecoderStats struct {
 //     QR reader runs only for a polarity with such runs, the light-centred
 //     one on the inverted bitmap (dark-mode screens);
 //  2. for a polarity with runs that failed: gozxing's HybridBinarizer and
-//     GlobalHistogramBinarizer, and our binarizer with a low contrast floor;
+//     GlobalHistogramBinarizer, our binarizer after an unsharp mask (blur),
+//     and with a low contrast floor (throttled when a scene keeps failing);
 //  3. the frame at half resolution (2×2 box filter: noise, blur and codes
 //     too large for the local windows) — on frames of a stream where
 //     nothing looked like a code, only on every other frame (even Seq);
@@ -81,6 +83,8 @@ type Decoder struct {
 	full   binImage
 	half   binImage
 	halfY  []byte
+	sharpY []byte
+	colSum []int32
 	roiBin binImage
 	roiY   []byte
 	roi    image.Rectangle // in frame coordinates; empty when none
@@ -203,6 +207,19 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 		if bmp, err := gozxing.NewBinaryBitmap(gozxing.NewGlobalHistgramBinarizer(src)); err == nil {
 			if t, ok := d.read(bmp, 1, 1, 0, 0, PassGlobal, inv, true); ok {
 				return t, true
+			}
+		}
+	}
+	// Unsharp mask: the commonest failure at a kiosk is a slightly blurred
+	// code (fixed-focus lens, a hand moving), and sharpening undoes some.
+	if extras {
+		sp := sharpen(p, &d.sharpY, &d.colSum)
+		b.binarize(sp, minRange)
+		for i, inv := range [2]bool{false, true} {
+			if pols[i] {
+				if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassSharpen, inv, true); ok {
+					return t, true
+				}
 			}
 		}
 	}
@@ -357,4 +374,33 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// sharpen applies a 3×3 unsharp mask (v + (v - mean of 3×3)) to p into
+// *buf, with column sums in *cols; both are grown once and reused.
+func sharpen(p plane, buf *[]byte, cols *[]int32) plane {
+	w, h := p.w, p.h
+	if cap(*buf) < w*h {
+		*buf = make([]byte, w*h)
+	}
+	if cap(*cols) < w {
+		*cols = make([]int32, w)
+	}
+	out, cs := (*buf)[:w*h], (*cols)[:w]
+	for y := 0; y < h; y++ {
+		r0 := p.y[max(y-1, 0)*p.stride:]
+		r1 := p.y[y*p.stride:]
+		r2 := p.y[min(y+1, h-1)*p.stride:]
+		for x := range cs {
+			cs[x] = int32(r0[x]) + int32(r1[x]) + int32(r2[x])
+		}
+		o := out[y*w : y*w+w]
+		for x := range o {
+			s := cs[max(x-1, 0)] + cs[x] + cs[min(x+1, w-1)]
+			v := int32(r1[x])
+			v += v - s/9
+			o[x] = byte(min(max(v, 0), 255))
+		}
+	}
+	return plane{y: out, w: w, h: h, stride: w}
 }

@@ -157,7 +157,7 @@ func (s *v4l2) session(ctx context.Context, fn func(Frame), seq *uint64, onUp fu
 		timeouts = 0
 		*seq++
 		f, ferr := s.frame(pf, buf, w, h, sizes)
-		if ferr == nil && !announced {
+		if ferr == nil && f.Y != nil && !announced {
 			announced = true
 			detail := fmt.Sprintf("%s %v %dx%d @%gfps, %d buffers", s.cfg.Source, pf, f.Width, f.Height, rate, max(s.cfg.Buffers, 2))
 			if rateErr != nil {
@@ -165,7 +165,7 @@ func (s *v4l2) session(ctx context.Context, fn func(Frame), seq *uint64, onUp fu
 			}
 			onUp(detail)
 		}
-		if ferr == nil {
+		if ferr == nil && f.Y != nil { // nil: a torn MJPEG frame, skipped
 			f.Seq = *seq
 			f.Time = time.Now()
 			fn(f)

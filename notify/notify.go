@@ -106,7 +106,7 @@ func (n *Notifier) Reloading() error {
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
 		return fmt.Errorf("sd_notify: reading the monotonic clock: %w", err)
 	}
-	usec := ts.Sec*1_000_000 + ts.Nsec/1_000
+	usec := int64(ts.Sec)*1_000_000 + int64(ts.Nsec)/1_000 // int32 fields on 32-bit ARM
 	return n.Send("RELOADING=1", "MONOTONIC_USEC="+strconv.FormatInt(usec, 10))
 }
 

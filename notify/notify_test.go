@@ -100,7 +100,7 @@ func TestReloading(t *testing.T) {
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
 		t.Fatal(err)
 	}
-	now := ts.Sec*1_000_000 + ts.Nsec/1_000
+	now := int64(ts.Sec)*1_000_000 + int64(ts.Nsec)/1_000
 	if usec > now || now-usec > 10_000_000 {
 		t.Fatalf("MONOTONIC_USEC=%d, monotonic clock now %d", usec, now)
 	}

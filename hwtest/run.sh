@@ -10,12 +10,12 @@
 #      build time, never committed);
 #   3. builds v4l2loopback (from v4l2loopback-dkms) and gpio-sim + irq_sim
 #      (from linux-source; Debian does not enable CONFIG_GPIO_SIM) out of tree,
-#      cross-compiling for arm64;
+#      cross-compiling for arm64 (and armhf);
 #   4. builds the static guest driver (hwtest/cmd/hwguest) and kioskd, packs a
 #      busybox initramfs and boots it; the guest runs the scenarios and reports
 #      through isa-debug-exit (x86-64) and a console marker line (all arches).
 #
-# Usage: hwtest/run.sh [arch...]     arch: amd64 arm64 (default: both)
+# Usage: hwtest/run.sh [arch...]     arch: amd64 arm64 armhf (default: amd64 arm64)
 # Env:   HWTEST_NO_APT=1   skip apt-get install (packages already there)
 #        HWTEST_NO_KIOSKD=1 leave kioskd out (harness self-check only; fails)
 #        HWTEST_KIOSKD_PKG=./path build kioskd from another package (development)
@@ -44,6 +44,12 @@ skip() {
 	exit $EXIT_SKIP
 }
 
+# unreachable LOG: whether an apt log shows the archive could not be reached
+# at all (as opposed to a package or index problem, which is a failure).
+unreachable() {
+	grep -qiE "Could not resolve|Temporary failure resolving|Could not connect|Unable to connect|Connection (failed|refused|timed out)|Network is unreachable|No route to host" "$1"
+}
+
 T0=$(date +%s)
 mkdir -p "$CACHE/debs"
 
@@ -54,37 +60,57 @@ SUDO=
 host_packages() {
 	local pkgs=(qemu-system-x86 qemu-system-arm busybox-static cpio kmod gcc make
 		gcc-aarch64-linux-gnu libc6-dev xz-utils)
+	[[ " ${ARCHES[*]} " == *" armhf "* ]] && pkgs+=(gcc-arm-linux-gnueabihf)
 	local missing=()
 	for p in "${pkgs[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
-	# arm64 kernel packages are looked up as a foreign architecture.
-	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-		$SUDO dpkg --add-architecture arm64
-		NEED_UPDATE=1
-	fi
+	# Foreign kernels and busybox are looked up as foreign architectures.
+	local a
+	for a in "${ARCHES[@]}"; do
+		[ "$a" = "$(dpkg --print-architecture)" ] && continue
+		if ! dpkg --print-foreign-architectures | grep -qx "$a"; then
+			$SUDO dpkg --add-architecture "$a"
+			NEED_UPDATE=1
+		fi
+	done
 	if [ -n "${NEED_UPDATE:-}" ] || [ ${#missing[@]} -gt 0 ] || [ ! -f "$CACHE/.apt-updated" ] ||
 		[ -n "$(find "$CACHE/.apt-updated" -mmin +720)" ]; then
 		log "apt-get update"
 		if ! $SUDO apt-get update -q >"$CACHE/apt-update.log" 2>&1 ||
-			grep -qE '^(W|E): (Failed to fetch|Some index files failed)' "$CACHE/apt-update.log"; then
-			cat "$CACHE/apt-update.log" >&2
-			skip "the Debian package archive cannot be reached (apt-get update failed)"
+			grep -qE '^(W|E): ' "$CACHE/apt-update.log"; then
+			unreachable "$CACHE/apt-update.log" && skip "the Debian package archive cannot be reached (apt-get update)"
+			# An index that failed for another reason (a mirror mid-sync) is
+			# not fatal: apt keeps the older lists and what we need may
+			# still resolve; a real miss fails below, loudly.
+			grep -E '^(W|E): ' "$CACHE/apt-update.log" >&2
+			log "apt-get update reported errors (above); going on with the lists apt has"
+		else
+			touch "$CACHE/.apt-updated"
 		fi
-		touch "$CACHE/.apt-updated"
 	fi
 	if [ ${#missing[@]} -gt 0 ] && [ -z "${HWTEST_NO_APT:-}" ]; then
 		log "apt-get install ${missing[*]}"
-		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" \
-			>"$CACHE/apt-install.log" 2>&1 || { tail -20 "$CACHE/apt-install.log" >&2; die "apt-get install failed"; }
+		if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" \
+			>"$CACHE/apt-install.log" 2>&1; then
+			tail -20 "$CACHE/apt-install.log" >&2
+			unreachable "$CACHE/apt-install.log" && skip "the Debian package archive cannot be reached (apt-get install)"
+			die "apt-get install failed"
+		fi
 	fi
 }
 
-# abi ARCH: the kernel ABI the linux-image-ARCH metapackage points at today.
+# flavour ARCH: Debian's kernel flavour booted for ARCH (armhf: the LPAE
+# multiplatform kernel, which QEMU's virt board runs with a Cortex-A15).
+flavour() { case $1 in armhf) echo armmp-lpae ;; *) echo "$1" ;; esac; }
+
+# abi ARCH: the kernel ABI the linux-image-FLAVOUR metapackage points at today.
 abi() {
-	local a=$1 q=linux-image-$1
+	local a=$1 f q
+	f=$(flavour "$1")
+	q=linux-image-$f
 	[ "$a" != "$(dpkg --print-architecture)" ] && q="$q:$a"
-	apt-cache depends "$q" 2>/dev/null | sed -n "s/.*Depends: linux-image-\([0-9][^:]*-$a\)\(:.*\)\?$/\1/p" | head -1
+	apt-cache depends "$q" 2>/dev/null | sed -n "s/.*Depends: linux-image-\([0-9][^:]*-$f\)\(:.*\)\?$/\1/p" | head -1
 }
 
 # fetch PKG...: apt-get download into the deb cache what is not there yet
@@ -96,8 +122,11 @@ fetch() {
 	done
 	[ ${#need[@]} -eq 0 ] && return 0
 	log "apt-get download ${need[*]}"
-	(cd "$CACHE/debs" && apt-get download -q "${need[@]}" >/dev/null 2>"$CACHE/debs/.err") ||
-		{ cat "$CACHE/debs/.err" >&2; skip "apt-get download failed: the package archive is unreachable or a package is gone"; }
+	if ! (cd "$CACHE/debs" && apt-get download -q "${need[@]}" >/dev/null 2>"$CACHE/debs/.err"); then
+		cat "$CACHE/debs/.err" >&2
+		unreachable "$CACHE/debs/.err" && skip "the Debian package archive cannot be reached (apt-get download)"
+		die "apt-get download ${need[*]} failed"
+	fi
 }
 debfile() { ls "$CACHE/debs/${1}_"*.deb | head -1; }
 
@@ -131,18 +160,23 @@ gpio_sources() {
 kernel() {
 	local a=$1
 	KABI=$(abi "$a")
-	[ -n "$KABI" ] || skip "cannot resolve the kernel ABI for $a (apt-cache depends linux-image-$a)"
+	[ -n "$KABI" ] || skip "cannot resolve the kernel ABI for $a (apt-cache depends linux-image-$(flavour "$a"))"
 	KDIR="$CACHE/kernel-$KABI"
 	[ -f "$KDIR/.ok" ] && return 0
 	local sfx="" srcver=${KABI%%.0-*}
 	[ "$a" != "$(dpkg --print-architecture)" ] && sfx=":$a"
-	local common=${KABI%-$a}-common
+	local common=${KABI%-"$(flavour "$a")"}-common
 	fetch "linux-image-$KABI$sfx" "linux-headers-$KABI$sfx" "linux-headers-$common" \
 		"linux-kbuild-$srcver" v4l2loopback-dkms
 	rm -rf "$KDIR" && mkdir -p "$KDIR/root" "$KDIR/modules"
 	log "unpacking kernel $KABI"
+	# Of the image only the kernel and the module folders the guest can need
+	# (unpacking all of its ~400 MB of modules costs ~15 s per arch).
+	dpkg-deb --fsys-tarfile "$(debfile "linux-image-$KABI")" | tar -x -C "$KDIR/root" --wildcards \
+		"./boot/vmlinuz-$KABI" "./lib/modules/$KABI/modules.*" \
+		"./lib/modules/$KABI/kernel/drivers/media/*" "./lib/modules/$KABI/kernel/fs/configfs/*"
 	local d
-	for d in "linux-image-$KABI" "linux-headers-$KABI" "linux-headers-$common" "linux-kbuild-$srcver" v4l2loopback-dkms; do
+	for d in "linux-headers-$KABI" "linux-headers-$common" "linux-kbuild-$srcver" v4l2loopback-dkms; do
 		dpkg -x "$(debfile "$d")" "$KDIR/root"
 	done
 	# The headers' Makefile includes the common tree by absolute path; point it
@@ -153,12 +187,16 @@ kernel() {
 	case $a in
 	amd64) ;;
 	arm64) cross=(CROSS_COMPILE=aarch64-linux-gnu-) ;;
+	armhf) cross=(CROSS_COMPILE=arm-linux-gnueabihf-) ;;
 	esac
 	local gsrc
 	gsrc=$(gpio_sources "$srcver")
 	log "building gpio-sim + irq_sim and v4l2loopback for $KABI"
 	mkdir -p "$KDIR/build/gpio" "$KDIR/build/v4l"
 	cp "$gsrc"/*.c "$gsrc"/*.h "$gsrc/Kbuild" "$KDIR/build/gpio/"
+	# The armmp kernels' headers lack what the OF device table alias needs
+	# out of tree; gpio-sim is made through configfs, never from a device tree.
+	[ "$a" = armhf ] && sed -i '/MODULE_DEVICE_TABLE(of,/d' "$KDIR/build/gpio/gpio-sim.c"
 	cp "$KDIR"/root/usr/src/v4l2loopback-*/*.[ch] "$KDIR"/root/usr/src/v4l2loopback-*/Makefile "$KDIR/build/v4l/"
 	local m
 	for m in gpio v4l; do
@@ -174,7 +212,7 @@ kernel() {
 }
 
 # ---------------------------------------------------------------- initramfs
-goarch() { case $1 in amd64) echo amd64 ;; arm64) echo arm64 ;; esac; }
+goarch() { case $1 in armhf) echo arm ;; *) echo "$1" ;; esac; }
 
 # initramfs ARCH: busybox, the modules and their dependencies, the guest
 # programs. Writes $WORK/initrd.gz.
@@ -225,13 +263,13 @@ initramfs() {
 gobuild() {
 	local a=$1
 	log "building guest programs for $a"
-	(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$(goarch "$a") go build -trimpath -o "$WORK/hwguest" ./hwtest/cmd/hwguest) ||
+	(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$(goarch "$a") GOARM=7 go build -trimpath -o "$WORK/hwguest" ./hwtest/cmd/hwguest) ||
 		die "go build hwguest failed"
 	rm -f "$WORK/kioskd"
 	if [ -n "${HWTEST_KIOSKD_BIN:-}" ]; then
 		cp "$HWTEST_KIOSKD_BIN" "$WORK/kioskd"
 	elif [ -z "${HWTEST_NO_KIOSKD:-}" ]; then
-		(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$(goarch "$a") go build -trimpath -o "$WORK/kioskd" "${HWTEST_KIOSKD_PKG:-./cmd/kioskd}") ||
+		(cd "$REPO" && CGO_ENABLED=0 GOOS=linux GOARCH=$(goarch "$a") GOARM=7 go build -trimpath -o "$WORK/kioskd" "${HWTEST_KIOSKD_PKG:-./cmd/kioskd}") ||
 			die "go build kioskd failed"
 	fi
 }
@@ -251,6 +289,10 @@ boot() {
 	arm64)
 		append=${append/ttyS0/ttyAMA0}
 		qemu=(qemu-system-aarch64 -M virt -cpu cortex-a72 -smp 2 -m 1024)
+		;;
+	armhf)
+		append=${append/ttyS0/ttyAMA0}
+		qemu=(qemu-system-arm -M virt -cpu cortex-a15 -smp 2 -m 1024)
 		;;
 	esac
 	log "booting $a ($KABI)"
@@ -285,7 +327,7 @@ host_packages
 RESULTS=()
 FAILED=0
 for a in "${ARCHES[@]}"; do
-	case $a in amd64 | arm64) ;; *) die "unknown arch $a (amd64, arm64)" ;; esac
+	case $a in amd64 | arm64 | armhf) ;; *) die "unknown arch $a (amd64, arm64, armhf)" ;; esac
 	tk=$(date +%s)
 	kernel "$a"
 	WORK="$CACHE/work-$a"

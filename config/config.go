@@ -122,6 +122,9 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
+	if c.Display.Enabled && c.HTTP.Listen == "" {
+		return keyErr("http.listen", "must be set when display.enabled is true: the kiosk's screen is served there")
+	}
 	return nil
 }
 

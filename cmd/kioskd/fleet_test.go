@@ -159,7 +159,9 @@ func TestFleetThreeProcesses(t *testing.T) {
 		k.show("06-dark-mode-code-c.png")
 	}
 	for _, k := range []*daemonProc{a, b} {
-		k.waitFor("offline accept of code C", 10*time.Second, func(s status.Snapshot) bool { return countReason(s, "ok") == 2 || (k == b && countReason(s, "ok") == 1) })
+		k.waitFor("offline accept of code C", 10*time.Second, func(s status.Snapshot) bool {
+			return countReason(s, "ok") == 2 || (k == b && countReason(s, "ok") == 1)
+		})
 		k.show("03-no-qr.png")
 	}
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/display"
 	"github.com/kioskd/kioskd/fleet"
 	"github.com/kioskd/kioskd/gpio"
 	"github.com/kioskd/kioskd/kiosk"
@@ -94,7 +95,8 @@ type daemon struct {
 	src     scanner.Source
 	metrics *metrics.Metrics
 	sig     *gpio.Outputs
-	fleet   *fleet.Fleet // nil for a single kiosk
+	fleet   *fleet.Fleet        // nil for a single kiosk
+	display *display.Controller // nil without the display mode
 }
 
 // verdict hears every decision after the outputs have shown it.
@@ -181,6 +183,23 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		return err
 	}
 
+	if cfg.Display.Enabled {
+		secret, warn, err := config.ReadSecret(cfg.AuthsignalSecret())
+		if warn != "" {
+			log.Warn(warn)
+		}
+		if err != nil {
+			return err
+		}
+		sink := displaySink{sig: sig, st: st, kiosk: cfg.KioskID}
+		if d.svc != nil && d.svc.Uploader != nil {
+			sink.kick = d.svc.Uploader.Kick
+		}
+		if d.display, err = display.FromConfig(cfg.Display, secret, sink, storeLedger{st}, log); err != nil {
+			return err
+		}
+	}
+
 	preview := &kiosk.Preview{}
 	d.mon = &kiosk.Monitor{Verifier: d.ver, Signal: sig, Meter: d.metrics, Preview: preview, OnVerdict: d.verdict}
 	d.src, err = scanner.Open(cfg.Camera, scanner.SourceOptions{Logger: log, OnState: d.mon.CameraState})
@@ -215,6 +234,13 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 			_ = srv.Shutdown(sctx)
 		})
 		log.Info("status page", "url", "http://"+ln.Addr().String()+"/")
+	}
+	if d.display != nil {
+		wg.Go(func() {
+			if err := d.display.Run(ctx); err != nil && ctx.Err() == nil {
+				fail <- fmt.Errorf("display mode: %w", err)
+			}
+		})
 	}
 	if d.fleet != nil {
 		wg.Go(func() {
@@ -295,6 +321,10 @@ func (d *daemon) httpServer(preview status.Preview, log *slog.Logger) (*http.Ser
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", status.RequireToken(token, d.metrics.Handler()))
+	if d.display != nil {
+		// The kiosk's own screen (Chromium in kiosk mode on localhost).
+		mux.Handle("/display/", d.display.Handler())
+	}
 	mux.Handle("/", status.Handler(status.ProviderFunc(d.snapshot), preview, status.HandlerOptions{Token: token, Logger: log}))
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, nil
 }
@@ -324,6 +354,9 @@ func (d *daemon) snapshot() status.Snapshot {
 	s.Recent = d.hist.List()
 	s.Problems = d.mon.Problems()
 	s.Healthy = len(s.Problems) == 0
+	if d.display != nil {
+		s.Display.State = d.display.Screen().State.String()
+	}
 	if d.fleet != nil {
 		// A broker that cannot be reached and the double entries found after
 		// a partition are shown; only the first makes the kiosk unhealthy

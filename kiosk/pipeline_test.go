@@ -74,7 +74,6 @@ type fakeClock struct {
 	t  time.Time
 }
 
-
 func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Lock()

@@ -4,10 +4,10 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: test demo vet staticcheck build hwtest dist test-packaging
+.PHONY: test demo vet staticcheck build hwtest dist test-packaging cross
 
 # The tests, exactly as CI runs them: vet, staticcheck, then every test under -race.
-test: vet staticcheck test-packaging
+test: vet staticcheck test-packaging cross
 	$(GO) test -race -count=1 ./...
 
 vet:
@@ -57,3 +57,9 @@ dist:
 # ./... above does not reach it.
 test-packaging:
 	cd packaging && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+# The Pi builds compile on every test run, so a 32-bit-only mistake (an
+# int32 field, an int64 constant) shows up here rather than at release.
+cross:
+	GOOS=linux GOARCH=arm GOARM=6 CGO_ENABLED=0 $(GO) build ./...
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build ./...

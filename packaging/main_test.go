@@ -214,3 +214,21 @@ func matchLine(text, pattern string) bool {
 }
 
 func mustRE(p string) *regexp.Regexp { return regexp.MustCompile(p) }
+
+// FuzzDebVersion: whatever git describe prints, the result is either an
+// error or a version dpkg accepts (starts with a digit, allowed characters).
+func FuzzDebVersion(f *testing.F) {
+	for _, s := range []string{"v1.2.3", "v1.2.3-4-gabc1234-dirty", "abc1234", "dev", "v1.2.3-rc1", "", "v", "1..2"} {
+		f.Add(s)
+	}
+	valid := regexp.MustCompile(`^[0-9][A-Za-z0-9.+~]*$`)
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := DebVersion(s)
+		if err != nil {
+			return
+		}
+		if !valid.MatchString(v) {
+			t.Fatalf("DebVersion(%q) = %q: not a Debian upstream version", s, v)
+		}
+	})
+}

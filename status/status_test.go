@@ -357,3 +357,25 @@ func BenchmarkStatusJSON(b *testing.B) {
 		h.ServeHTTP(rec, req)
 	}
 }
+
+// FuzzDurationJSON: `kioskd status -json` output read back by scripts never
+// panics, and what it accepts survives a round trip.
+func FuzzDurationJSON(f *testing.F) {
+	for _, s := range []string{`"1.5s"`, `"5m0s"`, `3000000`, `"-1h"`, `"soon"`, `null`, `""`, `1e99`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var d Duration
+		if err := json.Unmarshal(b, &d); err != nil {
+			return
+		}
+		out, err := json.Marshal(d)
+		if err != nil {
+			t.Fatalf("Marshal(%v): %v", time.Duration(d), err)
+		}
+		var back Duration
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("round trip of %s: %v", out, err)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	stdsync "sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,8 +26,27 @@ type daemonProc struct {
 	t      *testing.T
 	e      *env
 	cmd    *exec.Cmd
-	log    bytes.Buffer
+	log    lockedBuffer
 	exited chan error
+}
+
+// lockedBuffer is the daemon's output, written by exec's copier while the
+// test reads it.
+type lockedBuffer struct {
+	mu stdsync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func startDaemon(t *testing.T, e *env) *daemonProc {

@@ -15,7 +15,7 @@
 #      busybox initramfs and boots it; the guest runs the scenarios and reports
 #      through isa-debug-exit (x86-64) and a console marker line (all arches).
 #
-# Usage: hwtest/run.sh [arch...]     arch: amd64 arm64 armhf (default: amd64 arm64)
+# Usage: hwtest/run.sh [arch...]     arch: amd64 arm64 armhf (default: all three)
 # Env:   HWTEST_NO_APT=1   skip apt-get install (packages already there)
 #        HWTEST_NO_KIOSKD=1 leave kioskd out (harness self-check only; fails)
 #        HWTEST_KIOSKD_PKG=./path build kioskd from another package (development)
@@ -31,7 +31,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 CACHE=${HWTEST_CACHE:-$HERE/.cache}
 ARCHES=("$@")
-[ ${#ARCHES[@]} -eq 0 ] && ARCHES=(amd64 arm64)
+[ ${#ARCHES[@]} -eq 0 ] && ARCHES=(amd64 arm64 armhf)
 EXIT_SKIP=77
 
 log() { printf '[hwtest %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -52,6 +52,7 @@ unreachable() {
 
 T0=$(date +%s)
 mkdir -p "$CACHE/debs"
+DEBS="$CACHE/debs"
 
 SUDO=
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
@@ -65,30 +66,9 @@ host_packages() {
 	for p in "${pkgs[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
-	# Foreign kernels and busybox are looked up as foreign architectures.
-	local a
-	for a in "${ARCHES[@]}"; do
-		[ "$a" = "$(dpkg --print-architecture)" ] && continue
-		if ! dpkg --print-foreign-architectures | grep -qx "$a"; then
-			$SUDO dpkg --add-architecture "$a"
-			NEED_UPDATE=1
-		fi
-	done
-	if [ -n "${NEED_UPDATE:-}" ] || [ ${#missing[@]} -gt 0 ] || [ ! -f "$CACHE/.apt-updated" ] ||
-		[ -n "$(find "$CACHE/.apt-updated" -mmin +720)" ]; then
-		log "apt-get update"
-		if ! $SUDO apt-get update -q >"$CACHE/apt-update.log" 2>&1 ||
-			grep -qE '^(W|E): ' "$CACHE/apt-update.log"; then
-			unreachable "$CACHE/apt-update.log" && skip "the Debian package archive cannot be reached (apt-get update)"
-			# An index that failed for another reason (a mirror mid-sync) is
-			# not fatal: apt keeps the older lists and what we need may
-			# still resolve; a real miss fails below, loudly.
-			grep -E '^(W|E): ' "$CACHE/apt-update.log" >&2
-			log "apt-get update reported errors (above); going on with the lists apt has"
-		else
-			touch "$CACHE/.apt-updated"
-		fi
-	fi
+	APTO=()
+	[ ${#missing[@]} -gt 0 ] && apt_update host
+
 	if [ ${#missing[@]} -gt 0 ] && [ -z "${HWTEST_NO_APT:-}" ]; then
 		log "apt-get install ${missing[*]}"
 		if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" \
@@ -98,6 +78,45 @@ host_packages() {
 			die "apt-get install failed"
 		fi
 	fi
+}
+
+# apt_update NAME: apt-get update (with the options in APTO), unless done in
+# the last 12 hours.
+apt_update() {
+	local stamp="$CACHE/.apt-updated-$1" log="$CACHE/apt-update-$1.log"
+	[ -f "$stamp" ] && [ -z "$(find "$stamp" -mmin +720)" ] && return 0
+	log "apt-get update ($1)"
+	if ! $SUDO apt-get "${APTO[@]}" update -q >"$log" 2>&1 || grep -qE '^(W|E): ' "$log"; then
+		unreachable "$log" && skip "the Debian package archive cannot be reached (apt-get update)"
+		# An index that failed for another reason (a mirror mid-sync) is not
+		# fatal: apt keeps what it had and what we need may still resolve; a
+		# real miss fails below, loudly.
+		grep -E '^(W|E): ' "$log" >&2
+		log "apt-get update reported errors (above); going on with the lists apt has"
+	else
+		touch "$stamp"
+	fi
+}
+
+# apt_for ARCH: point apt at the package lists for ARCH. Foreign kernels and
+# busybox are looked up in private lists under the cache (ARCH and amd64 for
+# the build tools), so the machine's dpkg architectures and apt lists are
+# never changed, and one architecture's broken mirror index cannot hide
+# another's packages.
+apt_for() {
+	local a=$1
+	DEBS="$CACHE/debs/$a"
+	mkdir -p "$DEBS"
+	if [ "$a" = "$(dpkg --print-architecture)" ]; then
+		APTO=()
+		apt_update host
+		return 0
+	fi
+	local d="$CACHE/apt-$a"
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+	APTO=(-o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache" -o "Dir::State::status=/dev/null"
+		-o "APT::Architectures::=$(dpkg --print-architecture)" -o "APT::Architectures::=$a")
+	apt_update "$a"
 }
 
 # flavour ARCH: Debian's kernel flavour booted for ARCH (armhf: the LPAE
@@ -110,7 +129,7 @@ abi() {
 	f=$(flavour "$1")
 	q=linux-image-$f
 	[ "$a" != "$(dpkg --print-architecture)" ] && q="$q:$a"
-	apt-cache depends "$q" 2>/dev/null | sed -n "s/.*Depends: linux-image-\([0-9][^:]*-$f\)\(:.*\)\?$/\1/p" | head -1
+	apt-cache "${APTO[@]}" depends "$q" 2>/dev/null | sed -n "s/.*Depends: linux-image-\([0-9][^:]*-$f\)\(:.*\)\?$/\1/p" | head -1
 }
 
 # fetch PKG...: apt-get download into the deb cache what is not there yet
@@ -118,17 +137,17 @@ abi() {
 fetch() {
 	local p need=()
 	for p in "$@"; do
-		ls "$CACHE/debs/${p%%:*}_"*.deb >/dev/null 2>&1 || need+=("$p")
+		ls "$DEBS/${p%%:*}_"*.deb >/dev/null 2>&1 || need+=("$p")
 	done
 	[ ${#need[@]} -eq 0 ] && return 0
 	log "apt-get download ${need[*]}"
-	if ! (cd "$CACHE/debs" && apt-get download -q "${need[@]}" >/dev/null 2>"$CACHE/debs/.err"); then
-		cat "$CACHE/debs/.err" >&2
-		unreachable "$CACHE/debs/.err" && skip "the Debian package archive cannot be reached (apt-get download)"
+	if ! (cd "$DEBS" && apt-get "${APTO[@]}" download -q "${need[@]}" >/dev/null 2>"$DEBS/.err"); then
+		cat "$DEBS/.err" >&2
+		unreachable "$DEBS/.err" && skip "the Debian package archive cannot be reached (apt-get download)"
 		die "apt-get download ${need[*]} failed"
 	fi
 }
-debfile() { ls "$CACHE/debs/${1}_"*.deb | head -1; }
+debfile() { ls "$DEBS/${1}_"*.deb | head -1; }
 
 # -------------------------------------------------------- kernel + modules
 # gpio_sources VER: gpio-sim.c, gpiolib.h and irq_sim.c from linux-source-VER,
@@ -226,7 +245,7 @@ initramfs() {
 	else
 		local sfx=":$a"
 		fetch "busybox-static$sfx"
-		mkdir -p "$CACHE/bb-$a" && dpkg -x "$(ls "$CACHE/debs/busybox-static_"*"_$a.deb" | head -1)" "$CACHE/bb-$a"
+		mkdir -p "$CACHE/bb-$a" && dpkg -x "$(debfile busybox-static)" "$CACHE/bb-$a"
 		bb="$CACHE/bb-$a/bin/busybox"
 	fi
 	cp "$bb" "$st/bin/busybox"
@@ -329,6 +348,7 @@ FAILED=0
 for a in "${ARCHES[@]}"; do
 	case $a in amd64 | arm64 | armhf) ;; *) die "unknown arch $a (amd64, arm64, armhf)" ;; esac
 	tk=$(date +%s)
+	apt_for "$a"
 	kernel "$a"
 	WORK="$CACHE/work-$a"
 	mkdir -p "$WORK"

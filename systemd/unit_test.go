@@ -53,6 +53,7 @@ func TestUnitContract(t *testing.T) {
 			"NotifyAccess=main",
 			"ExecStart=/usr/bin/kioskd run -config /etc/kioskd/kioskd.yaml",
 			"ExecReload=/bin/kill -HUP $MAINPID",
+			"ExecStopPost=/usr/bin/kioskd gpio release -config /etc/kioskd/kioskd.yaml",
 			"WatchdogSec=30s",
 			"Restart=on-failure",
 			"User=kioskd",

@@ -36,6 +36,8 @@ type binImage struct {
 	bpr    int
 	bits   []byte
 	bp     []int32 // per-block black point
+	hsum   []int32 // bp summed over 5 blocks across, then 5 down (win)
+	win    []int32
 	mat    *gozxing.BitMatrix
 	row    *gozxing.BitArray
 	bmp    *gozxing.BinaryBitmap
@@ -65,6 +67,8 @@ func (b *binImage) resize(w, h int) {
 	b.bpr = (w + 63) / 64 * 8
 	b.bits = make([]byte, b.bpr*h)
 	b.bp = make([]int32, b.bw*b.bh)
+	b.hsum = make([]int32, b.bw*b.bh)
+	b.win = make([]int32, b.bw*b.bh)
 	b.mat, _ = gozxing.NewBitMatrix(w, h)
 	b.row = gozxing.NewBitArray(w)
 	b.src = &lumSource{}
@@ -117,21 +121,14 @@ func (b *binImage) binarize(p plane, minRange int) {
 			b.bp[by*bw+bx] = int32(bp)
 		}
 	}
+	b.windowSums()
 	for by := 0; by < bh; by++ {
 		y0 := by << blockShift
 		y1 := min(y0+blockSize, h)
 		cy := min(max(by, 2), max(bh-3, 0))
 		for bx := 0; bx < bw; bx++ {
 			cx := min(max(bx, 2), max(bw-3, 0))
-			sum, n := 0, 0
-			for yy := max(cy-2, 0); yy <= min(cy+2, bh-1); yy++ {
-				r := b.bp[yy*bw:]
-				for xx := max(cx-2, 0); xx <= min(cx+2, bw-1); xx++ {
-					sum += int(r[xx])
-					n++
-				}
-			}
-			t := sum / n
+			t := b.windowMean(cx, cy)
 			x0 := bx << blockShift
 			x1 := min(x0+blockSize, w)
 			full := x1-x0 == blockSize
@@ -170,6 +167,52 @@ func darkByte(px, tt uint64) byte {
 	c |= c >> 14
 	c |= c >> 28
 	return byte(c)
+}
+
+// windowSums fills win with the sum of the black points over the 5×5
+// blocks centred on each block (centres at least 2 blocks from the edges;
+// smaller images are summed directly by windowMean).
+func (b *binImage) windowSums() {
+	bw, bh := b.bw, b.bh
+	if bw < 5 || bh < 5 {
+		return
+	}
+	for y := 0; y < bh; y++ {
+		r := b.bp[y*bw : y*bw+bw]
+		o := b.hsum[y*bw : y*bw+bw]
+		s := r[0] + r[1] + r[2] + r[3] + r[4]
+		o[2] = s
+		for x := 3; x < bw-2; x++ {
+			s += r[x+2] - r[x-3]
+			o[x] = s
+		}
+	}
+	for x := 2; x < bw-2; x++ {
+		s := b.hsum[x] + b.hsum[bw+x] + b.hsum[2*bw+x] + b.hsum[3*bw+x] + b.hsum[4*bw+x]
+		b.win[2*bw+x] = s
+		for y := 3; y < bh-2; y++ {
+			s += b.hsum[(y+2)*bw+x] - b.hsum[(y-3)*bw+x]
+			b.win[y*bw+x] = s
+		}
+	}
+}
+
+// windowMean is the mean black point of the (up to) 5×5 blocks centred on
+// block (cx, cy).
+func (b *binImage) windowMean(cx, cy int) int {
+	bw, bh := b.bw, b.bh
+	if bw >= 5 && bh >= 5 {
+		return int(b.win[cy*bw+cx]) / 25
+	}
+	sum, n := 0, 0
+	for yy := max(cy-2, 0); yy <= min(cy+2, bh-1); yy++ {
+		r := b.bp[yy*bw:]
+		for xx := max(cx-2, 0); xx <= min(cx+2, bw-1); xx++ {
+			sum += int(r[xx])
+			n++
+		}
+	}
+	return sum / n
 }
 
 // dark is 1 when v <= t, computed without a branch.

@@ -59,10 +59,10 @@ type v4l2PixFormat struct {
 var vidiocSFmt = uintptr(3<<30 | uint32(unsafe.Sizeof(v4l2Format{}))<<16 | 'V'<<8 | 5)
 
 // vidiocQueryCap is _IOR('V', 0, struct v4l2_capability), 104 bytes.
-const vidiocQueryCap = 2<<30 | 104<<16 | 'V'<<8 // request number 0
+const vidiocQueryCap uintptr = 2<<30 | 104<<16 | 'V'<<8 // request number 0
 
 // vidiocStreamOn is _IOW('V', 18, int).
-const vidiocStreamOn = 1<<30 | 4<<16 | 'V'<<8 | 18
+const vidiocStreamOn uintptr = 1<<30 | 4<<16 | 'V'<<8 | 18
 
 // Writer is an open output side of a v4l2loopback device.
 type Writer struct {

@@ -35,15 +35,15 @@ func defaultBitBadges() BitBadges {
 
 // APIKey, ClientSecret and RefreshToken say where each secret comes from.
 func (c *Config) APIKey() Secret {
-	return Secret{Key: "bitbadges.api_key_file", File: c.Resolve(c.BitBadges.APIKeyFile), Env: "KIOSKD_BITBADGES_API_KEY"}
+	return Secret{Key: "bitbadges.api_key_file", Name: c.BitBadges.APIKeyFile, File: c.Resolve(c.BitBadges.APIKeyFile), Env: "KIOSKD_BITBADGES_API_KEY"}
 }
 
 func (c *Config) ClientSecret() Secret {
-	return Secret{Key: "bitbadges.client_secret_file", File: c.Resolve(c.BitBadges.ClientSecretFile), Env: "KIOSKD_BITBADGES_CLIENT_SECRET"}
+	return Secret{Key: "bitbadges.client_secret_file", Name: c.BitBadges.ClientSecretFile, File: c.Resolve(c.BitBadges.ClientSecretFile), Env: "KIOSKD_BITBADGES_CLIENT_SECRET"}
 }
 
 func (c *Config) RefreshToken() Secret {
-	return Secret{Key: "bitbadges.refresh_token_file", File: c.Resolve(c.BitBadges.RefreshTokenFile), Env: "KIOSKD_BITBADGES_REFRESH_TOKEN"}
+	return Secret{Key: "bitbadges.refresh_token_file", Name: c.BitBadges.RefreshTokenFile, File: c.Resolve(c.BitBadges.RefreshTokenFile), Env: "KIOSKD_BITBADGES_REFRESH_TOKEN"}
 }
 
 func (b *BitBadges) validate() error {

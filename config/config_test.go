@@ -116,3 +116,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Under systemd, LoadCredential= puts the secrets in $CREDENTIALS_DIRECTORY
+// and the config names them bare ("api_key"): that folder wins over the
+// config's own folder.
+func TestSecretFromCredentialsDirectory(t *testing.T) {
+	cfgDir, credDir := t.TempDir(), t.TempDir()
+	cfgPath := filepath.Join(cfgDir, "kioskd.yaml")
+	os.WriteFile(cfgPath, []byte("bitbadges:\n  api_key_file: api_key\n  client_secret_file: client_secret\n"), 0o600)
+	os.WriteFile(filepath.Join(credDir, "api_key"), []byte("from-credentials"), 0o600)
+	os.WriteFile(filepath.Join(cfgDir, "client_secret"), []byte("beside-the-config"), 0o600)
+	c, err := Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CREDENTIALS_DIRECTORY", credDir)
+	if v, _, err := ReadSecret(c.APIKey()); err != nil || v != "from-credentials" {
+		t.Errorf("api key = %q, %v; want it from $CREDENTIALS_DIRECTORY", v, err)
+	}
+	// Not among the credentials: the file beside the config still serves.
+	if v, _, err := ReadSecret(c.ClientSecret()); err != nil || v != "beside-the-config" {
+		t.Errorf("client secret = %q, %v; want the file beside the config", v, err)
+	}
+}

@@ -25,7 +25,7 @@ func defaultDisplay() Display {
 
 // AuthsignalSecret says where the Authsignal secret key comes from.
 func (c *Config) AuthsignalSecret() Secret {
-	return Secret{Key: "display.secret_key_file", File: c.Resolve(c.Display.SecretKeyFile), Env: "AUTHSIGNAL_SECRET_KEY"}
+	return Secret{Key: "display.secret_key_file", Name: c.Display.SecretKeyFile, File: c.Resolve(c.Display.SecretKeyFile), Env: "AUTHSIGNAL_SECRET_KEY"}
 }
 
 // Endpoint returns the API base URL and tenant id in force: the environment

@@ -21,7 +21,7 @@ func defaultEvents() Events {
 
 // EventsToken says where the events uploader's bearer token comes from.
 func (c *Config) EventsToken() Secret {
-	return Secret{Key: "events.token_file", File: c.Resolve(c.Events.TokenFile), Env: "KIOSKD_EVENTS_TOKEN"}
+	return Secret{Key: "events.token_file", Name: c.Events.TokenFile, File: c.Resolve(c.Events.TokenFile), Env: "KIOSKD_EVENTS_TOKEN"}
 }
 
 func (e *Events) validate() error {

@@ -16,7 +16,7 @@ func defaultHTTP() HTTP { return HTTP{Listen: "127.0.0.1:9750"} }
 
 // HTTPToken says where the status page's access token comes from.
 func (c *Config) HTTPToken() Secret {
-	return Secret{Key: "http.token_file", File: c.Resolve(c.HTTP.TokenFile), Env: "KIOSKD_HTTP_TOKEN"}
+	return Secret{Key: "http.token_file", Name: c.HTTP.TokenFile, File: c.Resolve(c.HTTP.TokenFile), Env: "KIOSKD_HTTP_TOKEN"}
 }
 
 func (h *HTTP) validate() error { return nil }

@@ -11,7 +11,10 @@ import (
 // first) or a file. It never holds the secret itself, so a Config can be
 // logged or printed without leaking anything.
 type Secret struct {
-	Key  string // config key of the file, for messages, e.g. "bitbadges.api_key_file"
+	Key string // config key of the file, for messages, e.g. "bitbadges.api_key_file"
+	// Name is the value as written in the config. A bare name (no "/") is
+	// first looked up in $CREDENTIALS_DIRECTORY (systemd LoadCredential=).
+	Name string
 	File string // path, resolved against the config's folder
 	Env  string // environment variable, e.g. KIOSKD_BITBADGES_API_KEY
 }
@@ -29,8 +32,10 @@ func ReadSecret(s Secret) (value string, warning string, err error) {
 		return "", "", nil
 	}
 	path := s.File
-	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" && !strings.ContainsRune(path, '/') {
-		path = dir + "/" + path
+	if dir := os.Getenv("CREDENTIALS_DIRECTORY"); dir != "" && s.Name != "" && !strings.ContainsRune(s.Name, '/') {
+		if cred := dir + "/" + s.Name; fileExists(cred) {
+			path = cred
+		}
 	}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -49,4 +54,9 @@ func ReadSecret(s Secret) (value string, warning string, err error) {
 		return "", warning, fmt.Errorf("%s: %s is empty", s.Key, path)
 	}
 	return v, warning, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

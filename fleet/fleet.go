@@ -145,7 +145,7 @@ func FromConfig(c *config.Config, o Options) (*Fleet, error) {
 	o.Kiosk, o.Broker, o.TopicPrefix, o.QoS = c.KioskID, fc.Broker, fc.TopicPrefix, byte(fc.QoS)
 	o.SessionExpiry, o.StatusInterval, o.Policy = fc.SessionExpiry, fc.StatusInterval, c.Policy
 	creds, warn, err := config.ReadSecret(config.Secret{
-		Key: "fleet.credentials_file", File: c.Resolve(fc.CredentialsFile), Env: "KIOSKD_FLEET_CREDENTIALS",
+		Key: "fleet.credentials_file", Name: fc.CredentialsFile, File: c.Resolve(fc.CredentialsFile), Env: "KIOSKD_FLEET_CREDENTIALS",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fleet: %w", err)

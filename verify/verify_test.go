@@ -16,7 +16,7 @@ import (
 	"github.com/kioskd/kioskd/store"
 )
 
-func code(i int) string { return fmt.Sprintf("%064x", 0xc0de0000+i) }
+func code(i int) string { return fmt.Sprintf("%064x", int64(0xc0de0000)+int64(i)) }
 
 type clock struct{ t atomic.Pointer[time.Time] }
 

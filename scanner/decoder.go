@@ -63,10 +63,13 @@ type DecoderStats struct {
 //
 // The passes, cheapest first, each stopping at the first code found:
 //  1. our block-mean binarizer on the full frame, then a scan of its rows
-//     for finder-pattern-like runs (1:1:3:1:1) in either polarity; gozxing's
-//     QR reader runs only for a polarity with such runs, the light-centred
-//     one on the inverted bitmap (dark-mode screens);
-//  2. for a polarity with runs that failed: gozxing's HybridBinarizer and
+//     for finder-pattern-like runs (1:1:3:1:1, confirmed down the column)
+//     in either polarity; gozxing's QR reader runs only for a polarity with
+//     three such places laid out like a code's corners (the light-centred
+//     polarity on the inverted bitmap: dark-mode screens), the polarity with
+//     more places first, without TRY_HARDER;
+//  2. for a polarity that passed the gate but failed: the same bitmap with
+//     TRY_HARDER, gozxing's HybridBinarizer and
 //     GlobalHistogramBinarizer, our binarizer after an unsharp mask (blur),
 //     and with a low contrast floor (throttled when a scene keeps failing);
 //  3. the frame at half resolution (2×2 box filter: noise, blur and codes
@@ -182,7 +185,9 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 	// frame: after a few such frames in a row the costly passes run on every
 	// fourth frame only. Stills (seq 0) always get them.
 	extras := pols[0] || pols[1]
-	if extras {
+	if !extras {
+		d.misses = 0 // the scene changed: nothing code-like any more
+	} else {
 		d.misses++
 		if seq != 0 && d.misses > 3 && d.misses%4 != 0 {
 			extras = false

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -78,6 +79,14 @@ func Load(path string) (Config, error) {
 	abs, err := filepath.Abs(path)
 	if err == nil {
 		c.path = abs
+	}
+	// Relative paths in the file are relative to the file, not to wherever
+	// kioskd was started from.
+	c.StateDir = c.Resolve(c.StateDir)
+	for _, prefix := range []string{"dir:", "file:"} {
+		if rest, ok := strings.CutPrefix(c.Camera.Source, prefix); ok {
+			c.Camera.Source = prefix + c.Resolve(rest)
+		}
 	}
 	return c, nil
 }

@@ -139,3 +139,16 @@ func TestSecretFromCredentialsDirectory(t *testing.T) {
 		t.Errorf("client secret = %q, %v; want the file beside the config", v, err)
 	}
 }
+
+func TestRelativePathsFollowTheFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "k.yaml")
+	os.WriteFile(p, []byte("state_dir: state\ncamera:\n  source: dir:frames\n"), 0o600)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StateDir != filepath.Join(dir, "state") || c.Camera.Source != "dir:"+filepath.Join(dir, "frames") {
+		t.Errorf("state_dir %q, camera.source %q: not resolved against %s", c.StateDir, c.Camera.Source, dir)
+	}
+}

@@ -296,7 +296,8 @@ func (s *session) expectAcceptWithin(c string, wait time.Duration) (string, erro
 	on := onE.At
 	lat := on.Sub(shown)
 	s.latency = append(s.latency, lat)
-	if _, err := s.waitEdge(lineOK, 1, shown, wait); err != nil {
+	green, err := s.waitEdge(lineOK, 1, shown, wait)
+	if err != nil {
 		return "", fmt.Errorf("relay pulsed but %w", err)
 	}
 	offE, err := s.waitEdgeFull(lineRelay, 1-s.active(lineRelay), on, pulse+2*time.Second)
@@ -312,9 +313,17 @@ func (s *session) expectAcceptWithin(c string, wait time.Duration) (string, erro
 		return "", fmt.Errorf("relay held %v (between %v and %v by the samples), want %v (-%v/+%v)", held.Round(time.Millisecond),
 			shortest.Round(time.Millisecond), longest.Round(time.Millisecond), pulse, pulseEarly, pulseLate)
 	}
-	for _, e := range s.watch.Since(on) {
-		if e.At.Before(off) && e.Line == lineNo && e.Value == 1 {
-			return "", errors.New("reject LED lit during an accept")
+	// The accept light must not be mixed with a reject. (Red may blink
+	// while the relay is still open once green is over: that is a standing
+	// fault indication, e.g. the camera-down fault clearing a moment after
+	// the camera came back.)
+	greenOff, err := s.waitEdge(lineOK, 0, green, 5*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("accept LED stuck: %w", err)
+	}
+	for _, e := range s.watch.Since(green) {
+		if e.At.Before(greenOff) && e.Line == lineNo && e.Value == 1 {
+			return "", errors.New("reject LED lit while the accept LED was")
 		}
 	}
 	return fmt.Sprintf("frame->relay %v, relay held %v [%v..%v] (want %v -%v/+%v)", lat.Round(time.Millisecond),

@@ -211,7 +211,16 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	fail := make(chan error, 4)
+	// The first part to fail for good stops the generation; later failures
+	// (the others stopping because of it) are dropped, never blocking.
+	fail := make(chan error, 1)
+	report := func(err error) {
+		select {
+		case fail <- err:
+		default:
+			log.Debug("after the first failure", "err", err)
+		}
+	}
 
 	if cfg.HTTP.Listen != "" {
 		srv, err := d.httpServer(preview, log)
@@ -224,7 +233,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		}
 		wg.Go(func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				fail <- fmt.Errorf("status listener: %w", err)
+				report(fmt.Errorf("status listener: %w", err))
 			}
 		})
 		wg.Go(func() {
@@ -238,21 +247,21 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	if d.display != nil {
 		wg.Go(func() {
 			if err := d.display.Run(ctx); err != nil && ctx.Err() == nil {
-				fail <- fmt.Errorf("display mode: %w", err)
+				report(fmt.Errorf("display mode: %w", err))
 			}
 		})
 	}
 	if d.fleet != nil {
 		wg.Go(func() {
 			if err := d.fleet.Run(ctx); err != nil && ctx.Err() == nil {
-				fail <- fmt.Errorf("fleet: %w", err)
+				report(fmt.Errorf("fleet: %w", err))
 			}
 		})
 	}
 	if d.svc != nil {
 		wg.Go(func() {
 			if err := d.svc.Run(ctx); err != nil && ctx.Err() == nil {
-				fail <- fmt.Errorf("sync: %w", err)
+				report(fmt.Errorf("sync: %w", err))
 			}
 		})
 	}
@@ -260,7 +269,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		Signal: sig, Rearm: cfg.Camera.Rearm, Observer: d.mon, Logger: log}
 	wg.Go(func() {
 		if err := pipe.Run(ctx); err != nil {
-			fail <- fmt.Errorf("camera pipeline: %w", err)
+			report(fmt.Errorf("camera pipeline: %w", err))
 			return
 		}
 		if ctx.Err() == nil {

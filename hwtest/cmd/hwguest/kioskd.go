@@ -515,6 +515,9 @@ func (s *session) cameraGoneAndBack(c string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("after the camera came back: %w", err)
 	}
+	// That accept's delay includes kioskd's reopen backoff: it measures
+	// resumption, not the frame-to-relay latency.
+	s.latency = s.latency[:len(s.latency)-1]
 	if s.cmd.Process.Pid != pid {
 		return "", errors.New("kioskd was restarted")
 	}

@@ -40,7 +40,15 @@ func (s *Store) NewSnapshot() (*Snapshot, error) {
 	s.snapBusy = true
 	s.mu.Unlock()
 	var name []byte
+	var dropped []string
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		// A snapshot whose Abort failed (a full disk: even deleting needs
+		// pages) is still in the file; without this it would hold its
+		// space until the next Open, and every failed sync would add one.
+		var err error
+		if dropped, err = dropStaleSnapshots(tx); err != nil {
+			return err
+		}
 		seq, err := tx.Bucket(bucketMeta).NextSequence()
 		if err != nil {
 			return err
@@ -52,6 +60,9 @@ func (s *Store) NewSnapshot() (*Snapshot, error) {
 	if err != nil {
 		s.release()
 		return nil, fmt.Errorf("starting snapshot: %w", err)
+	}
+	if len(dropped) > 0 {
+		s.log.Info("dropped abandoned snapshots", "buckets", dropped)
 	}
 	return &Snapshot{s: s, name: name, base: name}, nil
 }

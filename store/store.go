@@ -231,24 +231,9 @@ func (s *Store) init() error {
 				return fmt.Errorf("creating bucket %s: %w", b, err)
 			}
 		}
-		active := tx.Bucket(bucketMeta).Get(keyActive)
-		var stale [][]byte
-		err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-			if isSnapBucket(name) && string(name) != string(active) {
-				stale = append(stale, append([]byte(nil), name...))
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, name := range stale {
-			if err := tx.DeleteBucket(name); err != nil {
-				return fmt.Errorf("dropping uncommitted snapshot %s: %w", name, err)
-			}
-			dropped = append(dropped, string(name))
-		}
-		return nil
+		var err error
+		dropped, err = dropStaleSnapshots(tx)
+		return err
 	})
 	if err != nil {
 		return err
@@ -260,6 +245,31 @@ func (s *Store) init() error {
 		s.meta = readMeta(tx.Bucket(bucketMeta))
 		return nil
 	})
+}
+
+// dropStaleSnapshots deletes every snapshot bucket but the serving one. Call
+// it only while no snapshot is being written (at Open, or in NewSnapshot,
+// which holds the only snapshot slot).
+func dropStaleSnapshots(tx *bolt.Tx) ([]string, error) {
+	active := tx.Bucket(bucketMeta).Get(keyActive)
+	var stale [][]byte
+	err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		if isSnapBucket(name) && string(name) != string(active) {
+			stale = append(stale, append([]byte(nil), name...))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var dropped []string
+	for _, name := range stale {
+		if err := tx.DeleteBucket(name); err != nil {
+			return nil, fmt.Errorf("dropping uncommitted snapshot %s: %w", name, err)
+		}
+		dropped = append(dropped, string(name))
+	}
+	return dropped, nil
 }
 
 func isSnapBucket(name []byte) bool {

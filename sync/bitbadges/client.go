@@ -270,7 +270,11 @@ func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *
 //
 // The body is read into buf (reused across pages to keep garbage down; nil =
 // a new buffer), so the returned bytes are valid only until buf's next use.
-func (c *Client) do(ctx context.Context, op, method, u string, body []byte, bearer string, buf *bytes.Buffer) ([]byte, time.Time, error) {
+//
+// extra are more secrets of this request (a refresh token, a code) to
+// redact from the server's message, before it is cut to length: redacting
+// the cut text later could miss a secret the cut split.
+func (c *Client) do(ctx context.Context, op, method, u string, body []byte, bearer string, buf *bytes.Buffer, extra ...string) ([]byte, time.Time, error) {
 	if c.RequestTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.RequestTimeout)
@@ -326,7 +330,7 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, bear
 		return data, date, nil
 	}
 	ae := &APIError{Op: op, StatusCode: resp.StatusCode,
-		Message: redact(serverMessage(data), c.APIKey, c.ClientSecret, bearer)}
+		Message: redact(serverMessage(data), append([]string{c.APIKey, c.ClientSecret, bearer}, extra...)...)}
 	if resp.StatusCode == http.StatusTooManyRequests ||
 		(resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "") {
 		now := date

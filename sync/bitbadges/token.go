@@ -71,7 +71,7 @@ func (c *Client) token(ctx context.Context, op string, req tokenRequest) (tokenR
 	if err != nil {
 		return tokenResponse{}, time.Time{}, fmt.Errorf("bitbadges %s: encoding request: %w", op, err)
 	}
-	data, date, err := c.do(ctx, op, http.MethodPost, strings.TrimRight(c.APIURL, "/")+"/siwbb/token", body, "", nil)
+	data, date, err := c.do(ctx, op, http.MethodPost, strings.TrimRight(c.APIURL, "/")+"/siwbb/token", body, "", nil, req.RefreshToken, req.Code)
 	if err != nil {
 		return tokenResponse{}, date, err
 	}

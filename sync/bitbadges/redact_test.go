@@ -20,7 +20,7 @@ func TestRefreshTokenRedactedBeforeTheCut(t *testing.T) {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/siwbb/token", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)
-			json.NewEncoder(w).Encode(map[string]string{"errorMessage": strings.Repeat("a ", pad/2)+strings.Repeat("b", pad%2) + " " + refresh})
+			json.NewEncoder(w).Encode(map[string]string{"errorMessage": strings.Repeat("a ", pad/2) + strings.Repeat("b", pad%2) + " " + refresh})
 		})
 		c := &bitbadges.Client{APIURL: newHTTPServer(t, mux), ClientID: "c", APIKey: "k3y-k3y", ClientSecret: "s3cr3t"}
 		_, err := c.RefreshAccessToken(context.Background(), refresh)

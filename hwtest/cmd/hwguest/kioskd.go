@@ -51,6 +51,8 @@ type session struct {
 	srv      *bbtest.Server
 	feed     *feeder
 	watch    *gpiosim.Watcher
+	trace    *gpiosim.Tracer
+	relayNum int // the relay line's global GPIO number, as trace events name it
 	cmd      *exec.Cmd
 	log      bytes.Buffer
 	exited   chan struct{}
@@ -144,6 +146,17 @@ func (s *session) start(valid []string) error {
 	}
 	s.watch = w
 	time.Sleep(20 * time.Millisecond) // a few samples from before kioskd exists
+	base, err := s.chip.Base()
+	if err != nil {
+		return err
+	}
+	s.relayNum = base + lineRelay
+	if s.trace, err = gpiosim.StartTrace(); err != nil {
+		return err
+	}
+	if err := s.trace.Mark("hwtest: exec kioskd"); err != nil {
+		return err
+	}
 	o := s.srv.Options()
 	s.cmd = exec.Command(kioskdBin, "run", "-config", cfg)
 	s.cmd.Env = append(os.Environ(),
@@ -208,6 +221,9 @@ func (s *session) stop() {
 	}
 	if s.watch != nil {
 		s.watch.Stop()
+	}
+	if s.trace != nil {
+		s.trace.Stop()
 	}
 	if s.feed != nil {
 		s.feed.stop()
@@ -288,6 +304,7 @@ func (s *session) expectAcceptWithin(c string, wait time.Duration) (string, erro
 	}
 	if s.firstAcc.IsZero() {
 		s.firstAcc = shown
+		s.trace.Mark("hwtest: first valid code shown")
 	}
 	onE, err := s.waitEdgeFull(lineRelay, s.active(lineRelay), shown, wait)
 	if err != nil {
@@ -481,9 +498,21 @@ func (s *session) safeAtStart() (string, error) {
 			return "", fmt.Errorf("%s still lit once kioskd is ready", lineNames[off])
 		}
 	}
+	sets, err := s.relayTrace(func(e gpiosim.TraceEvent) error {
+		if e.Value != inactive {
+			return fmt.Errorf("the kernel traced %s setting the relay to its active level %d before any code was shown", e.Comm, e.Value)
+		}
+		return nil
+	}, "hwtest: exec kioskd", "hwtest: first valid code shown")
+	if err != nil {
+		return "", err
+	}
+	if sets == 0 {
+		return "", errors.New("the kernel traced no level set on the relay line: kioskd never drove it to its safe level")
+	}
 	prio, gap := s.watch.Stats()
-	return fmt.Sprintf("relay held at %d for %v from before exec to ready (sampled every %v, %s, longest gap %v); %d LED edges of the starting pattern, dark when ready",
-		inactive, time.Since(s.started).Round(time.Millisecond), samplePeriod, prio, gap.Round(time.Millisecond), ledEdges), nil
+	return fmt.Sprintf("kernel trace: %d relay level sets, all %d; relay sampled at %d for %v from before exec to ready (sampled every %v, %s, longest gap %v); %d LED edges of the starting pattern, dark when ready",
+		sets, inactive, inactive, time.Since(s.started).Round(time.Millisecond), samplePeriod, prio, gap.Round(time.Millisecond), ledEdges), nil
 }
 
 // cameraGoneAndBack closes the writer (the capture side disappears with
@@ -542,6 +571,9 @@ func (s *session) sigtermReleases(c string) (string, error) {
 	}
 	s.latency = append(s.latency, on.Sub(shown))
 	time.Sleep(time.Until(on.Add(150 * time.Millisecond)))
+	if err := s.trace.Mark("hwtest: SIGTERM"); err != nil {
+		return "", err
+	}
 	sig := time.Now()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		return "", err
@@ -566,6 +598,20 @@ func (s *session) sigtermReleases(c string) (string, error) {
 		return "", fmt.Errorf("relay released only at the end of its pulse (between %v and %v after on; SIGTERM %v after on; longest sample gap %v)",
 			relE.Prev.Sub(on), rel.Sub(on), sig.Sub(on), gap)
 	}
+	// The trace tells "kioskd drove the relay inactive" apart from "the line
+	// was freed when the process died", which read the same in sysfs.
+	driven := 0
+	if _, err := s.relayTrace(func(e gpiosim.TraceEvent) error {
+		if e.Value == 1-s.active(lineRelay) && strings.HasPrefix(e.Comm, "kioskd") {
+			driven++
+		}
+		return nil
+	}, "hwtest: SIGTERM", ""); err != nil {
+		return "", err
+	}
+	if driven == 0 {
+		return "", errors.New("the kernel traced no inactive level set by kioskd on the relay after SIGTERM (the line was only freed)")
+	}
 	code := -1
 	if s.cmd.ProcessState != nil {
 		code = s.cmd.ProcessState.ExitCode()
@@ -573,6 +619,36 @@ func (s *session) sigtermReleases(c string) (string, error) {
 	if code != 0 {
 		return "", fmt.Errorf("kioskd exit status %d after SIGTERM", code)
 	}
-	return fmt.Sprintf("relay released %v after SIGTERM (open for %v of a %v pulse); process gone %v after SIGTERM, exit 0",
+	return fmt.Sprintf("relay driven inactive by kioskd (kernel trace) %v after SIGTERM (open for %v of a %v pulse); process gone %v after SIGTERM, exit 0",
 		rel.Sub(sig).Round(time.Millisecond), rel.Sub(on).Round(time.Millisecond), pulse, s.exitAt.Sub(sig).Round(time.Millisecond)), nil
+}
+
+// relayTrace calls check for every level set on the relay line traced
+// between the marks from and to (to "" = the end) and returns how many
+// there were.
+func (s *session) relayTrace(check func(gpiosim.TraceEvent) error, from, to string) (int, error) {
+	evs, err := s.trace.Events()
+	if err != nil {
+		return 0, err
+	}
+	in, n := false, 0
+	for _, e := range evs {
+		if e.Kind == "mark" {
+			switch {
+			case strings.HasSuffix(e.Text, from):
+				in = true
+			case to != "" && strings.HasSuffix(e.Text, to):
+				in = false
+			}
+			continue
+		}
+		if !in || e.Kind != "set" || e.GPIO != s.relayNum {
+			continue
+		}
+		n++
+		if err := check(e); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -45,13 +45,13 @@ func (f *Fleet) validate() error {
 	}
 	u, err := url.Parse(f.Broker)
 	if err != nil {
-		return keyErr("fleet.broker", "%v", err)
+		return keyErr("fleet.broker", "%q: %v", safeURL(f.Broker), urlCause(err))
 	}
 	if u.Scheme != "mqtt" && u.Scheme != "mqtts" {
-		return keyErr("fleet.broker", "must be mqtt:// or mqtts://, not %q", f.Broker)
+		return keyErr("fleet.broker", "must be mqtt:// or mqtts://, not %q", safeURL(f.Broker))
 	}
 	if u.Host == "" {
-		return keyErr("fleet.broker", "has no host: %q", f.Broker)
+		return keyErr("fleet.broker", "has no host: %q", safeURL(f.Broker))
 	}
 	if u.User != nil {
 		return keyErr("fleet.broker", "must not hold credentials; use fleet.credentials_file")

@@ -51,8 +51,14 @@ func (b *BitBadges) validate() error {
 		return err
 	}
 	if b.SyncSchedule != "" {
-		if _, err := cron.ParseStandard(b.SyncSchedule); err != nil {
+		sched, err := cron.ParseStandard(b.SyncSchedule)
+		if err != nil {
 			return keyErr("bitbadges.sync_schedule", "%v", err)
+		}
+		// cron looks 5 years ahead, so a 29th of February is found; a 30th
+		// of February never is, and would make the scheduler sync non-stop.
+		if sched.Next(time.Now()).IsZero() {
+			return keyErr("bitbadges.sync_schedule", "%q never fires (no such date)", b.SyncSchedule)
 		}
 	}
 	if b.ExchangeBudget <= 0 || b.ExchangeBudget > 10*time.Second {

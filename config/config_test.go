@@ -30,6 +30,7 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"cooldown without duration", "policy:\n  reuse: cooldown\n", "policy.cooldown"},
 		{"bad duration", "camera:\n  rearm: soon\n", "soon"},
 		{"bad cron", "bitbadges:\n  sync_schedule: every now and then\n", "bitbadges.sync_schedule"},
+		{"cron that never fires", "bitbadges:\n  sync_schedule: \"0 0 30 2 *\"\n", "bitbadges.sync_schedule"},
 		{"bad source", "camera:\n  source: webcam\n", "camera.source"},
 		{"bad gpio driver", "gpio:\n  driver: sysfs\n", "gpio.driver"},
 		{"relay without line", "gpio:\n  relay: {pulse: 3s}\n", "gpio.relay.line"},

@@ -97,6 +97,10 @@ func (s *Scheduler) SyncNow(ctx context.Context) error {
 	}
 }
 
+// ErrScheduleNeverFires is a sync schedule that names no time that exists
+// (a 30th of February).
+var ErrScheduleNeverFires = errors.New("the schedule never fires")
+
 // Run syncs at once, then on schedule, until ctx ends (it then returns nil).
 // It returns an error only for an invalid schedule.
 func (s *Scheduler) Run(ctx context.Context) error {
@@ -110,6 +114,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		return fmt.Errorf("sync schedule %q: %w", spec, err)
 	}
 	clk := s.clock()
+	// A valid spec may never fire ("0 0 30 2 *"): cron then answers the
+	// zero time, which as a wait is "now", and the loop would sync back to
+	// back, spending API credits without end.
+	if sched.Next(clk.Now()).IsZero() {
+		return fmt.Errorf("sync schedule %q: %w", spec, ErrScheduleNeverFires)
+	}
 	next := clk.Now() // the start-up sync
 	for {
 		s.mu.Lock()

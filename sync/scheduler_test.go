@@ -141,6 +141,37 @@ func TestSchedulerNeverOverlaps(t *testing.T) {
 	<-done
 }
 
+// A spec cron parses but that names no real time must not become a loop
+// syncing back to back (cron's next time is then the zero time).
+func TestSchedulerScheduleThatNeverFires(t *testing.T) {
+	clk := newFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	ss := &scriptedSync{}
+	sc := &Scheduler{Sync: ss.Sync, Schedule: "0 0 30 2 *", Clock: clk}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- sc.Run(ctx) }()
+	for {
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrScheduleNeverFires) {
+				t.Fatalf("Run = %v, want ErrScheduleNeverFires", err)
+			}
+			return
+		case r := <-clk.timers:
+			ss.mu.Lock()
+			n := ss.calls
+			ss.mu.Unlock()
+			if n >= 3 {
+				t.Fatalf("%d syncs back to back; next wait %v", n, r.d)
+			}
+			r.ch <- clk.Now()
+		case <-time.After(10 * time.Second):
+			t.Fatal("Run neither failed nor asked for a timer")
+		}
+	}
+}
+
 func TestSchedulerBadSpec(t *testing.T) {
 	sc := &Scheduler{Sync: (&scriptedSync{}).Sync, Schedule: "every tuesday"}
 	if err := sc.Run(context.Background()); err == nil {

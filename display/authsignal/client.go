@@ -210,7 +210,7 @@ func (c *Client) Poll(ctx context.Context, ch Challenge) (Status, error) {
 		IsVerified  bool   `json:"isVerified"`
 		AccessToken string `json:"accessToken"`
 	}
-	err := c.do(ctx, "/client/verify/qr-code", c.tenant, req, &resp)
+	err := c.do(ctx, "/client/verify/qr-code", c.tenant, req, &resp, ch.deviceCode)
 	if err != nil {
 		var ae *APIError
 		// Any other 4xx on a challenge we created: it expired or was dropped.

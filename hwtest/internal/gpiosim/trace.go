@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -74,14 +75,22 @@ func (t *Tracer) Events() ([]TraceEvent, error) {
 		return nil, fmt.Errorf("reading the trace: %w", err)
 	}
 	defer f.Close()
+	return parseTrace(f)
+}
+
+// parseTrace reads tracefs' text format: "# ..." header lines, then one
+// event a line, "<comm>-<pid> [cpu] flags timestamp: <event>: <fields>".
+// Lines of other events are skipped; a gpio line that does not parse is an
+// error, since a silently dropped level set would hide a glitch.
+func parseTrace(r io.Reader) ([]TraceEvent, error) {
 	var out []TraceEvent
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "#") {
+		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
 			continue
 		}
-		comm := strings.Fields(line + " ?")[0]
+		comm := strings.Fields(line)[0]
 		switch {
 		case strings.Contains(line, "tracing_mark_write: "):
 			_, txt, _ := strings.Cut(line, "tracing_mark_write: ")
@@ -90,7 +99,10 @@ func (t *Tracer) Events() ([]TraceEvent, error) {
 			// "%u %3s %d": number, get|set, value
 			_, rest, _ := strings.Cut(line, "gpio_value: ")
 			f := strings.Fields(rest)
-			if len(f) != 3 || f[1] != "set" {
+			if len(f) != 3 {
+				return nil, fmt.Errorf("unexpected gpio_value line %q", line)
+			}
+			if f[1] != "set" {
 				continue
 			}
 			n, err1 := strconv.Atoi(f[0])
@@ -103,8 +115,8 @@ func (t *Tracer) Events() ([]TraceEvent, error) {
 			// "%u %3s (%d)": number, in|out, error
 			_, rest, _ := strings.Cut(line, "gpio_direction: ")
 			f := strings.Fields(rest)
-			if len(f) != 3 {
-				continue
+			if len(f) != 3 || (f[1] != "in" && f[1] != "out") {
+				return nil, fmt.Errorf("unexpected gpio_direction line %q", line)
 			}
 			n, err := strconv.Atoi(f[0])
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	stdsync "sync"
 	"time"
 
@@ -86,7 +87,13 @@ func (t *HTTPTransport) Send(ctx context.Context, events []store.Event) error {
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		// net/http strips any password from the URL it quotes.
+		// net/http strips any password from the URL it quotes, not a query:
+		// a receiver's URL may carry its key there (?key=...), and this
+		// error is logged on every failed attempt and shown on the status page.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = withoutQuery(ue.URL)
+		}
 		return fmt.Errorf("event upload: %w", err)
 	}
 	defer resp.Body.Close()
@@ -107,6 +114,16 @@ func (t *HTTPTransport) Send(ctx context.Context, events []store.Event) error {
 		se.Permanent = true
 	}
 	return se
+}
+
+// withoutQuery is u fit for a message: its query and fragment cut off.
+func withoutQuery(u string) string {
+	for i := 0; i < len(u); i++ {
+		if u[i] == '?' || u[i] == '#' {
+			return u[:i] + "?…"
+		}
+	}
+	return u
 }
 
 func batchKey(events []store.Event) string {

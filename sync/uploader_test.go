@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	stdsync "sync"
 	"testing"
 	"time"
@@ -218,5 +220,27 @@ func TestUploaderNoSpinOnStuckOutbox(t *testing.T) {
 	u := &Uploader{Outbox: stuckOutbox{store.Event{Nonce: "n1"}}, Transport: &HTTPTransport{URL: ts.URL}}
 	if err := u.Flush(context.Background()); err == nil {
 		t.Fatal("no error for an event that stays after its ack")
+	}
+}
+
+// A receiver whose URL carries its key in the query: a failed POST's error
+// (logged each attempt, shown on the status page) must not repeat it.
+func TestHTTPTransportErrorHidesTheQuery(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nobody listens there now: the POST fails in the transport
+	tr := &HTTPTransport{URL: "http://" + addr + "/ingest?key=Qu3ry-s3cret", Token: "B3arer-s3cret", Timeout: 2 * time.Second}
+	err = tr.Send(context.Background(), []store.Event{{Nonce: "n1", Kind: store.KindVerdict}})
+	if err == nil {
+		t.Fatal("send to a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error %q carries a secret", err)
+	}
+	if !strings.Contains(err.Error(), "/ingest") {
+		t.Errorf("error %q does not say where it was sending", err)
 	}
 }

@@ -103,6 +103,7 @@ gpio:
     active_low: %s
     pulse: %s
     fail_mode: secure
+  exit_button: {line: GPIO5, active_low: true, pull: up, debounce: 50ms}
   accept_for: 500ms
   reject_for: 500ms
 http:
@@ -135,6 +136,10 @@ func (s *session) start(valid []string) error {
 		if err := s.chip.SetPull(off, false); err != nil {
 			return err
 		}
+	}
+	// The exit button rests high (pull-up), pressed connects it to ground.
+	if err := s.chip.SetPull(lineExit, true); err != nil {
+		return err
 	}
 	s.feed = newFeeder(videoDev, 640, 480, 15)
 	if err := s.feed.start(); err != nil {
@@ -440,8 +445,9 @@ func kioskdScenarios(chip *gpiosim.Chip) []scenario {
 			return s.expectReject("https://example.com/menu")
 		})},
 		{"kioskd.5-camera-gone-and-back", step(func() (string, error) { return s.cameraGoneAndBack(codeB) })},
-		{"kioskd.6-sigterm-releases-relay", step(func() (string, error) { return s.sigtermReleases(codeC) })},
-		{"kioskd.7-active-low-relay", func() (string, error) {
+		{"kioskd.6-exit-button-opens", step(func() (string, error) { return s.exitButton() })},
+		{"kioskd.7-sigterm-releases-relay", step(func() (string, error) { return s.sigtermReleases(codeC) })},
+		{"kioskd.8-active-low-relay", func() (string, error) {
 			if s != nil {
 				collect()
 				s.stop()
@@ -651,4 +657,49 @@ func (s *session) relayTrace(check func(gpiosim.TraceEvent) error, from, to stri
 		}
 	}
 	return n, nil
+}
+
+// exitButton presses the request-to-exit button (the simulator's pull takes
+// the input line low, as a button to ground does) for 200 ms: kioskd must
+// debounce it and open the door exactly as an accept does, and a bounce
+// shorter than the debounce must not.
+func (s *session) exitButton() (string, error) {
+	if err := s.away(); err != nil {
+		return "", err
+	}
+	// A 10 ms bounce: below gpio.exit_button.debounce (50 ms).
+	bounce := time.Now()
+	if err := s.chip.SetPull(lineExit, false); err != nil {
+		return "", err
+	}
+	time.Sleep(10 * time.Millisecond)
+	if err := s.chip.SetPull(lineExit, true); err != nil {
+		return "", err
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := s.relayTouched(bounce, time.Now()); err != nil {
+		return "", fmt.Errorf("a 10 ms bounce opened the door: %w", err)
+	}
+	press := time.Now()
+	if err := s.chip.SetPull(lineExit, false); err != nil {
+		return "", err
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := s.chip.SetPull(lineExit, true); err != nil {
+		return "", err
+	}
+	onE, err := s.waitEdgeFull(lineRelay, s.active(lineRelay), press, verdictWait)
+	if err != nil {
+		return "", fmt.Errorf("exit button did not open the door: %w", err)
+	}
+	offE, err := s.waitEdgeFull(lineRelay, 1-s.active(lineRelay), onE.At, pulse+2*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("relay stuck after exit button: %w", err)
+	}
+	shortest, longest := offE.Prev.Sub(onE.At), offE.At.Sub(onE.Prev)
+	if longest < pulse-pulseEarly || shortest > pulse+pulseLate {
+		return "", fmt.Errorf("relay held between %v and %v after the exit button, want %v", shortest, longest, pulse)
+	}
+	return fmt.Sprintf("10 ms bounce ignored; 200 ms press -> relay %v later, held [%v..%v]",
+		onE.At.Sub(press).Round(time.Millisecond), shortest.Round(time.Millisecond), longest.Round(time.Millisecond)), nil
 }

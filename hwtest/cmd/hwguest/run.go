@@ -17,9 +17,10 @@ const (
 	lineRelay = 0
 	lineOK    = 1
 	lineNo    = 2
+	lineExit  = 3 // request-to-exit button input, to ground (active low)
 )
 
-var lineNames = []string{"GPIO17", "GPIO27", "GPIO22"}
+var lineNames = []string{"GPIO17", "GPIO27", "GPIO22", "GPIO5"}
 
 // scenario is one named check; fn returns a detail line for the report.
 type scenario struct {

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kioskd/kioskd/scanner/demoframes"
+	"github.com/kioskd/kioskd/status"
+)
+
+// TestRunFullDisk fills the disk under a running daemon (prlimit lowers its
+// RLIMIT_FSIZE to 8 KiB: bbolt's two meta pages stay writable, nothing
+// else, and Go ignores SIGXFSZ so the writes fail with EFBIG). A valid code
+// shown then must be a reject with reason error, never an accept; the log
+// must say why; and afterwards the store opens and the code, whose use was
+// never recorded, is still good.
+func TestRunFullDisk(t *testing.T) {
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("no prlimit (util-linux)")
+	}
+	e := newEnv(t, "")
+	valid, _, _ := demoframes.Codes()
+	if out, errOut, code := e.kioskd("sync", "-config", e.cfg); code != exitOK {
+		t.Fatalf("sync: exit %d %q %q", code, out, errOut)
+	}
+	// The daemon then runs without sync (no client id), so nothing but the
+	// code below writes to the store once it is up.
+	raw, _ := os.ReadFile(e.cfg)
+	os.WriteFile(e.cfg, bytes.Replace(raw, []byte("client_id: test-client"), []byte(`client_id: ""`), 1), 0o600)
+	// About 10 s of empty frames at 4 fps before the code: time to lower the limit.
+	frames := make([]string, 0, 45)
+	for range 40 {
+		frames = append(frames, "03-no-qr.png")
+	}
+	frames = append(frames, "01-code-a.png", "03-no-qr.png", "03-no-qr.png")
+	writeDemoFrames(t, e.dir+"/frames", frames)
+
+	cmd := exec.Command(kioskdBin, "run", "-config", e.cfg)
+	var logs lockedBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stopped := false
+	defer func() {
+		if !stopped {
+			cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	url := fmt.Sprintf("http://127.0.0.1:%d/status.json", e.port)
+	get := func() (status.Snapshot, bool) {
+		var s status.Snapshot
+		resp, err := http.Get(url)
+		if err != nil {
+			return s, false
+		}
+		defer resp.Body.Close()
+		return s, json.NewDecoder(resp.Body).Decode(&s) == nil
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, ok := get(); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon not up\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if out, err := exec.Command(prlimit, "--pid", strconv.Itoa(cmd.Process.Pid), "--fsize=8192").CombinedOutput(); err != nil {
+		t.Fatalf("prlimit: %v %s", err, out)
+	}
+	var s status.Snapshot
+	deadline = time.Now().Add(40 * time.Second)
+	for len(s.Recent) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no verdict\n%s", logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+		s, _ = get()
+	}
+	if v := s.Recent[0]; v.Accept || v.Reason != "error" {
+		t.Errorf("the code on a full disk: %+v, want a reject with reason error\n%s", v, logs.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		stopped = true
+		if err != nil {
+			t.Errorf("exit after SIGTERM on a full disk: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	l := logs.String()
+	if strings.Contains(l, "accept=true") {
+		t.Errorf("an accept was logged on a full disk:\n%s", l)
+	}
+	if !strings.Contains(l, "recording redemption") || !strings.Contains(l, "file too large") {
+		t.Errorf("the log does not say the redemption could not be recorded, and why:\n%s", l)
+	}
+	if strings.Contains(l, valid) {
+		t.Error("the code appears in the log")
+	}
+	// Space is back (a new process): the store opens; the use never counted.
+	for _, args := range [][]string{{"-dry-run", valid}, {valid}} {
+		if out, errOut, code := e.kioskd(append([]string{"check", "-config", e.cfg}, args...)...); code != exitOK || !strings.Contains(out, "accept\tok") {
+			t.Errorf("check (dry run %v) after the full disk: exit %d %q %q", len(args) == 2, code, out, errOut)
+		}
+	}
+}

@@ -148,7 +148,11 @@ func (s *Syncer) renew(ctx context.Context) error {
 		if err := s.Cache.SetRefreshToken(tok.RefreshToken); err != nil {
 			s.unpersisted = tok.RefreshToken
 			s.access = ""
-			return fmt.Errorf("keeping the rotated refresh token: %w", err)
+			// Say what is at stake: the old token is dead, the new one lives
+			// only in this process (kioskd sync, a restart: gone).
+			return fmt.Errorf("keeping the rotated refresh token (BitBadges has retired the old one; "+
+				"this process holds the new one until it can be stored: free disk space; "+
+				"if kioskd stops first, re-authorise the kiosk and put the new refresh token in bitbadges.refresh_token_file): %w", err)
 		}
 		s.unpersisted = ""
 		s.access, s.expiry = tok.AccessToken, tok.AccessExpiry

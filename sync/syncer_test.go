@@ -210,7 +210,8 @@ func TestRefreshTokenPersistedBeforeUse(t *testing.T) {
 	e.srv.AddCodes(10)
 	oc := &orderCache{Cache: e.syncer.Cache, srv: e.srv, failSet: true}
 	e.syncer.Cache = oc
-	if _, err := e.sync(t); err == nil || !strings.Contains(err.Error(), "keeping the rotated refresh token") {
+	if _, err := e.sync(t); err == nil || !strings.Contains(err.Error(), "keeping the rotated refresh token") ||
+		!strings.Contains(err.Error(), "re-authorise") {
 		t.Fatalf("sync with an unwritable store: %v", err)
 	}
 	if n := e.srv.Counts(); n.PrefetchGET+n.PrefetchPOST != 0 {

@@ -103,6 +103,13 @@ func TestReadSecret(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "bitbadges.api_key_file") {
 		t.Errorf("missing file error %v does not name the key", err)
 	}
+	// The key itself pasted where its file's name belongs: the error must
+	// not repeat it (it would reach the journal).
+	pasted := "bbk_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+	_, _, err = ReadSecret(Secret{Key: "bitbadges.api_key_file", Name: pasted, File: filepath.Join(dir, pasted)})
+	if err == nil || !strings.Contains(err.Error(), "bitbadges.api_key_file") || strings.Contains(err.Error(), pasted[:12]) {
+		t.Errorf("a pasted key in api_key_file: error %v, want one naming the key without the value", err)
+	}
 }
 
 func FuzzParse(f *testing.F) {

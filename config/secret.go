@@ -39,7 +39,13 @@ func ReadSecret(s Secret) (value string, warning string, err error) {
 	}
 	st, err := os.Stat(path)
 	if err != nil {
-		// The error names the path, never the content.
+		// The error names the path, never the content; but a venue may have
+		// written the secret itself where its file's name belongs, and the
+		// path would then be the secret.
+		if looksLikeSecret(s.Name) {
+			return "", "", fmt.Errorf("%s: no such file (the %d-character value is not shown: if it is the secret itself, "+
+				"put it in a file and give that file's name here)", s.Key, len(s.Name))
+		}
 		return "", "", fmt.Errorf("%s: %w", s.Key, err)
 	}
 	if st.Mode().Perm()&0o004 != 0 {
@@ -59,4 +65,14 @@ func ReadSecret(s Secret) (value string, warning string, err error) {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// looksLikeSecret reports whether a *_file value is more likely a pasted key
+// or token than a file name: long, no folder, no extension, no spaces. A
+// credential name like "api_key" or a path like /etc/kioskd/api_key is not.
+func looksLikeSecret(name string) bool {
+	if len(name) < 20 || strings.ContainsAny(name, "/. ") {
+		return false
+	}
+	return true
 }

@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kioskd/kioskd/scanner/demoframes"
 )
@@ -83,5 +86,49 @@ func TestSecretsStayOutOfTheOutput(t *testing.T) {
 				t.Logf("kioskd %s: exit %d\n%s%s", args[0], code, out, errOut)
 			}
 		})
+	}
+}
+
+// TestRunLogKeepsSecrets runs the daemon against a server that refuses
+// every request and quotes it back: the failed start-up sync is logged,
+// without the API key, the client secret or the refresh token.
+func TestRunLogKeepsSecrets(t *testing.T) {
+	e := newEnv(t, "")
+	secrets := map[string]string{"api_key": "K3y-Of-The-Venue", "client_secret": "Cl13nt-s3cr3t", "refresh_token": "R3fr3sh-tok"}
+	for name, v := range secrets {
+		if err := os.WriteFile(e.dir+"/"+name, []byte(v+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, _ := os.ReadFile(e.cfg)
+	os.WriteFile(e.cfg, []byte(strings.Replace(string(raw), e.srv.URL(), echoServer(t, 401, true).URL+"/api/v0", 1)), 0o600)
+	writeDemoFrames(t, e.dir+"/frames", []string{"03-no-qr.png"})
+	cmd := exec.Command(kioskdBin, "run", "-config", e.cfg)
+	var logs lockedBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), "sync: failed") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-exited
+			t.Fatalf("no failed sync logged\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+		t.Error("no exit after SIGTERM")
+	}
+	if m := regexp.MustCompile(`K3y-Of|Cl13nt|R3fr3sh`).FindString(logs.String()); m != "" {
+		t.Errorf("%q leaked into the daemon's log:\n%s", m, logs.String())
 	}
 }

@@ -242,18 +242,31 @@ func (o *Outputs) input(ev InputEvent) {
 }
 
 // deliver calls OnInput for each event until the events channel is closed
-// (Close) or ctx is done.
+// (Close) or ctx is done; either way the events already queued are
+// delivered first (a door opened just before shutdown is still recorded).
 func (o *Outputs) deliver(ctx context.Context) {
+	stopping := false
 	for {
-		select {
-		case ev, ok := <-o.events:
-			if !ok {
-				return
+		var ev InputEvent
+		ok := true
+		if stopping {
+			select {
+			case ev, ok = <-o.events:
+			default:
+				return // nothing queued any more
 			}
-			o.onInput(ev)
-		case <-ctx.Done():
-			return
+		} else {
+			select {
+			case ev, ok = <-o.events:
+			case <-ctx.Done():
+				stopping = true
+				continue
+			}
 		}
+		if !ok {
+			return // closed by Close
+		}
+		o.onInput(ev)
 	}
 }
 
@@ -298,7 +311,13 @@ func (o *Outputs) run(ctx context.Context, st state) {
 	for {
 		now := time.Now()
 		lv, next := st.levels(now)
-		failed := o.apply(lv, &written, &known)
+		failed, relayOn := o.apply(lv, &written, &known)
+		if !relayOn.IsZero() && now.Before(st.relayUntil) {
+			// The door's time counts from when the line was set, not from
+			// the decision: a slow write must not shorten the pulse.
+			st.pulseRelay(relayOn)
+			_, next = st.levels(relayOn)
+		}
 		if failed {
 			if retry := now.Add(retryInterval); next.IsZero() || retry.Before(next) {
 				next = retry
@@ -312,7 +331,8 @@ func (o *Outputs) run(ctx context.Context, st state) {
 			}
 		})
 		if !next.IsZero() {
-			timer.Reset(next.Sub(now))
+			// From the time after the writes, which may have taken a while.
+			timer.Reset(time.Until(next))
 		}
 		select {
 		case <-ctx.Done():
@@ -347,10 +367,16 @@ func (o *Outputs) take(st *state, now time.Time) {
 	}
 }
 
-// apply writes the levels that differ from what the lines are at; it
-// reports whether a write failed (to be retried soon).
-func (o *Outputs) apply(lv [numRoles]bool, written, known *[numRoles]bool) (failed bool) {
-	for r, l := range o.lines {
+// applyOrder writes the relay first: it is what the visitor waits for, and
+// its pulse is timed from its own write.
+var applyOrder = [numRoles]role{roleRelay, roleAcceptLED, roleRejectLED, roleBuzzer}
+
+// apply writes the levels that differ from what the lines are at. It reports
+// whether a write failed (to be retried soon), and when the relay was
+// energised by this call (zero if it was not).
+func (o *Outputs) apply(lv [numRoles]bool, written, known *[numRoles]bool) (failed bool, relayOn time.Time) {
+	for _, r := range applyOrder {
+		l := o.lines[r]
 		if l == nil || (known[r] && written[r] == lv[r]) {
 			continue
 		}
@@ -361,11 +387,14 @@ func (o *Outputs) apply(lv [numRoles]bool, written, known *[numRoles]bool) (fail
 			continue
 		}
 		written[r], known[r] = lv[r], true
-		if role(r) == roleRelay {
+		if r == roleRelay {
+			if lv[r] {
+				relayOn = time.Now()
+			}
 			o.log.Info("relay", "energised", lv[r])
 		}
 	}
-	return failed
+	return failed, relayOn
 }
 
 // Status is a snapshot of the outputs, for the status page and logs.

@@ -45,6 +45,7 @@ type kiosk struct {
 	*Outputs
 	rec    *gpiosim.Recorder
 	t0     time.Time
+	skip   map[string]int // transitions per line made before the test began
 	mu     sync.Mutex
 	events []InputEvent // written by the input goroutines
 }
@@ -63,8 +64,16 @@ func openKiosk(t *testing.T, ctx context.Context, yaml string) *kiosk {
 		t.Fatalf("Open: %v", err)
 	}
 	k.Outputs = out
-	out.Show(Idle) // end Starting: most tests are about what comes next
+	// Let Starting show before ending it: otherwise whether its first levels
+	// reach the lines depends on which goroutine runs first, and every test
+	// is about what comes next.
 	synctest.Wait()
+	out.Show(Idle)
+	synctest.Wait()
+	k.skip = map[string]int{}
+	for _, tr := range k.rec.Transitions() {
+		k.skip[tr.Line]++
+	}
 	return k
 }
 
@@ -74,11 +83,11 @@ type edge struct {
 	active bool
 }
 
-// edges returns a line's transitions after the initial request.
+// edges returns a line's transitions after openKiosk returned.
 func (k *kiosk) edges(line string) []edge {
 	var out []edge
-	for _, tr := range k.rec.Of(line) {
-		if !tr.Initial {
+	for i, tr := range k.rec.Of(line) {
+		if i >= k.skip[line] && !tr.Initial {
 			out = append(out, edge{tr.At.Sub(k.t0), tr.Active})
 		}
 	}
@@ -554,8 +563,9 @@ func TestFailedWriteIsRetried(t *testing.T) {
 			got = append(got, edge{tr.At.Sub(t0), tr.Active})
 		}
 		// Failed writes at 0 and 100ms (retry interval); the next wake-up is
-		// the accept beep's end at 150ms, where the write lands.
-		if want := []edge{{150 * time.Millisecond, true}, {3 * time.Second, false}}; !sameEdges(got, want) {
+		// the accept beep's end at 150ms, where the write lands. The pulse
+		// counts from there: the door still gets its full 3 s.
+		if want := []edge{{150 * time.Millisecond, true}, {3150 * time.Millisecond, false}}; !sameEdges(got, want) {
 			t.Errorf("relay = %v, want %v", got, want)
 		}
 		if s := o.Status(); s.WriteErrors != 2 {
@@ -628,6 +638,56 @@ func TestStuckOnInputDoesNotBlockTheExitButton(t *testing.T) {
 		defer mu.Unlock()
 		if calls != 6 {
 			t.Errorf("OnInput called %d times, want 6 (3 presses, 3 releases, delivered once unstuck)", calls)
+		}
+	})
+}
+
+// slowLine takes d to change its level, as a GPIO write can under load.
+type slowLine struct {
+	physOut
+	d time.Duration
+}
+
+func (s *slowLine) Set(high bool) error {
+	time.Sleep(s.d)
+	return s.physOut.Set(high)
+}
+
+// A slow write neither shortens the door's pulse (it counts from the moment
+// the relay line changed) nor delays the relay behind the LEDs.
+func TestSlowWritesKeepTheFullPulse(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := gpiosim.NewRecorder(nil)
+		o := &Outputs{log: Options{}.logger(), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), stopInputs: func() {}}
+		for _, l := range []struct {
+			r    role
+			name string
+		}{{roleAcceptLED, "GPIO27"}, {roleRelay, "GPIO17"}} {
+			p, err := rec.RequestOutput(l.name, l.r.key(), false, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.lines[l.r] = line{p: &slowLine{physOut: p, d: 40 * time.Millisecond}}
+		}
+		t0 := time.Now()
+		go o.run(t.Context(), state{pulse: 3 * time.Second, acceptFor: time.Second, rejectFor: time.Second})
+		o.Show(Accept)
+		time.Sleep(10 * time.Second)
+		o.Close()
+		edges := func(name string) []edge {
+			var got []edge
+			for _, tr := range rec.Of(name)[1:] {
+				got = append(got, edge{tr.At.Sub(t0), tr.Active})
+			}
+			return got
+		}
+		// The relay is written first and lands at 40ms; its release is
+		// written at 3.04s and lands 40ms later.
+		if got, want := edges("GPIO17"), []edge{{40 * time.Millisecond, true}, {3080 * time.Millisecond, false}}; !sameEdges(got, want) {
+			t.Errorf("relay = %v, want %v", got, want)
+		}
+		if got := edges("GPIO27"); len(got) == 0 || got[0].at != 80*time.Millisecond || !got[0].active {
+			t.Errorf("accept LED = %v, want on at 80ms (after the relay)", got)
 		}
 	})
 }

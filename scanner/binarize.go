@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"encoding/binary"
+	"image"
 	"math/bits"
 
 	"github.com/makiuchi-d/gozxing"
@@ -38,16 +39,25 @@ type binImage struct {
 	bp     []int32 // per-block black point
 	hsum   []int32 // bp summed over 5 blocks across, then 5 down (win)
 	win    []int32
-	mat    *gozxing.BitMatrix
-	row    *gozxing.BitArray
-	bmp    *gozxing.BinaryBitmap
-	src    *lumSource
-	packed bool // mat holds bits (inverted if inv)
-	inv    bool
+	// One block row's lane-wise statistics (see blockRowStats).
+	rsum, rmin, rmax []uint64
+	mat              *gozxing.BitMatrix
+	row              *gozxing.BitArray
+	bmp              *gozxing.BinaryBitmap
+	src              *lumSource
+	packed           bool // mat holds bits (inverted if inv)
+	inv              bool
 	// Finder-pattern-like places found by finderHits, per polarity
 	// (0 dark-centred, 1 light-centred), merged when close together.
 	cands [2][maxCands]cand
 	ncand [2]int
+	// area is, per polarity, where the plausible code triple with the
+	// largest patterns lies (its three finder centres and the fourth corner
+	// they imply, with a margin for the patterns and the quiet zone);
+	// empty when there is none.
+	area     [2]image.Rectangle
+	areaSize [2]int // the smallest finder pattern of that triple
+	over     [2]int // distinct places found beyond maxCands
 }
 
 // cand is a place that looks like a finder pattern: its centre, and its
@@ -69,6 +79,7 @@ func (b *binImage) resize(w, h int) {
 	b.bp = make([]int32, b.bw*b.bh)
 	b.hsum = make([]int32, b.bw*b.bh)
 	b.win = make([]int32, b.bw*b.bh)
+	b.rsum, b.rmin, b.rmax = make([]uint64, b.bw), make([]uint64, b.bw), make([]uint64, b.bw)
 	b.mat, _ = gozxing.NewBitMatrix(w, h)
 	b.row = gozxing.NewBitArray(w)
 	b.src = &lumSource{}
@@ -96,13 +107,22 @@ func (b *binImage) binarize(p plane, minRange int) {
 			y0 = max(h-blockSize, 0)
 		}
 		y1 := min(y0+blockSize, h)
+		wide := w >= blockSize && y1-y0 <= blockSize
+		if wide {
+			b.blockRowStats(p, y0, y1)
+		}
 		for bx := 0; bx < bw; bx++ {
 			x0 := bx << blockShift
 			if x0 > w-blockSize {
 				x0 = max(w-blockSize, 0)
 			}
 			x1 := min(x0+blockSize, w)
-			sum, lo, hi := blockStats(p, x0, x1, y0, y1)
+			var sum, lo, hi int
+			if wide {
+				sum, lo, hi = laneStats(b.rsum[bx], b.rmin[bx], b.rmax[bx])
+			} else {
+				sum, lo, hi = blockStats(p, x0, x1, y0, y1)
+			}
 			n := (y1 - y0) * (x1 - x0)
 			var bp int
 			if hi-lo > minRange {
@@ -232,7 +252,7 @@ func dark(v byte, t int) uint {
 func (b *binImage) finderHits() (dark, light int) {
 	w, h := b.w, b.h
 	nw := b.bpr / 8
-	b.ncand = [2]int{}
+	b.ncand, b.over = [2]int{}, [2]int{}
 	for y := 0; y < h; y++ {
 		row := b.bits[y*b.bpr : (y+1)*b.bpr]
 		var runs [5]int
@@ -274,6 +294,8 @@ func (b *binImage) finderHits() (dark, light int) {
 // isosceles triangle), else the number of candidates.
 func (b *binImage) triples(pol int) int {
 	cs := b.cands[pol][:b.ncand[pol]]
+	b.area[pol] = image.Rectangle{}
+	best := 0 // the smallest pattern of the best triple so far
 	for i := 0; i < len(cs); i++ {
 		for j := i + 1; j < len(cs); j++ {
 			if !pairOK(cs[i], cs[j]) {
@@ -283,13 +305,69 @@ func (b *binImage) triples(pol int) int {
 				if !pairOK(cs[i], cs[k]) || !pairOK(cs[j], cs[k]) {
 					continue
 				}
-				if rightIsosceles(dist2(cs[i], cs[j]), dist2(cs[j], cs[k]), dist2(cs[i], cs[k])) {
-					return len(cs)
+				// A code's finder patterns are its largest 1:1:3:1:1
+				// places: of the plausible triples, the one with the
+				// largest patterns gives the window for the first read.
+				if sz := min(cs[i].size, cs[j].size, cs[k].size); sz > best &&
+					rightIsosceles(dist2(cs[i], cs[j]), dist2(cs[j], cs[k]), dist2(cs[i], cs[k])) {
+					best = sz
+					b.area[pol] = codeArea(cs[i], cs[j], cs[k])
 				}
 			}
 		}
 	}
-	return 0
+	b.areaSize[pol] = best
+	if best == 0 {
+		return 0
+	}
+	return len(cs)
+}
+
+// busyPerMpx is the density of finder-like places (beyond maxCands, per
+// million pixels) above which a scene is too busy for a full-frame gozxing
+// read: gozxing's finder keeps every such place and tries every triple of
+// them, so a periodic pattern (fabric, a grille) made one read of a
+// 181x176 frame take 1.7 s. The densest real code photo in the black-box
+// set has 3,128; such patterns have about 100,000.
+const busyPerMpx = 20000
+
+// busy reports whether polarity pol of the image is too busy (see busyPerMpx).
+func (b *binImage) busy(pol int) bool {
+	// int64: on 32-bit ARM (Pi OS armhf) both sides overflow an int; the
+	// right one already at 640x480 (20,000 × 307,200).
+	return int64(b.over[pol])*1_000_000 > busyPerMpx*int64(b.w)*int64(b.h)
+}
+
+// codeArea is the box around a code whose finder patterns are centred at
+// p, q and r: the right-angle corner is the one opposite the longest side,
+// the fourth corner is where the other two imply it, and the margin (8
+// modules) holds the patterns' outer halves and some of the quiet zone.
+func codeArea(p, q, r cand) image.Rectangle {
+	a, u, v := p, q, r // a: the right-angle corner
+	switch max(dist2(p, q), dist2(q, r), dist2(p, r)) {
+	case dist2(p, q):
+		a, u, v = r, p, q
+	case dist2(p, r):
+		a, u, v = q, p, r
+	}
+	dx, dy := u.x+v.x-a.x, u.y+v.y-a.y
+	m := 8 * max(p.size, q.size, r.size) / 7
+	return image.Rect(min(a.x, u.x, v.x, dx)-m, min(a.y, u.y, v.y, dy)-m,
+		max(a.x, u.x, v.x, dx)+m+1, max(a.y, u.y, v.y, dy)+m+1)
+}
+
+// crop makes c the window r of b's bits (r.Min.X a multiple of 8, r inside
+// b), ready to hand to gozxing like a binarized image of its own.
+func (b *binImage) crop(r image.Rectangle, c *binImage) {
+	c.resize(r.Dx(), r.Dy())
+	p := b.src.p
+	c.src.p = plane{y: p.y[r.Min.Y*p.stride+r.Min.X:], w: r.Dx(), h: r.Dy(), stride: p.stride}
+	c.packed = false
+	n := min(c.bpr, b.bpr-r.Min.X>>3)
+	for y := 0; y < c.h; y++ {
+		src := b.bits[(r.Min.Y+y)*b.bpr+r.Min.X>>3:]
+		copy(c.bits[y*c.bpr:y*c.bpr+n], src[:n])
+	}
 }
 
 // rightIsosceles reports whether a triangle with these squared sides is
@@ -335,6 +413,8 @@ func (b *binImage) hit(x, y int, runs [5]int, c byte) {
 	if len(cs) < maxCands {
 		b.cands[pol][len(cs)] = cand{cx, cy, tot}
 		b.ncand[pol]++
+	} else {
+		b.over[pol]++
 	}
 }
 
@@ -448,21 +528,51 @@ func (f *fixedBinarizer) CreateBinarizer(src gozxing.LuminanceSource) gozxing.Bi
 func (f *fixedBinarizer) GetWidth() int  { return f.b.w }
 func (f *fixedBinarizer) GetHeight() int { return f.b.h }
 
-// blockStats returns the sum, minimum and maximum of a block.
+// blockRowStats gathers, for every block of the block row [y0, y1), the
+// sums, minima and maxima of its pixels in 16-bit lanes (see laneStats),
+// 8 pixels at a time (SWAR): the even and odd bytes of a row go into four
+// lanes each, where sums cannot carry over (8 rows × 2 × 255 < 2^16) and a
+// lane-wise compare is one subtraction. Row by row across all blocks, so
+// that the blocks' chains are independent and memory is read in order:
+// this is the binarizer's hottest loop, run on every pixel of every frame.
+// It needs w >= blockSize and at most blockSize rows.
+func (b *binImage) blockRowStats(p plane, y0, y1 int) {
+	bw := b.bw
+	rsum, rmin, rmax := b.rsum[:bw], b.rmin[:bw], b.rmax[:bw]
+	for bx := range rsum {
+		rsum[bx], rmin[bx], rmax[bx] = 0, low16, 0
+	}
+	last := p.w - blockSize // a last, partial block overlaps its neighbour
+	for y := y0; y < y1; y++ {
+		row := p.y[y*p.stride : y*p.stride+p.w]
+		for bx := range rsum {
+			v := binary.LittleEndian.Uint64(row[min(bx<<blockShift, last):])
+			ev, od := v&low16, v>>8&low16
+			rsum[bx] += ev + od
+			// ge: 0xffff in each lane where ev >= od.
+			ge := ((ev | high16) - od) & high16 >> 15 * 0xffff
+			lo, hi := od&ge|ev&^ge, ev&ge|od&^ge
+			mn, mx := rmin[bx], rmax[bx]
+			ge = ((mn | high16) - lo) & high16 >> 15 * 0xffff // mn >= lo
+			rmin[bx] = lo&ge | mn&^ge
+			ge = ((hi | high16) - mx) & high16 >> 15 * 0xffff // hi >= mx
+			rmax[bx] = hi&ge | mx&^ge
+		}
+	}
+}
+
+// laneStats folds blockRowStats' lanes into a block's sum, minimum and maximum.
+func laneStats(acc, mn, mx uint64) (sum, lo, hi int) {
+	sum = int(acc&0xffff + acc>>16&0xffff + acc>>32&0xffff + acc>>48)
+	lo = int(min(mn&0xffff, mn>>16&0xffff, mn>>32&0xffff, mn>>48))
+	hi = int(max(mx&0xffff, mx>>16&0xffff, mx>>32&0xffff, mx>>48))
+	return sum, lo, hi
+}
+
+// blockStats returns the sum, minimum and maximum of a block, for images
+// too small for blockRowStats.
 func blockStats(p plane, x0, x1, y0, y1 int) (sum, lo, hi int) {
 	lo = 255
-	if x1-x0 == blockSize {
-		for y := y0; y < y1; y++ {
-			r := p.y[y*p.stride+x0:]
-			r = r[:blockSize]
-			a, b, c, d := int(r[0]), int(r[1]), int(r[2]), int(r[3])
-			e, f, g, h := int(r[4]), int(r[5]), int(r[6]), int(r[7])
-			sum += a + b + c + d + e + f + g + h
-			lo = min(lo, a, b, c, d, e, f, g, h)
-			hi = max(hi, a, b, c, d, e, f, g, h)
-		}
-		return sum, lo, hi
-	}
 	for y := y0; y < y1; y++ {
 		for _, v := range p.y[y*p.stride+x0 : y*p.stride+x1] {
 			iv := int(v)

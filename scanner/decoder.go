@@ -32,10 +32,11 @@ const (
 	PassHalf             // half resolution (large, blurred or noisy codes)
 	PassROI              // the region where a code was last seen, enlarged
 	PassSharpen          // our binarizer after an unsharp mask (blur)
+	PassTrack            // the previous frame's code region, before the full frame
 	numPasses
 )
 
-var passNames = [numPasses]string{"none", "local", "hybrid", "global", "low-contrast", "half", "roi", "sharpen"}
+var passNames = [numPasses]string{"none", "local", "hybrid", "global", "low-contrast", "half", "roi", "sharpen", "track"}
 
 func (p Pass) String() string {
 	if p < numPasses {
@@ -50,6 +51,7 @@ func (p Pass) String() string {
 type DecoderStats struct {
 	Frames   uint64
 	Gated    uint64
+	Busy     uint64 // frames too busy for a full-frame read in a polarity that passed the gate
 	Reads    uint64 // runs of gozxing's QR reader
 	Found    [numPasses]uint64
 	Inverted uint64
@@ -78,6 +80,11 @@ type DecoderStats struct {
 //  4. the region where a code was found in the last few frames, enlarged
 //     twice (a code moving away or tilting).
 //
+// Before all of them, when the previous frame held a code, its region alone
+// (with a margin, at full resolution) is tried first: a code held up stays
+// in view for many frames, and a crop of the frame costs a fraction of it.
+// Whatever is there is read afresh; a miss falls through to the passes.
+//
 // A Decoder is not safe for concurrent use: each pipeline owns one.
 type Decoder struct {
 	o      DecoderOptions
@@ -92,6 +99,10 @@ type Decoder struct {
 	roiY   []byte
 	roi    image.Rectangle // in frame coordinates; empty when none
 	roiTTL int             // frames left to try the ROI
+	track  binImage        // the tracking crop's buffers
+	area   binImage        // the first read's window around the finder patterns
+	held   bool            // the previous frame held a code
+	inv    bool            // ... and it was light-on-dark
 	stats  DecoderStats
 	last   Pass
 	misses int // frames in a row that looked like a code but were not
@@ -131,7 +142,7 @@ func (d *Decoder) LastPass() Pass { return d.last }
 
 // ForgetRegion drops the region where a code was last seen, e.g. between
 // unrelated images.
-func (d *Decoder) ForgetRegion() { d.roi, d.roiTTL = image.Rectangle{}, 0 }
+func (d *Decoder) ForgetRegion() { d.roi, d.roiTTL, d.held = image.Rectangle{}, 0, false }
 
 // Decode returns the text of a QR code in f, if it finds one. f.Y is only
 // read during the call.
@@ -145,11 +156,69 @@ func (d *Decoder) Decode(f Frame) (text string, ok bool) {
 	if d.roiTTL > 0 {
 		d.roiTTL--
 	}
+	if d.held && !d.o.Plain {
+		if text, ok = d.decodeTrack(p); ok {
+			return text, true
+		}
+	}
 	text, ok = d.decode(p, f.Seq)
 	if !ok && d.roiTTL > 0 && !d.o.Plain {
 		text, ok = d.decodeROI(p)
 	}
+	d.held = ok
 	return text, ok
+}
+
+// readArea reads only the window of b around the finder patterns the gate
+// found for a polarity: gozxing's finder then scans that, not the frame.
+// A miss costs little, and the full-frame read follows.
+func (d *Decoder) readArea(b *binImage, inv bool) (string, bool) {
+	// Aligned to whole bytes of bits, as crop copies them.
+	r, ok := window(b.area[b2i(inv)], b.w, b.h, 8)
+	if !ok {
+		return "", false
+	}
+	b.crop(r, &d.area)
+	return d.read(d.area.pack(inv), 1, 1, float64(r.Min.X), float64(r.Min.Y), PassLocal, inv, false)
+}
+
+// windowStep rounds a window's size up, so that a code held with a shaking
+// hand keeps one window size and the window's buffers are reused.
+const windowStep = 64
+
+// window is the part of a w×h frame to read for the region r: r grown to
+// whole windowSteps around its centre, moved inside the frame, its left
+// edge a multiple of alignX. It reports false when that is not worth it:
+// r is empty, or the window would be over half the frame.
+func window(r image.Rectangle, w, h, alignX int) (image.Rectangle, bool) {
+	if r.Empty() {
+		return image.Rectangle{}, false
+	}
+	ww := min((r.Dx()+alignX-1+windowStep-1)/windowStep*windowStep, w)
+	wh := min((r.Dy()+windowStep-1)/windowStep*windowStep, h)
+	if ww < 21 || wh < 21 || ww*wh > w*h/2 {
+		return image.Rectangle{}, false
+	}
+	x0 := min(max(r.Min.X-(ww-r.Dx())/2, 0), w-ww) / alignX * alignX
+	y0 := min(max(r.Min.Y-(wh-r.Dy())/2, 0), h-wh)
+	return image.Rect(x0, y0, x0+ww, y0+wh), true
+}
+
+// decodeTrack reads the region of the previous frame's code, with the
+// margin remember gave it, at full resolution and in the polarity it had.
+func (d *Decoder) decodeTrack(p plane) (string, bool) {
+	r, ok := window(d.roi, p.w, p.h, 1)
+	if !ok {
+		return "", false
+	}
+	crop := plane{y: p.y[r.Min.Y*p.stride+r.Min.X:], w: r.Dx(), h: r.Dy(), stride: p.stride}
+	b := &d.track
+	b.binarize(crop, minRange)
+	dark, light := b.finderHits()
+	if (d.inv && light < gateMin) || (!d.inv && dark < gateMin) || b.busy(b2i(d.inv)) {
+		return "", false
+	}
+	return d.read(b.pack(d.inv), 1, 1, float64(r.Min.X), float64(r.Min.Y), PassTrack, d.inv, false)
 }
 
 func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
@@ -164,14 +233,36 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 		d.stats.Gated++
 	}
 	pols := [2]bool{dark >= gateMin || every, (light >= gateMin || every) && !d.o.NoInverted}
+	// Full-frame reads only where the scene is not too busy for gozxing;
+	// the windows around the finder patterns are read either way.
+	full := [2]bool{pols[0] && !b.busy(0), pols[1] && !b.busy(1)}
+	if full != pols {
+		d.stats.Busy++
+	}
 	// The polarity with more finder-like places first: an inverted code
 	// also shows dark ones (its rings), but fewer.
 	order := [2]bool{false, true}
 	if light > dark {
 		order = [2]bool{true, false}
 	}
-	for _, inv := range order {
+	// The windows around each polarity's finder patterns first (cheap),
+	// then the whole frame: the wrong polarity's full read costs as much
+	// as a hit. Dark codes (paper, most screens) first there, unless the
+	// light-centred patterns are clearly larger: a code's finders are
+	// larger than the odd places the other polarity finds in it.
+	areaOrder := [2]bool{false, true}
+	if 2*b.areaSize[1] > 3*b.areaSize[0] {
+		areaOrder = [2]bool{true, false}
+	}
+	for _, inv := range areaOrder {
 		if pols[b2i(inv)] {
+			if t, ok := d.readArea(b, inv); ok {
+				return t, true
+			}
+		}
+	}
+	for _, inv := range order {
+		if full[b2i(inv)] {
 			if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLocal, inv, false); ok {
 				return t, true
 			}
@@ -194,7 +285,7 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 		}
 	}
 	for i, inv := range [2]bool{false, true} {
-		if !pols[i] || !extras {
+		if !full[i] || !extras {
 			continue
 		}
 		if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLocal, inv, true); ok {
@@ -221,7 +312,7 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 		sp := sharpen(p, &d.sharpY, &d.colSum)
 		b.binarize(sp, minRange)
 		for i, inv := range [2]bool{false, true} {
-			if pols[i] {
+			if full[i] {
 				if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassSharpen, inv, true); ok {
 					return t, true
 				}
@@ -231,7 +322,7 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 	if extras {
 		b.binarize(p, lowRange)
 		for i, inv := range [2]bool{false, true} {
-			if pols[i] {
+			if full[i] {
 				if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLowContrast, inv, true); ok {
 					return t, true
 				}
@@ -247,7 +338,7 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 		h := &d.half
 		h.binarize(hp, minRange)
 		hd, hl := h.finderHits()
-		hpols := [2]bool{hd >= gateMin || every, (hl >= gateMin || every) && !d.o.NoInverted}
+		hpols := [2]bool{(hd >= gateMin || every) && !h.busy(0), (hl >= gateMin || every) && !d.o.NoInverted && !h.busy(1)}
 		for i, inv := range [2]bool{false, true} {
 			if hpols[i] {
 				if t, ok := d.read(h.pack(inv), 2, 2, 0, 0, PassHalf, inv, true); ok {
@@ -274,8 +365,9 @@ func (d *Decoder) decodeROI(p plane) (string, bool) {
 	up := upscale2(crop, &d.roiY)
 	b := &d.roiBin
 	b.binarize(up, minRange)
+	b.finderHits()
 	for _, inv := range [2]bool{false, true} {
-		if inv && d.o.NoInverted {
+		if (inv && d.o.NoInverted) || b.busy(b2i(inv)) {
 			continue
 		}
 		if t, ok := d.read(b.pack(inv), 0.5, 0.5, float64(r.Min.X), float64(r.Min.Y), PassROI, inv, true); ok {
@@ -297,7 +389,7 @@ func (d *Decoder) read(bmp *gozxing.BinaryBitmap, sx, sy, ox, oy float64, pass P
 	}()
 	d.stats.Reads++
 	hints := d.hints
-	if pass == PassLocal && !harder {
+	if (pass == PassLocal || pass == PassTrack) && !harder {
 		hints = nil
 	}
 	res, err := d.reader.Decode(bmp, hints)
@@ -309,7 +401,7 @@ func (d *Decoder) read(bmp *gozxing.BinaryBitmap, sx, sy, ox, oy float64, pass P
 	if inv {
 		d.stats.Inverted++
 	}
-	d.last = pass
+	d.last, d.inv = pass, inv
 	d.remember(res.GetResultPoints(), sx, sy, ox, oy)
 	return res.GetText(), true
 }

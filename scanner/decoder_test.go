@@ -126,6 +126,44 @@ func TestDecodeROIKeepsTrack(t *testing.T) {
 	}
 }
 
+// TestDecodeTracksAHeldCode: while a code stays in view, each frame is read
+// from the previous frame's code region first; what is there is read afresh
+// (a different code in the same place is that code), and a code that moved
+// away is found by the full-frame passes.
+func TestDecodeTracksAHeldCode(t *testing.T) {
+	other := "0000000000000000000000000000000000000000000000000000000000000001"
+	scene := func(text string, cx, cy float64, inv bool) synth.Scene {
+		return synth.Scene{W: 1280, H: 720, Text: text, Size: 300, CX: cx, CY: cy, Invert: inv, Noise: 4, Blur: 1, Seed: 3}
+	}
+	d := NewDecoder(DecoderOptions{})
+	steps := []struct {
+		name  string
+		scene synth.Scene
+		text  string // "" = no code
+		pass  Pass
+	}{
+		{"first sight", scene(testCode, 500, 400, false), testCode, PassLocal},
+		{"held still", scene(testCode, 500, 400, false), testCode, PassTrack},
+		{"moved a little", scene(testCode, 530, 380, false), testCode, PassTrack},
+		{"another code in its place", scene(other, 530, 380, false), other, PassTrack},
+		{"moved across the frame", scene(other, 1000, 300, false), other, PassLocal},
+		{"gone", synth.Scene{W: 1280, H: 720, Noise: 4, Blur: 1, Seed: 3}, "", PassNone},
+		{"back, dark mode", scene(testCode, 1000, 300, true), testCode, PassLocal},
+		{"held, dark mode", scene(testCode, 1000, 300, true), testCode, PassTrack},
+	}
+	for i, st := range steps {
+		f := grayFrame(render(t, st.scene))
+		f.Seq = uint64(i + 1)
+		got, ok := d.Decode(f)
+		if ok != (st.text != "") || got != st.text {
+			t.Fatalf("%s: Decode = %q, %v; want %q", st.name, got, ok, st.text)
+		}
+		if d.LastPass() != st.pass {
+			t.Errorf("%s: found by pass %v, want %v", st.name, d.LastPass(), st.pass)
+		}
+	}
+}
+
 func BenchmarkDecode(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
@@ -135,6 +173,9 @@ func BenchmarkDecode(b *testing.B) {
 		{"640x480/code", synth.Scene{W: 640, H: 480, Text: testCode, Size: 200, Noise: 4, Blur: 1, Seed: 9}},
 		{"640x480/dark", synth.Scene{W: 640, H: 480, Text: testCode, Size: 200, Invert: true, Noise: 4, Blur: 1, Seed: 9}},
 		{"1280x720/none", synth.Scene{W: 1280, H: 720, Noise: 4, Blur: 1, Seed: 9}},
+		// The peers harness's cluttered scenes: edges and corners everywhere.
+		{"640x480/cluttered", synth.Scene{W: 640, H: 480, Clutter: 60, Blur: 1, Noise: 3, Seed: 2}},
+		{"1280x720/cluttered", synth.Scene{W: 1280, H: 720, Clutter: 80, Blur: 1, Noise: 3, Seed: 6}},
 		{"1280x720/code", synth.Scene{W: 1280, H: 720, Text: testCode, Size: 300, Noise: 4, Blur: 1, Seed: 9}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
@@ -222,4 +263,77 @@ func TestDecodeNoAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(20, step); n != 0 {
 		t.Errorf("%v allocations per pair of frames without a code", n)
 	}
+}
+
+// TestDecodeCodeAtTheEdges puts a code against each edge and corner of
+// frames of odd sizes: the read window and the track crop are clamped to
+// the frame, and the code is read on first sight and while held.
+func TestDecodeCodeAtTheEdges(t *testing.T) {
+	for _, size := range [][2]int{{640, 480}, {333, 251}, {1280, 720}} {
+		w, h := size[0], size[1]
+		s := float64(min(w, h)) * 0.5
+		for _, c := range [][2]float64{{s/2 + 2, s/2 + 2}, {float64(w) - s/2 - 2, s/2 + 2}, {s/2 + 2, float64(h) - s/2 - 2},
+			{float64(w) - s/2 - 2, float64(h) - s/2 - 2}, {float64(w) / 2, s/2 + 2}} {
+			img := render(t, synth.Scene{W: w, H: h, Text: testCode, Size: s, CX: c[0], CY: c[1], Noise: 2, Seed: 5})
+			d := NewDecoder(DecoderOptions{})
+			for i, want := range []Pass{PassLocal, PassTrack} {
+				f := grayFrame(img)
+				f.Seq = uint64(i + 1)
+				got, ok := d.Decode(f)
+				if !ok || got != testCode {
+					t.Errorf("%dx%d, code at %v, frame %d: Decode = %q, %v", w, h, c, i+1, got, ok)
+				} else if d.LastPass() != want && !(i == 0 && d.LastPass() != PassNone) {
+					t.Errorf("%dx%d, code at %v, frame %d: pass %v, want %v", w, h, c, i+1, d.LastPass(), want)
+				}
+			}
+		}
+	}
+}
+
+// FuzzDecodeFrame: any frame, decoded twice as a stream (so that a region
+// found on the first is tracked on the second), never panics.
+func FuzzDecodeFrame(f *testing.F) {
+	f.Add(uint16(64), uint16(48), []byte{0, 255, 128})
+	f.Add(uint16(21), uint16(21), []byte{9})
+	f.Fuzz(func(t *testing.T, w, h uint16, px []byte) {
+		if w == 0 || h == 0 || int(w)*int(h) > 1<<20 || len(px) == 0 {
+			return
+		}
+		y := make([]byte, int(w)*int(h))
+		for i := range y {
+			y[i] = px[i%len(px)]
+		}
+		d := NewDecoder(DecoderOptions{})
+		for seq := uint64(1); seq <= 2; seq++ {
+			d.Decode(Frame{Y: y, Width: int(w), Height: int(h), Stride: int(w), Seq: seq})
+		}
+	})
+}
+
+// TestDecodeBusyScene: a periodic pattern full of finder-like places (a
+// fuzzer found one that held gozxing for 1.7 s per full-frame read) gets no
+// full-frame read.
+func TestDecodeBusyScene(t *testing.T) {
+	pattern := []byte("0i\xb000M77a")
+	busy := func(w, h int) []byte {
+		y := make([]byte, w*h)
+		for i := range y {
+			y[i] = pattern[i%len(pattern)]
+		}
+		return y
+	}
+	// Widths of 9k+1: the 9-byte pattern then shifts one pixel a row, the
+	// texture the fuzzer found.
+	t.Run("pattern alone", func(t *testing.T) {
+		const w, h = 181, 176
+		d := NewDecoder(DecoderOptions{})
+		for seq := uint64(1); seq <= 4; seq++ {
+			if got, ok := d.Decode(Frame{Y: busy(w, h), Width: w, Height: h, Stride: w, Seq: seq}); ok {
+				t.Fatalf("decoded %q from a pattern", got)
+			}
+		}
+		if s := d.Stats(); s.Busy != 4 || s.Reads > 4 {
+			t.Errorf("stats %+v: want 4 busy frames and at most one (window) read each", s)
+		}
+	})
 }

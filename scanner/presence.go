@@ -12,9 +12,11 @@ const presenceSlots = 8
 
 // Presence turns a stream of decoded codes into one verdict per
 // presentation: a code held in view fires once, and fires again only after
-// it has been out of view (not decoded) for at least the rearm time. Frames
-// in which a code is missed for less than rearm (motion blur, glare) do not
-// count as the code leaving.
+// it has been out of view (frames without it) for at least the rearm time.
+// Frames in which a code is missed for less than rearm (motion blur, glare)
+// do not count as the code leaving, and neither does the time between two
+// frames that both show it: a slow camera, or frames dropped while a
+// redemption is made durable, must not turn one presentation into several.
 //
 // Codes are kept only as SHA-256 digests in a fixed table, so memory never
 // holds a scanned code longer than the caller does. Presence is not safe for
@@ -39,8 +41,8 @@ func NewPresence(rearm time.Duration) *Presence {
 // Observe records that code was decoded in the frame taken at now and
 // reports whether this is a new presentation that deserves a verdict.
 func (p *Presence) Observe(code string, now time.Time) (fire bool) {
-	p.Tick(now)
 	sum := digest(code)
+	p.tick(now, &sum)
 	oldest := 0
 	for i := range p.slots {
 		s := &p.slots[i]
@@ -59,10 +61,13 @@ func (p *Presence) Observe(code string, now time.Time) (fire bool) {
 
 // Tick forgets the codes that have been out of view for rearm at now. Call it
 // for frames without a code; Observe calls it too.
-func (p *Presence) Tick(now time.Time) {
+func (p *Presence) Tick(now time.Time) { p.tick(now, nil) }
+
+// tick forgets the codes out of view for rearm, except the one in view.
+func (p *Presence) tick(now time.Time, inView *[sha256.Size]byte) {
 	for i := range p.slots {
 		s := &p.slots[i]
-		if s.used && now.Sub(s.lastSeen) >= p.rearm {
+		if s.used && now.Sub(s.lastSeen) >= p.rearm && (inView == nil || s.sum != *inView) {
 			*s = presenceSlot{}
 		}
 	}

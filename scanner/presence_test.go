@@ -22,7 +22,8 @@ func TestPresence(t *testing.T) {
 		{"held in view fires once", []step{{0, a, true}, {66, a, false}, {133, a, false}, {1000, a, false}, {2900, a, false}}},
 		{"short miss does not re-arm", []step{{0, a, true}, {100, "", false}, {1500, "", false}, {1900, a, false}}},
 		{"gone for rearm fires again", []step{{0, a, true}, {100, "", false}, {2100, "", false}, {2200, a, true}}},
-		{"gap without ticks also re-arms", []step{{0, a, true}, {2000, a, true}}},
+		{"slow camera: frames further apart than rearm, all showing it", []step{{0, a, true}, {2000, a, false}, {4100, a, false}, {9000, a, false}}},
+		{"another code's frames count as a's absence", []step{{0, a, true}, {100, b, true}, {2100, b, false}, {2200, a, true}}},
 		{"other code fires", []step{{0, a, true}, {50, b, true}, {100, a, false}, {150, b, false}}},
 	}
 	for _, tt := range tests {

@@ -41,8 +41,12 @@ type Monitor struct {
 	decodes   []time.Duration // recent decode times, a ring
 	decodeIdx int
 	lastFrame time.Time
-	fault     bool
-	faultSet  bool
+
+	// faultMu makes evaluating health and driving the fault indication one
+	// step, so the watch loop and a camera event cannot reorder them.
+	faultMu  stdsync.Mutex
+	fault    bool
+	faultSet bool
 }
 
 const (
@@ -52,12 +56,23 @@ const (
 )
 
 // CameraState is the Source's state callback.
+// A change of the camera's state drives the fault indication at once rather
+// than at the next health tick: after a replug the first visitor must not see
+// the fault pattern come back over their green.
 func (m *Monitor) CameraState(s scanner.State) {
 	m.mu.Lock()
+	changed := !m.camSeen || m.cam.Up != s.Up
+	if s.Up && !m.cam.Up && !m.lastFrame.IsZero() {
+		// The silence before an unplug is not this camera's: count afresh.
+		m.lastFrame = m.now()
+	}
 	m.cam, m.camSeen = s, true
 	m.mu.Unlock()
 	if m.Meter != nil {
 		m.Meter.CameraUp(s.Up)
+	}
+	if changed {
+		m.updateFault()
 	}
 }
 
@@ -65,6 +80,7 @@ func (m *Monitor) CameraState(s scanner.State) {
 func (m *Monitor) Frame(f scanner.Frame, took time.Duration, found bool) {
 	now := m.now()
 	m.mu.Lock()
+	silent := !m.lastFrame.IsZero() && now.Sub(m.lastFrame) > frameSilent
 	m.lastFrame = now
 	cut := 0
 	for cut < len(m.frames) && now.Sub(m.frames[cut]) > rateWindow {
@@ -82,6 +98,9 @@ func (m *Monitor) Frame(f scanner.Frame, took time.Duration, found bool) {
 		m.cam = scanner.State{Up: true}
 	}
 	m.mu.Unlock()
+	if silent {
+		m.updateFault() // frames again after a silence: clear its fault now
+	}
 	if m.Preview != nil {
 		m.Preview.Frame(f)
 	}
@@ -190,15 +209,7 @@ func (m *Monitor) Watch(ctx context.Context, interval time.Duration, onHealth fu
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		ps := m.Problems()
-		fault := len(ps) > 0
-		m.mu.Lock()
-		changed := !m.faultSet || fault != m.fault
-		m.fault, m.faultSet = fault, true
-		m.mu.Unlock()
-		if changed && m.Signal != nil {
-			m.Signal.SetFault(fault)
-		}
+		ps := m.updateFault()
 		if onHealth != nil {
 			onHealth(ps)
 		}
@@ -208,6 +219,20 @@ func (m *Monitor) Watch(ctx context.Context, interval time.Duration, onHealth fu
 		case <-t.C:
 		}
 	}
+}
+
+// updateFault evaluates health and drives the fault indication if it changed.
+func (m *Monitor) updateFault() []string {
+	m.faultMu.Lock()
+	defer m.faultMu.Unlock()
+	ps := m.Problems()
+	fault := len(ps) > 0
+	changed := !m.faultSet || fault != m.fault
+	m.fault, m.faultSet = fault, true
+	if changed && m.Signal != nil {
+		m.Signal.SetFault(fault)
+	}
+	return ps
 }
 
 func (m *Monitor) now() time.Time {

@@ -72,6 +72,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if p.Observer != nil {
 			p.Observer.Frame(f, took, ok)
 		}
+		// A frame whose decode finished after shutdown began is not
+		// decided: the outputs are already being released, and a redemption
+		// now would use up a code for a door that will not open.
+		if ctx.Err() != nil {
+			return
+		}
 		at := now()
 		if !ok {
 			presence.Tick(at)

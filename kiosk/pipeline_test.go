@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"image/color"
+	"slices"
 	"strings"
 	stdsync "sync"
 	"testing"
@@ -221,4 +222,75 @@ func (v *healthVar) Health(time.Time) verify.Health {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.h
+}
+
+// cancelSource delivers its frame after ctx is done, as a V4L2 source does
+// with the frame being decoded when SIGTERM arrives.
+type cancelSource struct {
+	frame  scanner.Frame
+	cancel context.CancelFunc
+}
+
+func (s *cancelSource) Run(ctx context.Context, fn func(scanner.Frame)) error {
+	s.cancel()
+	fn(s.frame)
+	return ctx.Err()
+}
+
+func (s *cancelSource) Describe() string { return "cancel" }
+
+func TestPipelineDecidesNothingAfterShutdownBegins(t *testing.T) {
+	for _, tc := range []struct{ name, text string }{
+		{"valid code", strings.Repeat("ab", 32)},
+		{"junk QR", "https://example.com/menu"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			v := &fakeVerifier{seen: map[string]int{}}
+			sig := &recSignal{}
+			p := &Pipeline{Source: &cancelSource{frame: qrFrame(t, tc.text), cancel: cancel},
+				Decoder: scanner.NewDecoder(scanner.DecoderOptions{}), Verifier: v, Signal: sig, Rearm: time.Second}
+			if err := p.Run(ctx); err != nil {
+				t.Fatalf("Run after cancel: %v, want nil (a stop is not a failure)", err)
+			}
+			if len(v.checks) != 0 || v.junk != 0 {
+				t.Errorf("verifier called %d times (+%d junk) after shutdown began; want none", len(v.checks), v.junk)
+			}
+			if len(sig.shown) != 0 {
+				t.Errorf("outputs shown %v after shutdown began; want none", sig.shown)
+			}
+		})
+	}
+}
+
+// The fault indication follows the camera at once, with no health tick in
+// between: unplug sets it, replug clears it, and frames after a silence clear
+// the silence's fault.
+func TestMonitorCameraEventsDriveFaultAtOnce(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	sig := &recSignal{}
+	m := &Monitor{Verifier: &healthVar{h: verify.Health{ClockTrusted: true}}, Signal: sig, Now: clk.now}
+	steps := []struct {
+		name  string
+		do    func()
+		fault []bool // the SetFault calls so far
+	}{
+		{"first state", func() { m.CameraState(scanner.State{Up: true}); m.Frame(scanner.Frame{}, 0, false) }, []bool{false}},
+		{"same state again", func() { m.CameraState(scanner.State{Up: true}) }, []bool{false}},
+		{"unplugged", func() { clk.advance(time.Second); m.CameraState(scanner.State{Up: false}) }, []bool{false, true}},
+		{"replugged after a long time", func() { clk.advance(time.Minute); m.CameraState(scanner.State{Up: true}) }, []bool{false, true, false}},
+		{"first frame", func() { m.Frame(scanner.Frame{}, 0, false) }, []bool{false, true, false}},
+		{"silent", func() { clk.advance(11 * time.Second); m.updateFault() }, []bool{false, true, false, true}},
+		{"frames again", func() { m.Frame(scanner.Frame{}, 0, false) }, []bool{false, true, false, true, false}},
+	}
+	for _, s := range steps {
+		s.do()
+		sig.mu.Lock()
+		got := slices.Clone(sig.fault)
+		sig.mu.Unlock()
+		if !slices.Equal(got, s.fault) {
+			t.Fatalf("%s: SetFault calls %v, want %v", s.name, got, s.fault)
+		}
+	}
 }

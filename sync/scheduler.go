@@ -58,19 +58,9 @@ func (s *Scheduler) init() {
 	s.initOnce.Do(func() { s.trigger = make(chan chan error) })
 }
 
-func (s *Scheduler) log() *slog.Logger {
-	if s.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return s.Logger
-}
+func (s *Scheduler) log() *slog.Logger { return orDiscard(s.Logger) }
 
-func (s *Scheduler) clock() Clock {
-	if s.Clock == nil {
-		return realClock{}
-	}
-	return s.Clock
-}
+func (s *Scheduler) clock() Clock { return orReal(s.Clock) }
 
 // State returns a copy of the scheduler's state.
 func (s *Scheduler) State() SchedulerState {

@@ -47,14 +47,7 @@ func New(cfg *config.Config, st *store.Store, o Options) (*Service, error) {
 }
 
 func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Service, error) {
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	clk := o.Clock
-	if clk == nil {
-		clk = realClock{}
-	}
+	log, clk := orDiscard(o.Logger), orReal(o.Clock)
 	hc := o.HTTP
 	if hc == nil {
 		hc = &http.Client{Transport: &http.Transport{

@@ -66,19 +66,9 @@ type Result struct {
 	Renewed    bool // the access token was renewed during this sync
 }
 
-func (s *Syncer) log() *slog.Logger {
-	if s.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return s.Logger
-}
+func (s *Syncer) log() *slog.Logger { return orDiscard(s.Logger) }
 
-func (s *Syncer) clock() Clock {
-	if s.Clock == nil {
-		return realClock{}
-	}
-	return s.Clock
-}
+func (s *Syncer) clock() Clock { return orReal(s.Clock) }
 
 // Sync runs one full pre-fetch. On success the new cache is committed; on
 // any failure the old cache keeps serving, and the new snapshot is either

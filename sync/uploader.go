@@ -173,19 +173,9 @@ type UploadStats struct {
 
 func (u *Uploader) init() { u.kickOnce.Do(func() { u.kick = make(chan struct{}, 1) }) }
 
-func (u *Uploader) log() *slog.Logger {
-	if u.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return u.Logger
-}
+func (u *Uploader) log() *slog.Logger { return orDiscard(u.Logger) }
 
-func (u *Uploader) clock() Clock {
-	if u.Clock == nil {
-		return realClock{}
-	}
-	return u.Clock
-}
+func (u *Uploader) clock() Clock { return orReal(u.Clock) }
 
 // Stats returns a copy of the upload counters.
 func (u *Uploader) Stats() UploadStats {

@@ -10,11 +10,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
+	"image/png"
 	"net"
 	"os"
 	"os/exec"
@@ -24,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/scanner/demoframes"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
 )
@@ -60,11 +62,23 @@ func run(codes, seconds, fps int) error {
 	}
 	frames := filepath.Join(dir, "frames")
 	os.MkdirAll(frames, 0o700)
-	data, err := fs.ReadFile(demoframes.FS(), "03-no-qr.png")
+	// The frame is stored as PGM: the replay source reads the file again
+	// for every frame, and a PNG's inflate would be billed to kioskd as if
+	// a camera cost that (a camera hands over raw YUYV or GREY).
+	f, err := demoframes.FS().Open("03-no-qr.png")
 	if err != nil {
 		return err
 	}
-	os.WriteFile(filepath.Join(frames, "no-qr.png"), data, 0o600)
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	var pgm bytes.Buffer
+	if err := scanner.EncodePGM(&pgm, scanner.FrameFromImage(img, nil)); err != nil {
+		return err
+	}
+	os.WriteFile(filepath.Join(frames, "no-qr.pgm"), pgm.Bytes(), 0o600)
 	cfg := fmt.Sprintf(`state_dir: %s/state
 log_level: warn
 bitbadges: {api_url: %s, client_id: bench, api_key_file: api_key, client_secret_file: client_secret, refresh_token_file: refresh_token, sync_schedule: "@every 24h"}

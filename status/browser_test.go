@@ -94,6 +94,9 @@ func TestPageInBrowser(t *testing.T) {
 	sick.Problems = []string{"camera down: /dev/video0: no such device"}
 	sick.Camera.Up = false
 	sick.Cache.Stale = true
+	fleet := fixture()
+	fleet.Fleet = &Fleet{Broker: "mqtt://broker.venue:1883", Connected: true, Published: 4, Applied: 9}
+	fleet.Peers = []Peer{{Kiosk: "door-4", LastSeen: fleet.Now.Add(-time.Minute), Online: true}}
 
 	tests := []struct {
 		name  string
@@ -138,6 +141,12 @@ func TestPageInBrowser(t *testing.T) {
 				"preview-msg": "no preview: no frame yet, or the camera is down",
 			},
 			contains: []string{"<li>camera down: /dev/video0: no such device</li>"},
+		},
+		{
+			name:     "fleet",
+			snap:     fleet,
+			want:     map[string]string{"fleet": "mqtt://broker.venue:1883 connected; 4 published, 0 pending, 9 applied from peers"},
+			contains: []string{`<section id="peers-card" class="card wide">`, ">door-4<", ">online<"},
 		},
 		{
 			name:        "names are text, not HTML",

@@ -96,7 +96,10 @@
       cell(tr, when(p.last_seen));
       pb.appendChild(tr);
     });
-    el("peers-card").hidden = pb.children.length === 0;
+    var f = s.fleet;
+    el("fleet").textContent = f ? f.broker + " " + (f.connected ? "connected" : "DISCONNECTED") + "; " +
+      f.published + " published, " + f.pending + " pending, " + f.applied + " applied from peers" : "";
+    el("peers-card").hidden = !f && pb.children.length === 0;
   }
 
   function refresh() {

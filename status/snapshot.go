@@ -48,6 +48,7 @@ type Snapshot struct {
 	Events  Events    `json:"events"`
 	Recent  []Verdict `json:"recent"` // newest first
 	Peers   []Peer    `json:"peers,omitempty"`
+	Fleet   *Fleet    `json:"fleet,omitempty"` // nil: no broker configured
 	Display Display   `json:"display"`
 }
 
@@ -116,6 +117,21 @@ type Peer struct {
 	Kiosk    string    `json:"kiosk"`
 	LastSeen time.Time `json:"last_seen"`
 	Online   bool      `json:"online"`
+}
+
+// Fleet is the link to the other kiosks of the venue (MQTT). The counters
+// let an operator (and a test) tell "connected" from "caught up": after a
+// partition, Applied grows as the peers' redemptions arrive.
+type Fleet struct {
+	Broker    string `json:"broker"` // without credentials
+	Connected bool   `json:"connected"`
+	// Pending local redemptions not yet acknowledged by the broker.
+	Pending int `json:"pending"`
+	// Published local redemptions; Applied peer redemptions (repeats not
+	// counted); Ignored malformed or foreign messages.
+	Published uint64 `json:"published"`
+	Applied   uint64 `json:"applied"`
+	Ignored   uint64 `json:"ignored"`
 }
 
 // Display is the optional screen beside the camera.

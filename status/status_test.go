@@ -172,6 +172,10 @@ func TestWriteText(t *testing.T) {
 	unhealthy.Cache.Stale = true
 	unhealthy.Clock.Trusted = false
 
+	fleet := fixture()
+	fleet.Fleet = &Fleet{Broker: "mqtts://broker.venue:8883", Connected: false, Pending: 2, Published: 5, Applied: 11, Ignored: 1}
+	fleet.Peers = []Peer{{Kiosk: "door-4", LastSeen: fleet.Now.Add(-time.Minute), Online: true}}
+
 	stopped := Snapshot{Kiosk: "door-3", Offline: true, Now: fixture().Now, Cache: Cache{Count: 3}, Events: Events{Pending: 2}}
 
 	tests := []struct {
@@ -190,7 +194,11 @@ func TestWriteText(t *testing.T) {
 			"events   7 pending upload, 0 dropped",
 			"2026-11-23 18:29:50 UTC  REJECT  already-used  9f86d081  Ada Lovelace",
 			"2026-11-23 18:28:30 UTC  REJECT  not-a-code    -",
-		}, []string{"daemon", "STALE"}},
+		}, []string{"daemon", "STALE", "fleet", "peer"}},
+		{"fleet", fleet, []string{
+			"fleet    mqtts://broker.venue:8883 DISCONNECTED; 5 published, 2 pending, 11 applied from peers, 1 ignored",
+			"peer     door-4 online, last seen 2026-11-23 18:29:00 UTC",
+		}, nil},
 		{"unhealthy", unhealthy, []string{
 			"NOT HEALTHY: camera down: /dev/video0: no such device; cache stale (2h old)",
 			"camera   /dev/video0, down, 640x480 YUYV",

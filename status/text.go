@@ -88,6 +88,14 @@ func WriteText(w io.Writer, s Snapshot) error {
 	if s.Display.Enabled {
 		line("display", "%s", join("enabled", s.Display.State))
 	}
+	if f := s.Fleet; f != nil {
+		link := "DISCONNECTED"
+		if f.Connected {
+			link = "connected"
+		}
+		line("fleet", "%s %s; %d published, %d pending, %d applied from peers, %d ignored",
+			f.Broker, link, f.Published, f.Pending, f.Applied, f.Ignored)
+	}
 	for _, p := range s.Peers {
 		state := "offline"
 		if p.Online {

@@ -2,123 +2,15 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io/fs"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	stdsync "sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kioskd/kioskd/internal/mosquitto"
-	"github.com/kioskd/kioskd/scanner/demoframes"
 	"github.com/kioskd/kioskd/status"
 )
-
-// daemonProc is one running `kioskd run` whose camera is a one-image folder
-// replayed in a loop: the test "holds up" a code by swapping that image.
-type daemonProc struct {
-	t      *testing.T
-	e      *env
-	cmd    *exec.Cmd
-	log    lockedBuffer
-	exited chan error
-}
-
-// lockedBuffer is the daemon's output, written by exec's copier while the
-// test reads it.
-type lockedBuffer struct {
-	mu stdsync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func startDaemon(t *testing.T, e *env) *daemonProc {
-	t.Helper()
-	d := &daemonProc{t: t, e: e, exited: make(chan error, 1)}
-	os.MkdirAll(filepath.Join(e.dir, "frames"), 0o700)
-	d.show("03-no-qr.png")
-	d.cmd = exec.Command(kioskdBin, "run", "-config", e.cfg)
-	d.cmd.Stdout, d.cmd.Stderr = &d.log, &d.log
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.exited <- d.cmd.Wait() }()
-	t.Cleanup(func() {
-		d.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-d.exited:
-		case <-time.After(10 * time.Second):
-			d.cmd.Process.Kill()
-			<-d.exited
-		}
-		if t.Failed() {
-			t.Logf("log of %s:\n%s", e.cfg, d.log.String())
-		}
-	})
-	return d
-}
-
-// show puts a bundled frame in front of the kiosk's camera.
-func (d *daemonProc) show(name string) {
-	d.t.Helper()
-	data, err := fs.ReadFile(demoframes.FS(), name)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	dir := filepath.Join(d.e.dir, "frames")
-	tmp := filepath.Join(d.e.dir, "frame.tmp")
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		d.t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, "frame.png")); err != nil {
-		d.t.Fatal(err)
-	}
-}
-
-func (d *daemonProc) status() (status.Snapshot, error) {
-	var s status.Snapshot
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/status.json", d.e.port))
-	if err != nil {
-		return s, err
-	}
-	defer resp.Body.Close()
-	return s, json.NewDecoder(resp.Body).Decode(&s)
-}
-
-// waitFor polls the status until ok says yes.
-func (d *daemonProc) waitFor(what string, timeout time.Duration, ok func(status.Snapshot) bool) time.Duration {
-	d.t.Helper()
-	t0 := time.Now()
-	var last status.Snapshot
-	for time.Since(t0) < timeout {
-		if s, err := d.status(); err == nil {
-			last = s
-			if ok(s) {
-				return time.Since(t0)
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	d.t.Fatalf("%s: not within %v; last status: recent %+v problems %v peers %+v", what, timeout, last.Recent, last.Problems, last.Peers)
-	return 0
-}
 
 func lastReason(s status.Snapshot) string {
 	if len(s.Recent) == 0 {
@@ -199,7 +91,13 @@ func TestFleetThreeProcesses(t *testing.T) {
 			return n == 1
 		})
 	}
-	// C has applied both redemptions: it refuses code C.
+	// C has applied both redemptions (code A from A, code C from A and
+	// from B): it refuses code C. C reconnects on its own backoff, maybe
+	// after A and B; shown the code before it caught up it could only
+	// accept it, as any kiosk cut off from the fleet would.
+	c.waitFor("C caught up with A and B", 30*time.Second, func(s status.Snapshot) bool {
+		return s.Fleet != nil && s.Fleet.Connected && s.Fleet.Applied >= 3
+	})
 	c.show("06-dark-mode-code-c.png")
 	c.waitFor("code C refused at C", 10*time.Second, func(s status.Snapshot) bool { return countReason(s, "already-used") == 2 })
 	if s, err := c.status(); err == nil {

@@ -2,14 +2,10 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,67 +41,21 @@ func TestRunFullDisk(t *testing.T) {
 	frames = append(frames, "01-code-a.png", "03-no-qr.png", "03-no-qr.png")
 	writeDemoFrames(t, e.dir+"/frames", frames)
 
-	cmd := exec.Command(kioskdBin, "run", "-config", e.cfg)
-	var logs lockedBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped {
-			cmd.Process.Kill()
-			<-exited
-		}
-	}()
-	url := fmt.Sprintf("http://127.0.0.1:%d/status.json", e.port)
-	get := func() (status.Snapshot, bool) {
-		var s status.Snapshot
-		resp, err := http.Get(url)
-		if err != nil {
-			return s, false
-		}
-		defer resp.Body.Close()
-		return s, json.NewDecoder(resp.Body).Decode(&s) == nil
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if _, ok := get(); ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon not up\n%s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if out, err := exec.Command(prlimit, "--pid", strconv.Itoa(cmd.Process.Pid), "--fsize=8192").CombinedOutput(); err != nil {
+	d := launch(t, e)
+	d.waitFor("daemon up", 20*time.Second, func(status.Snapshot) bool { return true })
+	if out, err := exec.Command(prlimit, "--pid", strconv.Itoa(d.cmd.Process.Pid), "--fsize=8192").CombinedOutput(); err != nil {
 		t.Fatalf("prlimit: %v %s", err, out)
 	}
-	var s status.Snapshot
-	deadline = time.Now().Add(40 * time.Second)
-	for len(s.Recent) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no verdict\n%s", logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-		s, _ = get()
-	}
+	s := d.waitFor("a verdict", 40*time.Second, func(s status.Snapshot) bool { return len(s.Recent) > 0 })
 	if v := s.Recent[0]; v.Accept || v.Reason != "error" {
-		t.Errorf("the code on a full disk: %+v, want a reject with reason error\n%s", v, logs.String())
+		t.Errorf("the code on a full disk: %+v, want a reject with reason error", v)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		stopped = true
-		if err != nil {
-			t.Errorf("exit after SIGTERM on a full disk: %v", err)
-		}
-	case <-time.After(15 * time.Second):
+	if exited, err := d.stop(15 * time.Second); !exited {
 		t.Fatal("no exit after SIGTERM")
+	} else if err != nil {
+		t.Errorf("exit after SIGTERM on a full disk: %v", err)
 	}
-	l := logs.String()
+	l := d.log.String()
 	if strings.Contains(l, "accept=true") {
 		t.Errorf("an accept was logged on a full disk:\n%s", l)
 	}

@@ -120,13 +120,13 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	var st *store.Store
 	var stMu stdsync.Mutex
 	sig, err := gpio.Open(ctx, cfg.GPIO, gpio.Options{Logger: log, OnInput: func(ev gpio.InputEvent) {
+		// Held while writing: the store is not closed under an event.
 		stMu.Lock()
-		s := st
-		stMu.Unlock()
-		if s == nil {
+		defer stMu.Unlock()
+		if st == nil {
 			return
 		}
-		if err := s.AppendEvent(store.Event{Nonce: store.NewNonce(), Time: ev.At, Kiosk: cfg.KioskID, Kind: "door", Detail: ev.String()}); err != nil {
+		if err := st.AppendEvent(store.Event{Nonce: store.NewNonce(), Time: ev.At, Kiosk: cfg.KioskID, Kind: "door", Detail: ev.String()}); err != nil {
 			log.Error("recording an input event", "err", err)
 		}
 	}})
@@ -144,15 +144,24 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	if err != nil {
 		return err
 	}
-	defer s.Close()
 	stMu.Lock()
 	st = s
 	stMu.Unlock()
-	d.st = st
+	defer func() {
+		// The inputs outlive the store (GPIO is released last): a door
+		// event from now on is logged by gpio, not written to a closed file.
+		stMu.Lock()
+		st = nil
+		stMu.Unlock()
+		if err := s.Close(); err != nil {
+			log.Error("closing the store", "err", err)
+		}
+	}()
+	d.st = s
 
 	vo := verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log, ExchangeBudget: cfg.BitBadges.ExchangeBudget}
 	if cfg.BitBadges.ClientID != "" {
-		d.svc, err = sync.New(&cfg, st, sync.Options{Logger: log})
+		d.svc, err = sync.New(&cfg, s, sync.Options{Logger: log})
 		if err != nil {
 			return fmt.Errorf("setting up sync: %w", err)
 		}
@@ -173,11 +182,11 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	} else {
 		log.Warn("bitbadges.client_id is empty: no sync; the cache changes only by kioskd import")
 	}
-	d.ver = verify.New(st, vo)
+	d.ver = verify.New(s, vo)
 
 	// The fleet (nil without a broker) must exist before the pipeline's
 	// first redemption, so every one of them is published.
-	d.fleet, err = fleet.FromConfig(&cfg, fleet.Options{Store: st, Logger: log,
+	d.fleet, err = fleet.FromConfig(&cfg, fleet.Options{Store: s, Logger: log,
 		OnDoubleEntry: func(store.DoubleEntry) { d.metrics.DoubleEntry() }})
 	if err != nil {
 		return err
@@ -191,11 +200,11 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		if err != nil {
 			return err
 		}
-		sink := displaySink{sig: sig, st: st, kiosk: cfg.KioskID}
+		sink := displaySink{sig: sig, st: s, kiosk: cfg.KioskID}
 		if d.svc != nil && d.svc.Uploader != nil {
 			sink.kick = d.svc.Uploader.Kick
 		}
-		if d.display, err = display.FromConfig(cfg.Display, secret, sink, storeLedger{st}, log); err != nil {
+		if d.display, err = display.FromConfig(cfg.Display, secret, sink, storeLedger{s}, log); err != nil {
 			return err
 		}
 	}
@@ -280,7 +289,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		last := ""
 		d.mon.Watch(ctx, time.Second, func(ps []string) {
 			d.metrics.CacheSize(d.ver.Health(time.Now()).Count)
-			if n, err := st.PendingCount(); err == nil {
+			if n, err := s.PendingCount(); err == nil {
 				d.metrics.EventsPending(n)
 			}
 			line := "ready: scanning"
@@ -371,6 +380,8 @@ func (d *daemon) snapshot() status.Snapshot {
 		// a partition are shown; only the first makes the kiosk unhealthy
 		// (a double entry is an incident to follow up, not a broken kiosk).
 		fs := d.fleet.Status()
+		s.Fleet = &status.Fleet{Broker: fs.Broker, Connected: fs.Connected, Pending: fs.Pending,
+			Published: fs.Published, Applied: fs.Applied, Ignored: fs.Ignored}
 		for _, p := range fs.Peers {
 			s.Peers = append(s.Peers, status.Peer{Kiosk: p.Kiosk, LastSeen: p.LastSeen, Online: p.Online})
 		}

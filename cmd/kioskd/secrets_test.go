@@ -7,10 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -103,32 +101,18 @@ func TestRunLogKeepsSecrets(t *testing.T) {
 	raw, _ := os.ReadFile(e.cfg)
 	os.WriteFile(e.cfg, []byte(strings.Replace(string(raw), e.srv.URL(), echoServer(t, 401, true).URL+"/api/v0", 1)), 0o600)
 	writeDemoFrames(t, e.dir+"/frames", []string{"03-no-qr.png"})
-	cmd := exec.Command(kioskdBin, "run", "-config", e.cfg)
-	var logs lockedBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	d := launch(t, e)
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(logs.String(), "sync: failed") {
+	for !strings.Contains(d.log.String(), "sync: failed") {
 		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			<-exited
-			t.Fatalf("no failed sync logged\n%s", logs.String())
+			t.Fatal("no failed sync logged")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(15 * time.Second):
-		cmd.Process.Kill()
-		<-exited
+	if exited, _ := d.stop(15 * time.Second); !exited {
 		t.Error("no exit after SIGTERM")
 	}
-	if m := regexp.MustCompile(`K3y-Of|Cl13nt|R3fr3sh`).FindString(logs.String()); m != "" {
-		t.Errorf("%q leaked into the daemon's log:\n%s", m, logs.String())
+	if m := regexp.MustCompile(`K3y-Of|Cl13nt|R3fr3sh`).FindString(d.log.String()); m != "" {
+		t.Errorf("%q leaked into the daemon's log", m)
 	}
 }

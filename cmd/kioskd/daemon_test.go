@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	stdsync "sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kioskd/kioskd/scanner/demoframes"
+	"github.com/kioskd/kioskd/status"
+)
+
+// daemonProc is one running `kioskd run` of a test. Its camera is the replay
+// folder e.dir/frames: either frames the test wrote before the start, or a
+// one-image folder replayed in a loop in which the test "holds up" a code by
+// swapping that image (startDaemon, show).
+type daemonProc struct {
+	t      *testing.T
+	e      *env
+	cmd    *exec.Cmd
+	log    lockedBuffer
+	exited chan error
+	done   bool
+	err    error
+}
+
+// lockedBuffer is the daemon's output, written by exec's copier while the
+// test reads it.
+type lockedBuffer struct {
+	mu stdsync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// launch starts `kioskd run -config e.cfg`. The test's cleanup stops it if
+// the test did not (SIGTERM, then SIGKILL) and prints its log on failure.
+func launch(t *testing.T, e *env) *daemonProc {
+	t.Helper()
+	d := &daemonProc{t: t, e: e, exited: make(chan error, 1)}
+	d.cmd = exec.Command(kioskdBin, "run", "-config", e.cfg)
+	d.cmd.Stdout, d.cmd.Stderr = &d.log, &d.log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.exited <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		if !d.done {
+			if ok, _ := d.stop(10 * time.Second); !ok {
+				d.cmd.Process.Kill()
+				<-d.exited
+			}
+		}
+		if t.Failed() {
+			t.Logf("log of %s:\n%s", e.cfg, d.log.String())
+		}
+	})
+	return d
+}
+
+// startDaemon launches a daemon whose camera sees a frame with no QR code
+// until the test shows it another.
+func startDaemon(t *testing.T, e *env) *daemonProc {
+	t.Helper()
+	os.MkdirAll(filepath.Join(e.dir, "frames"), 0o700)
+	d := &daemonProc{t: t, e: e}
+	d.show("03-no-qr.png")
+	return launch(t, e)
+}
+
+// stop sends SIGTERM and waits up to timeout for the exit. It reports
+// whether the process exited in time, and its exit error.
+func (d *daemonProc) stop(timeout time.Duration) (exited bool, err error) {
+	if d.done {
+		return true, d.err
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case d.err = <-d.exited:
+		d.done = true
+		return true, d.err
+	case <-time.After(timeout):
+		return false, nil
+	}
+}
+
+// show puts a bundled frame in front of the kiosk's camera.
+func (d *daemonProc) show(name string) {
+	d.t.Helper()
+	data, err := fs.ReadFile(demoframes.FS(), name)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	dir := filepath.Join(d.e.dir, "frames")
+	tmp := filepath.Join(d.e.dir, "frame.tmp")
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		d.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "frame.png")); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+func (d *daemonProc) status() (status.Snapshot, error) {
+	var s status.Snapshot
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/status.json", d.e.port))
+	if err != nil {
+		return s, err
+	}
+	defer resp.Body.Close()
+	return s, json.NewDecoder(resp.Body).Decode(&s)
+}
+
+// waitFor polls the status until ok says yes, and returns that status.
+func (d *daemonProc) waitFor(what string, timeout time.Duration, ok func(status.Snapshot) bool) status.Snapshot {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last status.Snapshot
+	for time.Now().Before(deadline) {
+		if s, err := d.status(); err == nil {
+			last = s
+			if ok(s) {
+				return s
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.t.Fatalf("%s: not within %v; last status: recent %+v problems %v peers %+v", what, timeout, last.Recent, last.Problems, last.Peers)
+	return last
+}

@@ -63,12 +63,18 @@ func main() {
 	root := flag.String("root", ".", "repository root (where systemd/, configs/ and docs/ are)")
 	dist := flag.String("dist", "dist", "folder with the kioskd_linux_<target> binaries; packages are written here")
 	version := flag.String("version", "", "version, as from git describe --always --dirty (required)")
+	only := flag.String("targets", "", "comma-separated targets to package (amd64,arm64,armv7,armv6); empty = all")
 	flag.Parse()
 	if *version == "" {
 		fmt.Fprintln(os.Stderr, "packaging: -version is required")
 		os.Exit(2)
 	}
-	for _, t := range Targets() {
+	targets, err := selectTargets(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "packaging:", err)
+		os.Exit(2)
+	}
+	for _, t := range targets {
 		out, err := Build(*root, *dist, *version, t)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "packaging:", err)
@@ -80,6 +86,30 @@ func main() {
 		fmt.Fprintln(os.Stderr, "packaging:", err)
 		os.Exit(1)
 	}
+}
+
+// selectTargets returns the targets named in a comma-separated list, in
+// Targets' order; an empty list is all of them.
+func selectTargets(list string) ([]Target, error) {
+	all := Targets()
+	if list == "" {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(list, ",") {
+		want[strings.TrimSpace(n)] = true
+	}
+	var out []Target
+	for _, t := range all {
+		if want[t.Name] {
+			out = append(out, t)
+			delete(want, t.Name)
+		}
+	}
+	for n := range want {
+		return nil, fmt.Errorf("-targets: unknown target %q (known: amd64, arm64, armv7, armv6)", n)
+	}
+	return out, nil
 }
 
 // Build writes the .deb for one target into dist and returns its path.

@@ -232,3 +232,30 @@ func FuzzDebVersion(f *testing.F) {
 		}
 	})
 }
+
+func TestSelectTargets(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		ok   bool
+	}{
+		{"", []string{"amd64", "arm64", "armv7", "armv6"}, true},
+		{"amd64", []string{"amd64"}, true},
+		{"armv6, amd64", []string{"amd64", "armv6"}, true},
+		{"amd64,mips", nil, false},
+	}
+	for _, tt := range tests {
+		got, err := selectTargets(tt.in)
+		if (err == nil) != tt.ok {
+			t.Errorf("%q: err %v, want ok=%v", tt.in, err, tt.ok)
+			continue
+		}
+		var names []string
+		for _, tg := range got {
+			names = append(names, tg.Name)
+		}
+		if strings.Join(names, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%q: %v, want %v", tt.in, names, tt.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,6 +60,8 @@ type session struct {
 	exitErr  error
 	exitAt   time.Time
 	started  time.Time
+	notify   *net.UnixConn   // kioskd's NOTIFY_SOCKET, as systemd would hold it
+	ready    chan struct{}   // closed when kioskd sent READY=1
 	latency  []time.Duration // frame first written -> relay active, per accept
 	firstAcc time.Time       // first time a valid code was shown
 }
@@ -162,9 +165,32 @@ func (s *session) start(valid []string) error {
 	if err := s.trace.Mark("hwtest: exec kioskd"); err != nil {
 		return err
 	}
+	// READY=1 on the notify socket is kioskd's own word that it runs (the
+	// LEDs alone are not: under TCG a stalled start-up looks quiet too).
+	sock := filepath.Join(s.dir, "notify.sock")
+	if s.notify, err = net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"}); err != nil {
+		return err
+	}
+	s.ready = make(chan struct{})
+	go func(c *net.UnixConn, ready chan struct{}) {
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			for _, l := range strings.Split(string(buf[:n]), "\n") {
+				if l == "READY=1" {
+					close(ready)
+					return
+				}
+			}
+		}
+	}(s.notify, s.ready)
 	o := s.srv.Options()
 	s.cmd = exec.Command(kioskdBin, "run", "-config", cfg)
 	s.cmd.Env = append(os.Environ(),
+		"NOTIFY_SOCKET="+sock,
 		"KIOSKD_BITBADGES_API_KEY="+o.APIKey,
 		"KIOSKD_BITBADGES_CLIENT_SECRET="+o.ClientSecret,
 		"KIOSKD_BITBADGES_REFRESH_TOKEN="+o.RefreshToken)
@@ -179,21 +205,25 @@ func (s *session) start(valid []string) error {
 		s.exitAt = time.Now()
 		close(s.exited)
 	}()
-	// Ready = the pre-fetch was served and the LEDs have been quiet for a
-	// while (the Starting pattern alternates them every 250 ms).
+	// Ready = kioskd said READY=1, the pre-fetch was served, and the LEDs
+	// have been quiet for a while since (the Starting pattern alternates
+	// them every 250 ms; the sampler may lag behind the last edge).
 	deadline := time.Now().Add(60 * time.Second)
+	notified := false
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
 			return fmt.Errorf("kioskd exited during start-up: %v", s.exitErr)
+		case <-s.ready:
+			notified = true
 		default:
 		}
-		if s.srv.Counts().Pages > 0 && s.quietSince(lineOK, lineNo) > 800*time.Millisecond {
+		if notified && s.srv.Counts().Pages > 0 && s.quietSince(lineOK, lineNo) > 800*time.Millisecond {
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("kioskd not ready within 60s (pages served %d)", s.srv.Counts().Pages)
+	return fmt.Errorf("kioskd not ready within 60s (READY=1 received: %v; pages served %d)", notified, s.srv.Counts().Pages)
 }
 
 // quietSince is how long the given lines have not changed.
@@ -223,6 +253,9 @@ func (s *session) stop() {
 				<-s.exited
 			}
 		}
+	}
+	if s.notify != nil {
+		s.notify.Close()
 	}
 	if s.watch != nil {
 		s.watch.Stop()
@@ -608,9 +641,15 @@ func (s *session) sigtermReleases(c string) (string, error) {
 	// was freed when the process died", which read the same in sysfs.
 	driven := 0
 	if _, err := s.relayTrace(func(e gpiosim.TraceEvent) error {
-		if e.Value == 1-s.active(lineRelay) && strings.HasPrefix(e.Comm, "kioskd") {
-			driven++
+		if !strings.HasPrefix(e.Comm, "kioskd") {
+			return nil
 		}
+		if e.Value == s.active(lineRelay) {
+			// Once stopping, kioskd decides nothing: a frame still being
+			// decoded must not open the door again.
+			return errors.New("kioskd set the relay active again after SIGTERM")
+		}
+		driven++
 		return nil
 	}, "hwtest: SIGTERM", ""); err != nil {
 		return "", err

@@ -4,7 +4,7 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: test demo vet staticcheck build hwtest dist test-packaging cross
+.PHONY: test demo vet staticcheck build hwtest dist test-packaging test-install test-arm cross
 
 # The tests, exactly as CI runs them: vet, staticcheck, then every test under -race.
 test: vet staticcheck test-packaging cross
@@ -57,6 +57,20 @@ dist:
 # ./... above does not reach it.
 test-packaging:
 	cd packaging && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+# The .deb installed, upgraded, removed and purged in a fresh Debian chroot
+# (root; exit 77 = archive unreachable, skipped). CI runs it after `test`.
+test-install:
+	packaging/installtest.sh
+
+# The unit tests on 32-bit ARM (Pi OS armhf, GOARM=7) under qemu-user
+# (Debian's qemu-user-static): a 32-bit int overflow passes every amd64 test,
+# as the scanner's busy-scene guard did. cmd/kioskd and hwtest build and run
+# kioskd binaries of their own, and TestFullDisk re-executes its test binary:
+# without binfmt_misc, qemu-user cannot run those children.
+ARM_PKGS = $(shell $(GO) list ./... | grep -v -e /cmd/ -e /hwtest)
+test-arm:
+	GOOS=linux GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) test -short -count=1 -exec qemu-arm-static -skip '^TestFullDisk$$' $(ARM_PKGS)
 
 # The Pi builds compile on every test run, so a 32-bit-only mistake (an
 # int32 field, an int64 constant) shows up here rather than at release.

@@ -205,6 +205,12 @@ func (s *session) start(valid []string) error {
 		s.exitAt = time.Now()
 		close(s.exited)
 	}()
+	// kioskd runs as systemd would start it, at normal priority: a child
+	// forked from the sampler's real-time thread once inherited SCHED_FIFO
+	// and starved the harness until the VM's timeout.
+	if p, err := gpiosim.Policy(s.cmd.Process.Pid); err != nil || p != 0 {
+		return fmt.Errorf("kioskd's scheduling policy is %d (want 0, SCHED_OTHER): %v", p, err)
+	}
 	// Ready = kioskd said READY=1, the pre-fetch was served, and the LEDs
 	// have been quiet for a while since (the Starting pattern alternates
 	// them every 250 ms; the sampler may lag behind the last edge).

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -185,13 +186,8 @@ func (w *Watcher) sample(ctx context.Context, files []*os.File, interval time.Du
 			f.Close()
 		}
 	}()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	rt := "normal priority"
-	param := struct{ prio int32 }{50}
-	if _, _, e := unix.Syscall(unix.SYS_SCHED_SETSCHEDULER, 0, schedFIFO, uintptr(unsafe.Pointer(&param))); e == 0 {
-		rt = "SCHED_FIFO 50"
-	}
+	rt, restore := lockRealtime(50)
+	defer restore()
 	w.mu.Lock()
 	w.priority = rt
 	w.mu.Unlock()
@@ -228,8 +224,58 @@ func (w *Watcher) sample(ctx context.Context, files []*os.File, interval time.Du
 	}
 }
 
-// schedFIFO is SCHED_FIFO from <sched.h>.
-const schedFIFO = 1
+// Scheduling policies from <sched.h>.
+const (
+	schedOther = 0
+	schedFIFO  = 1
+)
+
+// lockRealtime locks the calling goroutine to its OS thread and gives the
+// thread SCHED_FIFO priority prio; it returns how the thread now runs, and
+// restore, which the goroutine must defer. A real-time thread handed back to
+// the scheduler would run other goroutines at that priority, and a process
+// started from it (exec.Cmd forks from whichever thread runs Start) inherits
+// SCHED_FIFO: a kioskd started so in the VM starved the harness until the
+// VM's timeout. So restore sets the thread back to SCHED_OTHER, and the
+// goroutine ends still locked, which makes the runtime end the thread with
+// it (or, on the main thread, park it for good).
+func lockRealtime(prio int32) (desc string, restore func()) {
+	runtime.LockOSThread()
+	param := struct{ prio int32 }{prio}
+	if _, _, e := unix.Syscall(unix.SYS_SCHED_SETSCHEDULER, 0, schedFIFO, uintptr(unsafe.Pointer(&param))); e != 0 {
+		return "normal priority", func() {}
+	}
+	return fmt.Sprintf("SCHED_FIFO %d", prio), func() {
+		other := struct{ prio int32 }{0}
+		unix.Syscall(unix.SYS_SCHED_SETSCHEDULER, 0, schedOther, uintptr(unsafe.Pointer(&other)))
+	}
+}
+
+// Policy returns the scheduling policy of process or thread pid (0 is
+// SCHED_OTHER, 1 SCHED_FIFO), from /proc/PID/stat.
+func Policy(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return statPolicy(string(b))
+}
+
+// statPolicy is field 41 (policy) of a /proc/PID/stat line. The command
+// name (field 2) is in parentheses and may hold spaces and parentheses, so
+// fields are counted after its last ')'.
+func statPolicy(stat string) (int, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("stat line without a command name: %.40q", stat)
+	}
+	f := strings.Fields(stat[i+1:])
+	const policyField = 41 - 3 // fields after the name start at field 3
+	if len(f) <= policyField {
+		return 0, fmt.Errorf("stat line with %d fields after the name, want over %d", len(f), policyField)
+	}
+	return strconv.Atoi(f[policyField])
+}
 
 // Stop ends sampling and returns the first sampling error, if any.
 func (w *Watcher) Stop() error {

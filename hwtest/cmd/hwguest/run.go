@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,15 +66,73 @@ func run(only string) int {
 			continue
 		}
 		t := time.Now()
-		detail, err := s.fn()
+		detail, hung, err := runBounded(s.fn, scenarioTimeout)
 		if !report(s.name, err, time.Since(t), detail) {
 			failed = true
+		}
+		if hung {
+			// Its goroutine still holds the lines, the camera or kioskd:
+			// what follows would not be a test of anything.
+			return 1
 		}
 	}
 	if failed {
 		return 1
 	}
 	return 0
+}
+
+// scenarioTimeout bounds one scenario, well inside the VM's own timeout, so
+// that a hang is reported as a failure with the goroutines' stacks rather
+// than as a VM killed without a word. The slowest scenario takes ~20 s on
+// armhf under TCG.
+const scenarioTimeout = 150 * time.Second
+
+// runBounded runs fn, giving up after d: then the error says so, the
+// goroutines' stacks and the state of every kioskd process are printed, and
+// hung is true.
+func runBounded(fn func() (string, error), d time.Duration) (detail string, hung bool, err error) {
+	type result struct {
+		detail string
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		d, err := fn()
+		done <- result{d, err}
+	}()
+	select {
+	case r := <-done:
+		return r.detail, false, r.err
+	case <-time.After(d):
+	}
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	fmt.Printf("---- hwguest goroutines after %v ----\n%s\n---- processes ----\n%s----\n", d, buf, processStates())
+	return "", true, fmt.Errorf("did not finish within %v (goroutines and processes above)", d)
+}
+
+// processStates lists each process's pid, name, state and scheduling
+// policy, from /proc.
+func processStates() string {
+	var b strings.Builder
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		pol, _ := gpiosim.Policy(pid)
+		f := strings.Fields(string(stat))
+		if len(f) > 2 {
+			fmt.Fprintf(&b, "%d %s %s policy %d\n", pid, f[1], f[2], pol)
+		}
+	}
+	return b.String()
 }
 
 func chipDetail(c *gpiosim.Chip) string {

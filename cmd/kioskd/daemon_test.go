@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	stdsync "sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,29 +24,20 @@ type daemonProc struct {
 	t      *testing.T
 	e      *env
 	cmd    *exec.Cmd
-	log    lockedBuffer
+	log    logFile
 	exited chan error
 	done   bool
 	err    error
 }
 
-// lockedBuffer is the daemon's output, written by exec's copier while the
-// test reads it.
-type lockedBuffer struct {
-	mu stdsync.Mutex
-	b  bytes.Buffer
-}
+// logFile is the daemon's output: a file in the test's folder, which the
+// child writes itself (no copying goroutine to synchronise with the test's
+// reads) and which is still there after a failure.
+type logFile struct{ path string }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func (l logFile) String() string {
+	b, _ := os.ReadFile(l.path)
+	return string(b)
 }
 
 // launch starts `kioskd run -config e.cfg`. The test's cleanup stops it if
@@ -57,7 +46,13 @@ func launch(t *testing.T, e *env) *daemonProc {
 	t.Helper()
 	d := &daemonProc{t: t, e: e, exited: make(chan error, 1)}
 	d.cmd = exec.Command(kioskdBin, "run", "-config", e.cfg)
-	d.cmd.Stdout, d.cmd.Stderr = &d.log, &d.log
+	f, err := os.CreateTemp(e.dir, "kioskd-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close() // the child has its own descriptor
+	d.log = logFile{f.Name()}
+	d.cmd.Stdout, d.cmd.Stderr = f, f
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -126,7 +126,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		if st == nil {
 			return
 		}
-		if err := st.AppendEvent(store.Event{Nonce: store.NewNonce(), Time: ev.At, Kiosk: cfg.KioskID, Kind: "door", Detail: ev.String()}); err != nil {
+		if err := st.AppendEvent(store.Event{Nonce: store.NewNonce(), Time: ev.At, Kiosk: cfg.KioskID, Kind: store.KindDoor, Detail: ev.String()}); err != nil {
 			log.Error("recording an input event", "err", err)
 		}
 	}})

@@ -389,6 +389,9 @@ func (d *daemon) snapshot() status.Snapshot {
 		if !fs.Connected && fs.LastError != "" {
 			s.Healthy = false
 		}
+	} else if ps := keptFleetProblems(&d.cfg, d.st); len(ps) > 0 {
+		s.Problems = append(s.Problems, ps...)
+		s.Healthy = false
 	}
 	return s.Complete()
 }

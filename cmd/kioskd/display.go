@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/kioskd/kioskd/display"
@@ -18,6 +19,7 @@ type displaySink struct {
 	st    *store.Store
 	kiosk string
 	kick  func()
+	log   *slog.Logger // nil: discard
 }
 
 // Approved opens the door only once the approval is durably recorded, as a
@@ -27,6 +29,9 @@ func (s displaySink) Approved(_ context.Context, userID string) error {
 	if err := s.record(true, "ok", "display: user "+userID); err != nil {
 		s.sig.Show(gpio.Reject)
 		return fmt.Errorf("recording a display approval, so the door stays shut: %w", err)
+	}
+	if s.log != nil {
+		s.log.Info("display approval recorded, opening", "user", userID)
 	}
 	s.sig.Show(gpio.Accept)
 	return nil

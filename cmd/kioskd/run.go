@@ -200,7 +200,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		if err != nil {
 			return err
 		}
-		sink := displaySink{sig: sig, st: s, kiosk: cfg.KioskID}
+		sink := displaySink{sig: sig, st: s, kiosk: cfg.KioskID, log: log}
 		if d.svc != nil && d.svc.Uploader != nil {
 			sink.kick = d.svc.Uploader.Kick
 		}

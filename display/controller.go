@@ -16,9 +16,11 @@ import (
 )
 
 // Sink is what an approval or a refusal does at the door. kioskd's
-// implementation shows gpio.Accept (relay pulse, green) and records an event
-// with the user id on Approved, and shows gpio.Reject on Rejected. Both are
-// called from Run's goroutine and should return quickly.
+// implementation records an event with the user id and then shows
+// gpio.Accept (relay pulse, green) on Approved, and shows gpio.Reject on
+// Rejected. An error from Approved means the door stayed shut: the screen
+// shows Declined, not Welcome. Both are called from Run's goroutine and
+// should return quickly.
 type Sink interface {
 	// Approved: userID was validated for the configured action. Let them in.
 	Approved(ctx context.Context, userID string) error
@@ -312,7 +314,12 @@ func (c *Controller) approve(ctx context.Context, log *slog.Logger, tok authsign
 	}
 	log.Info("approved", "user", a.UserID, "method", a.VerificationMethod)
 	if err := c.sink.Approved(ctx, a.UserID); err != nil {
-		log.Error("sink: approved", "err", err)
+		// The sink refused to let them in (it could not record the entry):
+		// the screen must not say welcome at a door that stayed shut.
+		log.Error("approved, but the door refused it", "err", err)
+		c.board.set(Declined, "")
+		sleep(ctx, c.hold)
+		return
 	}
 	c.board.set(Welcome, "")
 	sleep(ctx, c.hold)

@@ -2,6 +2,7 @@ package display
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,13 +25,15 @@ type recSink struct {
 	mu       sync.Mutex
 	approved []string
 	rejected []Reason
+	// refuse, when set, is Approved's error: the door stayed shut.
+	refuse error
 }
 
 func (s *recSink) Approved(_ context.Context, user string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.approved = append(s.approved, user)
-	return nil
+	return s.refuse
 }
 
 func (s *recSink) Rejected(_ context.Context, r Reason) error {
@@ -172,6 +175,35 @@ func TestControllerApproved(t *testing.T) {
 	want := []State{Scan, CheckPhone, Welcome, Scan}
 	if got := r.seq(); !slices.Equal(got[:4], want) {
 		t.Fatalf("sequence %v, want %v…", got, want)
+	}
+}
+
+// TestControllerSinkRefusesApproval: when the sink could not let a validated
+// user in (kioskd could not record the entry), the screen says declined, never
+// welcome, and a fresh challenge follows.
+func TestControllerSinkRefusesApproval(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, rigOpts{})
+	r.sink.mu.Lock()
+	r.sink.refuse = errors.New("recording: file too large")
+	r.sink.mu.Unlock()
+	r.wait(Scan, "")
+	id := r.srv.Latest()
+	phone := r.phone("usr_alice")
+	if _, err := phone.Claim(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	r.wait(CheckPhone, "")
+	if err := phone.Approve(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	r.wait(Declined, "")
+	r.wait(Scan, id)
+	if got := r.seq(); slices.Contains(got, Welcome) {
+		t.Fatalf("sequence %v shows welcome at a door that stayed shut", got)
+	}
+	if approved, _ := r.sink.get(); !slices.Equal(approved, []string{"usr_alice"}) {
+		t.Fatalf("sink: approved %v", approved)
 	}
 }
 

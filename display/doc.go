@@ -17,7 +17,9 @@
 //   - Only an approval that Authsignal's server API validates (state
 //     CHALLENGE_SUCCEEDED, the configured action, an idempotency key never
 //     used before) reaches Sink.Approved, which opens the door. Everything
-//     else is Sink.Rejected with a Reason.
+//     else is Sink.Rejected with a Reason. kioskd's Sink records the
+//     approval durably before it opens; when it cannot (a full disk), the
+//     door stays shut and the screen says Declined, never Welcome.
 //   - A challenge is replaced before it expires (Options.Refresh, default 9
 //     minutes, and in any case when its expiresAt passes), but never while a
 //     phone holds it (claimed), unless it actually expires.

@@ -25,8 +25,13 @@
 //     Mosquitto keeps sessions across its own restarts with persistence on.
 //
 // With no broker configured nothing of this exists (FromConfig returns nil
-// and the store grows no fleet buckets). With the broker down, kiosks keep
-// deciding locally; the outbox and the broker's sessions catch them up.
+// and the store grows no fleet buckets). A kiosk whose config loses its
+// broker stops queueing, but keeps the redemptions it never published (a
+// reload with a slip must not let other doors accept those codes again):
+// the broker back in the config publishes them, `kioskd fleet drop`
+// (store.DropFleetOutbox) discards them on purpose, and until then status
+// reports them. With the broker down, kiosks keep deciding locally; the
+// outbox and the broker's sessions catch them up.
 //
 // # Double entries
 //

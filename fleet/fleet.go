@@ -124,23 +124,29 @@ type Status struct {
 // fleet section, the policy, the credentials file (or
 // KIOSKD_FLEET_CREDENTIALS) and the CA file, over o, which supplies what a
 // config cannot: Store (required), Logger, OnDoubleEntry and the other hooks.
-// It returns (nil, nil) when no broker is configured, after removing the
-// fleet's buckets from the store (a kiosk taken out of a fleet stops
-// queueing redemptions for it; its double-entry events were already in the
-// upload outbox).
+// It returns (nil, nil) when no broker is configured, after telling the
+// store to stop queueing redemptions for the fleet (a kiosk taken out of a
+// fleet). Local redemptions not yet published are kept, with a warning: a
+// reload that loses fleet.broker by mistake must not lose them, and `kioskd
+// fleet drop` discards them on purpose.
 func FromConfig(c *config.Config, o Options) (*Fleet, error) {
 	fc := c.Fleet
-	if !fc.Enabled() {
-		if o.Store != nil {
-			if err := o.Store.DisableFleetOutbox(); err != nil {
-				return nil, fmt.Errorf("fleet: %w", err)
-			}
-		}
-		return nil, nil
-	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if !fc.Enabled() {
+		if o.Store != nil {
+			pending, err := o.Store.DisableFleetOutbox()
+			if err != nil {
+				return nil, fmt.Errorf("fleet: %w", err)
+			}
+			if pending > 0 {
+				log.Warn("fleet.broker is not set, but local redemptions were never published to the fleet: "+
+					"they are kept until fleet.broker is back, or dropped by kioskd fleet drop", "pending", pending)
+			}
+		}
+		return nil, nil
 	}
 	o.Kiosk, o.Broker, o.TopicPrefix, o.QoS = c.KioskID, fc.Broker, fc.TopicPrefix, byte(fc.QoS)
 	o.SessionExpiry, o.StatusInterval, o.Policy = fc.SessionExpiry, fc.StatusInterval, c.Policy

@@ -449,6 +449,55 @@ func TestFromConfig(t *testing.T) {
 	}
 }
 
+// TestFromConfigWithoutBrokerKeepsQueue: a config that loses fleet.broker
+// (a reload with a slip) stops queueing but keeps the redemptions the
+// broker never acknowledged, and says so; the broker back in the config
+// publishes them.
+func TestFromConfigWithoutBrokerKeepsQueue(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	with, without := config.Default(), config.Default()
+	with.KioskID, with.Fleet.Broker, with.Fleet.TopicPrefix = "A", "mqtt://127.0.0.1:1", prefix
+	v := verify.New(st, verify.Options{Policy: with.Policy, Kiosk: "A"})
+	sn, _ := st.NewSnapshot()
+	for i := range 2 {
+		sn.Put(store.Record{Hash: store.HashCode(code(i)), Name: "guest"})
+	}
+	if err := sn.Commit(store.SyncInfo{At: time.Now(), Source: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := fleet.FromConfig(&with, fleet.Options{Store: st, Logger: log}); f == nil || err != nil {
+		t.Fatalf("with a broker: %v %v", f, err)
+	}
+	if vd := v.Check(context.Background(), code(0), verify.CheckOpts{}); !vd.Accept {
+		t.Fatalf("code 0: %+v", vd)
+	}
+	if f, err := fleet.FromConfig(&without, fleet.Options{Store: st, Logger: log}); f != nil || err != nil {
+		t.Fatalf("without a broker: %v %v", f, err)
+	}
+	if !strings.Contains(logs.String(), "never published") || !strings.Contains(logs.String(), "pending=1") {
+		t.Errorf("no warning about the kept redemption:\n%s", logs.String())
+	}
+	if vd := v.Check(context.Background(), code(1), verify.CheckOpts{}); !vd.Accept {
+		t.Fatalf("code 1: %+v", vd)
+	}
+	if fc, _ := st.FleetCounts(); fc.Pending != 1 {
+		t.Fatalf("without a broker, %d pending; want the 1 made in the fleet, kept, and none queued since", fc.Pending)
+	}
+	if f, err := fleet.FromConfig(&with, fleet.Options{Store: st, Logger: log}); f == nil || err != nil {
+		t.Fatalf("the broker back: %v %v", f, err)
+	}
+	items, _ := st.PendingFleet(10)
+	if len(items) != 1 || items[0].Redemption.Hash != store.HashCode(code(0)) {
+		t.Fatalf("the broker back: outbox %+v, want code 0's redemption", items)
+	}
+}
+
 func TestTLSVerified(t *testing.T) {
 	b := mosquitto.Start(t, mosquitto.Options{TLS: true})
 	// Without the venue's CA the broker's certificate is not trusted: no connection.

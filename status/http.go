@@ -89,7 +89,7 @@ func Handler(p Provider, pv Preview, o HandlerOptions) http.Handler {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		msg := "not healthy\n"
 		for _, pr := range s.Problems {
-			msg += oneLine(pr) + "\n"
+			msg += OneLine(pr) + "\n"
 		}
 		w.Write([]byte(msg))
 	})
@@ -106,7 +106,7 @@ func Handler(p Provider, pv Preview, o HandlerOptions) http.Handler {
 			if !errors.Is(err, ErrNoFrame) {
 				log.Warn("status: camera preview failed", "err", err)
 			}
-			http.Error(w, "no preview: "+oneLine(err.Error()), http.StatusServiceUnavailable)
+			http.Error(w, "no preview: "+OneLine(err.Error()), http.StatusServiceUnavailable)
 			return
 		}
 		w.Header().Set("Content-Type", "image/jpeg")

@@ -387,3 +387,29 @@ func FuzzDurationJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestOneLine: untrusted text (a record name from the server) cannot move
+// the cursor, recolour or clear the operator's terminal, break a line or a
+// TSV field, or reorder what is shown; ordinary text is untouched.
+func TestOneLine(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"plain", "Valid guest", "Valid guest"},
+		{"accents and emoji", "Zoë 🎟️ 入場", "Zoë 🎟️ 入場"},
+		{"ANSI colour and clear", "a\x1b[31mred\x1b[2J", "a [31mred [2J"},
+		{"OSC title with BEL", "\x1b]0;owned\x07x", " ]0;owned x"},
+		{"8-bit CSI", "a\u009b31mb", "a 31mb"},
+		{"newlines and tab", "one\r\ntwo\tthree", "one  two three"},
+		{"DEL and NUL", "a\x7fb\x00c", "a b c"},
+		{"line separator", "a\u2028b\u2029c", "a b c"},
+		{"bidi override dropped", "file\u202egpj.exe", "filegpj.exe"},
+		{"bidi isolate and marks dropped", "\u2066a\u2069\u200eb\u200f\u061c", "ab"},
+		{"invalid UTF-8", "a\xffb", "a\ufffdb"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := OneLine(tc.in); got != tc.want {
+				t.Errorf("OneLine(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}

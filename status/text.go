@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 )
 
 // WriteText writes the snapshot for a person at a terminal, as
@@ -16,7 +17,7 @@ func WriteText(w io.Writer, s Snapshot) error {
 	loc := s.Now.Location()
 	tw := tabwriter.NewWriter(w, 9, 0, 2, ' ', 0)
 	line := func(k, format string, args ...any) {
-		fmt.Fprintf(tw, "%s\t%s\n", k, oneLine(fmt.Sprintf(format, args...)))
+		fmt.Fprintf(tw, "%s\t%s\n", k, OneLine(fmt.Sprintf(format, args...)))
 	}
 
 	name := s.Kiosk
@@ -119,7 +120,7 @@ func WriteText(w io.Writer, s Snapshot) error {
 			result = "ACCEPT"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", stamp(v.Time, loc), result, v.Reason,
-			orDash(v.HashPrefix), oneLine(join(v.Name, v.Warning)))
+			orDash(v.HashPrefix), OneLine(join(v.Name, v.Warning)))
 	}
 	tw.Flush()
 	var out strings.Builder
@@ -159,12 +160,22 @@ func orDash(s string) string {
 	return s
 }
 
-// oneLine keeps a provider's text (an error message, a name from the cache)
-// from breaking the layout: control characters become spaces.
-func oneLine(s string) string {
+// OneLine makes untrusted text (a record name from the BitBadges server, an
+// error message, decoded QR text) safe to print as one line, or one TSV
+// field, on an operator's terminal: every control character (C0 with tab
+// and newline, DEL, and C1, whose CSI starts an escape sequence as ESC [
+// does) and the line and paragraph separators become a space, so no
+// escape sequence reaches the terminal and the layout holds; the
+// bidirectional marks, embeddings, overrides and isolates, which reorder
+// what is shown, are dropped; invalid UTF-8 becomes U+FFFD. kioskd status
+// and kioskd check both print through it.
+func OneLine(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
+		switch {
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029':
 			return ' '
+		case r == '\u061c', r == '\u200e', r == '\u200f', r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+			return -1
 		}
 		return r
 	}, s)

@@ -14,6 +14,7 @@ const (
 	KindVerdict     = "verdict"      // one decision on one presented code
 	KindDoor        = "door"         // the door was opened (or failed to)
 	KindDoubleEntry = "double-entry" // a peer reported the same code used at two kiosks
+	KindDisplay     = "display"      // a display-mode sign-in approved (the door opened) or refused
 )
 
 // Event is one entry of the outbox the sync uploader POSTs. It carries the

@@ -24,13 +24,16 @@ import (
 // acknowledged, so neither can take an event away from the other. Redeem
 // queues a local redemption for the fleet in the same transaction that
 // records it, but only once EnableFleetOutbox has created the fleet's
-// buckets: a kiosk without a fleet never grows a fleet outbox.
+// buckets, and not after DisableFleetOutbox: a kiosk without a fleet never
+// grows a fleet outbox. Redemptions already queued are kept until the
+// broker acknowledges them (AckFleet) or an operator drops them
+// (DropFleetOutbox), never lost to a config slip.
 //
 //	fleet-outbox     8-byte sequence → FleetItem JSON (oldest first)
 //	fleet-uses       sha256 → JSON list of the code's uses seen by this kiosk
 //	                 (local and peer), newest FleetUsesKept kept
 //	fleet-conflicts  pair key → DoubleEntry JSON (one per pair of uses)
-//	fleet-meta       outbox counters
+//	fleet-meta       outbox counters; "off" while queueing is stopped
 var (
 	bucketFleetOutbox    = []byte("fleet-outbox")
 	bucketFleetUses      = []byte("fleet-uses")
@@ -39,6 +42,7 @@ var (
 
 	keyFleetPending = []byte("pending")
 	keyFleetDropped = []byte("dropped")
+	keyFleetOff     = []byte("off")
 )
 
 // FleetUsesKept bounds the uses remembered per code for double-entry
@@ -85,15 +89,14 @@ type PeerApply struct {
 }
 
 // EnableFleetOutbox creates the fleet's buckets; from then on Redeem queues
-// every local redemption for the fleet. Idempotent.
+// every local redemption for the fleet. Redemptions kept by an earlier
+// DisableFleetOutbox are published with the new ones. Idempotent.
 func (s *Store) EnableFleetOutbox() error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketFleetOutbox, bucketFleetUses, bucketFleetConflicts, bucketFleetMeta} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return fmt.Errorf("creating bucket %s: %w", b, err)
-			}
+		if err := createFleetBuckets(tx); err != nil {
+			return err
 		}
-		return nil
+		return tx.Bucket(bucketFleetMeta).Delete(keyFleetOff)
 	})
 	if err != nil {
 		return fmt.Errorf("enabling fleet outbox: %w", err)
@@ -101,30 +104,77 @@ func (s *Store) EnableFleetOutbox() error {
 	return nil
 }
 
-// DisableFleetOutbox deletes the fleet outbox, the remembered uses and the
-// double-entry records (for a kiosk taken out of a fleet). Idempotent.
-func (s *Store) DisableFleetOutbox() error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketFleetOutbox, bucketFleetUses, bucketFleetConflicts, bucketFleetMeta} {
-			if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
-				return fmt.Errorf("deleting bucket %s: %w", b, err)
+// DisableFleetOutbox stops queueing local redemptions for the fleet (a kiosk
+// taken out of a fleet, or a config that lost its fleet.broker). Local
+// redemptions still waiting for the broker are kept, with the remembered
+// uses and double entries, and pending says how many: a reload with the
+// broker back publishes them, DropFleetOutbox discards them. With none
+// waiting the fleet's buckets are deleted. Idempotent.
+func (s *Store) DisableFleetOutbox() (pending int, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if out := tx.Bucket(bucketFleetOutbox); out != nil {
+			if k, _ := out.Cursor().First(); k != nil {
+				pending = int(getUint(tx.Bucket(bucketFleetMeta), keyFleetPending))
+				return putUint(tx.Bucket(bucketFleetMeta), keyFleetOff, 1)
 			}
 		}
-		return nil
+		return deleteFleetBuckets(tx)
 	})
 	if err != nil {
-		return fmt.Errorf("disabling fleet outbox: %w", err)
+		return 0, fmt.Errorf("disabling fleet outbox: %w", err)
+	}
+	return pending, nil
+}
+
+// DropFleetOutbox discards the local redemptions waiting for the fleet
+// broker, on an operator's say-so (the broker is gone for good), and
+// returns how many; they are counted as dropped. When queueing is off
+// (DisableFleetOutbox) the fleet's buckets go too. The other kiosks never
+// learn of these uses: each may accept those codes once more.
+func (s *Store) DropFleetOutbox() (dropped int, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		out, meta := tx.Bucket(bucketFleetOutbox), tx.Bucket(bucketFleetMeta)
+		if out == nil || meta == nil {
+			return nil
+		}
+		c := out.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.First() {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			dropped++
+		}
+		if meta.Get(keyFleetOff) != nil {
+			return deleteFleetBuckets(tx)
+		}
+		if err := putUint(meta, keyFleetDropped, getUint(meta, keyFleetDropped)+uint64(dropped)); err != nil {
+			return err
+		}
+		return putUint(meta, keyFleetPending, 0)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("dropping the fleet outbox: %w", err)
+	}
+	return dropped, nil
+}
+
+func deleteFleetBuckets(tx *bolt.Tx) error {
+	for _, b := range [][]byte{bucketFleetOutbox, bucketFleetUses, bucketFleetConflicts, bucketFleetMeta} {
+		if err := tx.DeleteBucket(b); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
+			return fmt.Errorf("deleting bucket %s: %w", b, err)
+		}
 	}
 	return nil
 }
 
 // fleetQueueTx is called by Redeem, in its transaction, before the
 // redemption is recorded: a new local redemption is queued for the fleet and
-// remembered as a use. It does nothing without EnableFleetOutbox, for a
-// nonce already recorded (a repeat), or for a peer's redemption.
+// remembered as a use. It does nothing without EnableFleetOutbox, after
+// DisableFleetOutbox, for a nonce already recorded (a repeat), or for a
+// peer's redemption.
 func (s *Store) fleetQueueTx(tx *bolt.Tx, key []byte, r Redemption) error {
-	out := tx.Bucket(bucketFleetOutbox)
-	if out == nil || r.Peer || tx.Bucket(bucketRedeemed).Get([]byte(r.Nonce)) != nil {
+	out, meta := tx.Bucket(bucketFleetOutbox), tx.Bucket(bucketFleetMeta)
+	if out == nil || meta == nil || meta.Get(keyFleetOff) != nil || r.Peer || tx.Bucket(bucketRedeemed).Get([]byte(r.Nonce)) != nil {
 		return nil
 	}
 	r.Hash = hex.EncodeToString(key)
@@ -135,7 +185,6 @@ func (s *Store) fleetQueueTx(tx *bolt.Tx, key []byte, r Redemption) error {
 	if err != nil {
 		return fmt.Errorf("encoding fleet item: %w", err)
 	}
-	meta := tx.Bucket(bucketFleetMeta)
 	pending := getUint(meta, keyFleetPending)
 	var dropped uint64
 	c := out.Cursor()

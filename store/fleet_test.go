@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 )
@@ -55,11 +56,85 @@ func TestFleetOutboxOnlyWhenEnabled(t *testing.T) {
 	if fc, _ := st.FleetCounts(); fc.Pending != 0 {
 		t.Fatalf("fleet pending after ack = %d", fc.Pending)
 	}
-	if err := st.DisableFleetOutbox(); err != nil {
+	for range 2 { // nothing pending: the buckets go; idempotent
+		if n, err := st.DisableFleetOutbox(); err != nil || n != 0 {
+			t.Fatalf("DisableFleetOutbox = %d, %v", n, err)
+		}
+	}
+}
+
+// TestFleetOutboxKeptWhenDisabled: disabling the fleet (fleet.broker gone
+// from the config) stops queueing but keeps what the broker never
+// acknowledged, for a later EnableFleetOutbox to publish; only
+// DropFleetOutbox discards it, counted.
+func TestFleetOutboxKeptWhenDisabled(t *testing.T) {
+	st, _ := openTest(t, Options{})
+	ctx := context.Background()
+	redeem := func(name string) {
+		t.Helper()
+		r := Redemption{Hash: HashCode(name), At: time.Unix(100, 0), Kiosk: "A", Nonce: "n-" + name}
+		if err := st.Redeem(ctx, r, Event{Kind: KindVerdict, Accept: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queued := func() []string {
+		t.Helper()
+		items, err := st.PendingFleet(10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n []string
+		for _, it := range items {
+			n = append(n, it.Redemption.Nonce)
+		}
+		return n
+	}
+	if err := st.EnableFleetOutbox(); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.DisableFleetOutbox(); err != nil {
+	redeem("a")
+	for range 2 { // idempotent
+		if n, err := st.DisableFleetOutbox(); err != nil || n != 1 {
+			t.Fatalf("DisableFleetOutbox with one pending = %d, %v; want 1", n, err)
+		}
+	}
+	redeem("b") // made while out of the fleet: not queued
+	if got := queued(); !slices.Equal(got, []string{"n-a"}) {
+		t.Fatalf("after disabling, fleet outbox %v, want [n-a] kept and nothing new", got)
+	}
+	if fc, _ := st.FleetCounts(); fc.Pending != 1 || fc.Dropped != 0 {
+		t.Fatalf("counts after disabling %+v", fc)
+	}
+	// Back in the fleet: the kept one is still there, new ones queue.
+	if err := st.EnableFleetOutbox(); err != nil {
 		t.Fatal(err)
+	}
+	redeem("c")
+	if got := queued(); !slices.Equal(got, []string{"n-a", "n-c"}) {
+		t.Fatalf("after re-enabling, fleet outbox %v, want [n-a n-c]", got)
+	}
+	// Dropped on purpose while enabled: counted, queueing goes on.
+	if n, err := st.DropFleetOutbox(); err != nil || n != 2 {
+		t.Fatalf("DropFleetOutbox = %d, %v; want 2", n, err)
+	}
+	if fc, _ := st.FleetCounts(); fc.Pending != 0 || fc.Dropped != 2 || len(queued()) != 0 {
+		t.Fatalf("after the drop: %+v, queued %v", fc, queued())
+	}
+	redeem("d")
+	// Dropped on purpose while disabled: the fleet's buckets go, as for a
+	// kiosk that never had a fleet.
+	if n, err := st.DisableFleetOutbox(); err != nil || n != 1 {
+		t.Fatalf("DisableFleetOutbox = %d, %v; want 1", n, err)
+	}
+	if n, err := st.DropFleetOutbox(); err != nil || n != 1 {
+		t.Fatalf("DropFleetOutbox = %d, %v; want 1", n, err)
+	}
+	redeem("e")
+	if fc, _ := st.FleetCounts(); fc != (FleetCounts{}) || len(queued()) != 0 {
+		t.Fatalf("after dropping a disabled outbox: %+v, queued %v", fc, queued())
+	}
+	if n, err := st.DropFleetOutbox(); err != nil || n != 0 {
+		t.Fatalf("DropFleetOutbox without a fleet = %d, %v", n, err)
 	}
 }
 

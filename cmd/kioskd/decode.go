@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/scanner"
+	"github.com/kioskd/kioskd/status"
 )
 
 func cmdDecode(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
@@ -53,7 +54,7 @@ func cmdDecode(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 		if ok {
 			flag = "1"
 		}
-		fmt.Fprintf(stdout, "%s\t%s\t%d\t%s\n", path, flag, times[len(times)/2].Microseconds(), oneLine(text))
+		fmt.Fprintf(stdout, "%s\t%s\t%d\t%s\n", path, flag, times[len(times)/2].Microseconds(), status.OneLine(text)) // a QR holds any text: one TSV field, no escapes
 	}
 	if failed > 0 {
 		return exitError, fmt.Errorf("%d of %d files could not be read", failed, len(files))
@@ -103,14 +104,4 @@ func readImage(path string) (image.Image, error) {
 		return nil, fmt.Errorf("reading image %s: %w", path, err)
 	}
 	return img, nil
-}
-
-// oneLine makes decoded text safe for one TSV field.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\t' || r == '\n' || r == '\r' {
-			return ' '
-		}
-		return r
-	}, s)
 }

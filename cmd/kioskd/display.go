@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/kioskd/kioskd/display"
@@ -17,22 +19,36 @@ type displaySink struct {
 	st    *store.Store
 	kiosk string
 	kick  func()
+	log   *slog.Logger // nil: discard
 }
 
+// Approved opens the door only once the approval is durably recorded, as a
+// scan's redemption is: an entry the kiosk cannot account for (a full disk,
+// a failing card) is refused, and the visitor tries again or scans a code.
 func (s displaySink) Approved(_ context.Context, userID string) error {
+	if err := s.record(true, "ok", "display: user "+userID); err != nil {
+		s.sig.Show(gpio.Reject)
+		return fmt.Errorf("recording a display approval, so the door stays shut: %w", err)
+	}
+	if s.log != nil {
+		s.log.Info("display approval recorded, opening", "user", userID)
+	}
 	s.sig.Show(gpio.Accept)
-	return s.record(true, "ok", "display: user "+userID)
+	return nil
 }
 
 func (s displaySink) Rejected(_ context.Context, r display.Reason) error {
 	s.sig.Show(gpio.Reject)
-	return s.record(false, r.String(), "display")
+	if err := s.record(false, r.String(), "display"); err != nil {
+		return fmt.Errorf("recording a display refusal: %w", err)
+	}
+	return nil
 }
 
 func (s displaySink) record(accept bool, reason, detail string) error {
 	err := s.st.AppendEvent(store.Event{Nonce: store.NewNonce(), Time: time.Now(), Kiosk: s.kiosk,
-		Kind: "display", Accept: accept, Reason: reason, Detail: detail})
-	if s.kick != nil {
+		Kind: store.KindDisplay, Accept: accept, Reason: reason, Detail: detail})
+	if err == nil && s.kick != nil {
 		s.kick()
 	}
 	return err

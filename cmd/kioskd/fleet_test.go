@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,6 +106,135 @@ func TestFleetThreeProcesses(t *testing.T) {
 			if strings.Contains(p, "double entry") {
 				t.Errorf("C reports a double entry it took no part in: %q", p)
 			}
+		}
+	}
+}
+
+// fleetConfig is the fleet section of a kiosk on the test's broker.
+func fleetConfig(id, broker string) string {
+	return fmt.Sprintf("kiosk_id: %s\nfleet:\n  broker: %s\n  topic_prefix: kioskd/test-venue\n", id, broker)
+}
+
+// withLoop makes the daemon's one-image frame folder loop, so the test can
+// swap what is in view (as TestFleetThreeProcesses does).
+func withLoop(t *testing.T, e *env) {
+	t.Helper()
+	cfg, _ := os.ReadFile(e.cfg)
+	cfg = bytes.Replace(cfg, []byte("  rearm: 200ms\n"), []byte("  rearm: 200ms\n  loop: true\n"), 1)
+	if err := os.WriteFile(e.cfg, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func hasProblem(s status.Snapshot, part string) bool {
+	for _, p := range s.Problems {
+		if strings.Contains(p, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestFleetReloadWithoutBrokerKeepsQueue (issue 15, item 8): door A lets a
+// code in while the broker is down, so the redemption waits in A's fleet
+// outbox; a SIGHUP with a config that lost fleet.broker (an operator's
+// slip) must not delete it. Status says it is waiting; with the broker back
+// in the config (another SIGHUP) door B receives it and refuses the code.
+func TestFleetReloadWithoutBrokerKeepsQueue(t *testing.T) {
+	br := mosquitto.Start(t, mosquitto.Options{})
+	ea := newEnv(t, fleetConfig("door-a", br.URL()))
+	withLoop(t, ea)
+	withBroker, _ := os.ReadFile(ea.cfg)
+	a := startDaemon(t, ea)
+	a.waitFor("A synced and connected", 30*time.Second, func(s status.Snapshot) bool {
+		return s.Cache.Count > 0 && s.Fleet != nil && s.Fleet.Connected
+	})
+
+	br.Stop()
+	a.waitFor("A's fleet disconnected", 20*time.Second, func(s status.Snapshot) bool { return s.Fleet != nil && !s.Fleet.Connected })
+	a.show("01-code-a.png")
+	a.waitFor("A accepts code A offline", 10*time.Second, func(s status.Snapshot) bool { return lastReason(s) == "ok" })
+	a.show("03-no-qr.png")
+	a.waitFor("the redemption queued for the fleet", 10*time.Second, func(s status.Snapshot) bool { return s.Fleet.Pending == 1 })
+
+	// The slip: fleet.broker gone from the config.
+	without := bytes.Replace(withBroker, fmt.Appendf(nil, "  broker: %s\n", br.URL()), nil, 1)
+	if bytes.Equal(without, withBroker) {
+		t.Fatal("the test could not remove fleet.broker")
+	}
+	if err := os.WriteFile(ea.cfg, without, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.cmd.Process.Signal(syscall.SIGHUP)
+	s := a.waitFor("A reloaded without a fleet", 20*time.Second, func(s status.Snapshot) bool { return s.Fleet == nil })
+	if !hasProblem(s, "1 local redemptions never published") || s.Healthy {
+		t.Errorf("A's status does not show the kept redemption as a problem: healthy %v, %q", s.Healthy, s.Problems)
+	}
+	if l := a.log.String(); !strings.Contains(l, "never published") {
+		t.Errorf("A's log does not warn that redemptions are kept:\n%s", l)
+	}
+
+	// The broker is back, and B on it; then the broker back in A's config.
+	br.StartAgain()
+	eb := newEnv(t, fleetConfig("door-b", br.URL()))
+	withLoop(t, eb)
+	b := startDaemon(t, eb)
+	b.waitFor("B synced and connected", 30*time.Second, func(s status.Snapshot) bool {
+		return s.Cache.Count > 0 && s.Fleet != nil && s.Fleet.Connected
+	})
+	if err := os.WriteFile(ea.cfg, withBroker, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.cmd.Process.Signal(syscall.SIGHUP)
+	a.waitFor("A published the kept redemption", 30*time.Second, func(s status.Snapshot) bool {
+		return s.Fleet != nil && s.Fleet.Connected && s.Fleet.Pending == 0 && s.Fleet.Published >= 1 && !hasProblem(s, "never published")
+	})
+	b.waitFor("B applied A's redemption", 20*time.Second, func(s status.Snapshot) bool { return s.Fleet.Applied >= 1 })
+	b.show("01-code-a.png")
+	b.waitFor("B refuses code A", 10*time.Second, func(s status.Snapshot) bool { return lastReason(s) == "already-used" })
+}
+
+// TestFleetDropCommand: redemptions kept from a fleet the config no longer
+// names are shown by `kioskd status` and discarded only by `kioskd fleet
+// drop`, on purpose. No broker needed: door A's broker never answers.
+func TestFleetDropCommand(t *testing.T) {
+	e := newEnv(t, fleetConfig("door-a", fmt.Sprintf("mqtt://127.0.0.1:%d", freePort(t))))
+	withLoop(t, e)
+	withBroker, _ := os.ReadFile(e.cfg)
+	a := startDaemon(t, e)
+	a.waitFor("A synced", 30*time.Second, func(s status.Snapshot) bool { return s.Cache.Count > 0 && s.Fleet != nil })
+	a.show("01-code-a.png")
+	a.waitFor("A accepts code A and queues it", 10*time.Second, func(s status.Snapshot) bool {
+		return lastReason(s) == "ok" && s.Fleet.Pending == 1
+	})
+	if exited, err := a.stop(10 * time.Second); !exited || err != nil {
+		t.Fatalf("stopping A: exited %v, %v", exited, err)
+	}
+	without := bytes.Replace(withBroker, []byte("  broker: mqtt://"), []byte("  #broker: mqtt://"), 1)
+	if err := os.WriteFile(e.cfg, without, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	const kept = "1 local redemptions never published"
+	steps := []struct {
+		args    []string
+		code    int
+		want    string // in stdout
+		wantNot string
+		wantErr string // in stderr
+	}{
+		{[]string{"status", "-config", e.cfg}, exitOK, kept, "", ""},
+		{[]string{"fleet"}, exitError, "", "", "Usage: kioskd fleet drop"},
+		{[]string{"fleet", "drop", "-config", e.cfg}, exitOK, "dropped 1 local redemptions", "", ""},
+		{[]string{"status", "-config", e.cfg}, exitOK, "", kept, ""},
+		{[]string{"fleet", "drop", "-config", e.cfg}, exitOK, "no local redemptions were waiting", "", ""},
+	}
+	for _, st := range steps {
+		out, errOut, code := e.kioskd(st.args...)
+		if code != st.code || !strings.Contains(out, st.want) || (st.wantNot != "" && strings.Contains(out, st.wantNot)) ||
+			!strings.Contains(errOut, st.wantErr) {
+			t.Errorf("kioskd %v: exit %d, stdout %q, stderr %q; want exit %d, stdout with %q without %q, stderr with %q",
+				st.args, code, out, errOut, st.code, st.want, st.wantNot, st.wantErr)
 		}
 	}
 }

@@ -25,6 +25,10 @@ import (
 var kioskdBin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(displayFullDiskEnv) != "" {
+		// A re-executed child of a unit test: it needs no binary.
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "kioskd-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

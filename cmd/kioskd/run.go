@@ -126,7 +126,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		if st == nil {
 			return
 		}
-		if err := st.AppendEvent(store.Event{Nonce: store.NewNonce(), Time: ev.At, Kiosk: cfg.KioskID, Kind: "door", Detail: ev.String()}); err != nil {
+		if err := st.AppendEvent(store.Event{Nonce: store.NewNonce(), Time: ev.At, Kiosk: cfg.KioskID, Kind: store.KindDoor, Detail: ev.String()}); err != nil {
 			log.Error("recording an input event", "err", err)
 		}
 	}})
@@ -200,7 +200,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		if err != nil {
 			return err
 		}
-		sink := displaySink{sig: sig, st: s, kiosk: cfg.KioskID}
+		sink := displaySink{sig: sig, st: s, kiosk: cfg.KioskID, log: log}
 		if d.svc != nil && d.svc.Uploader != nil {
 			sink.kick = d.svc.Uploader.Kick
 		}
@@ -389,6 +389,9 @@ func (d *daemon) snapshot() status.Snapshot {
 		if !fs.Connected && fs.LastError != "" {
 			s.Healthy = false
 		}
+	} else if ps := keptFleetProblems(&d.cfg, d.st); len(ps) > 0 {
+		s.Problems = append(s.Problems, ps...)
+		s.Healthy = false
 	}
 	return s.Complete()
 }

@@ -107,6 +107,7 @@ func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service) sta
 	if !h.ClockTrusted {
 		s.Problems = append(s.Problems, "clock untrusted")
 	}
+	s.Problems = append(s.Problems, keptFleetProblems(cfg, st)...)
 	s.Healthy = len(s.Problems) == 0
 	// Double entries found after a partition are incidents to follow up,
 	// shown but not counted against the kiosk's health.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/scanner"
+	"github.com/kioskd/kioskd/status"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync"
 	"github.com/kioskd/kioskd/verify"
@@ -112,11 +113,12 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 		word = "accept"
 	}
 	fmt.Fprintf(stdout, "%s\t%s", word, verdict.Reason)
+	// The name comes from the server: untrusted text, cleaned as status cleans it.
 	if verdict.Name != "" {
-		fmt.Fprintf(stdout, "\t%s", verdict.Name)
+		fmt.Fprintf(stdout, "\t%s", status.OneLine(verdict.Name))
 	}
 	if verdict.Warning != "" {
-		fmt.Fprintf(stdout, "\twarning: %s", verdict.Warning)
+		fmt.Fprintf(stdout, "\twarning: %s", status.OneLine(verdict.Warning))
 	}
 	fmt.Fprintln(stdout)
 	switch {

@@ -25,6 +25,9 @@ import (
 var kioskdBin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(netnsURLEnv) != "" {
+		os.Exit(netnsGet()) // the client run inside a test's network namespace
+	}
 	dir, err := os.MkdirTemp("", "kioskd-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

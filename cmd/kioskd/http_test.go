@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"github.com/kioskd/kioskd/display"
 	"github.com/kioskd/kioskd/display/authsignal/astest"
 	"github.com/kioskd/kioskd/metrics"
+	"github.com/kioskd/kioskd/status"
 )
 
 type nopSink struct{}
@@ -158,6 +160,20 @@ func waitQR(t *testing.T, base, token string) {
 	t.Fatalf("the display page at %s never showed a QR code", base)
 }
 
+// statusFromDaemon runs `kioskd status -json` and checks that the running
+// daemon answered it (not the state folder read offline).
+func statusFromDaemon(t *testing.T, e *env) {
+	t.Helper()
+	out, errOut, code := e.kioskd("status", "-config", e.cfg, "-json")
+	if code != exitOK {
+		t.Fatalf("kioskd status: exit %d %q %q", code, out, errOut)
+	}
+	var s status.Snapshot
+	if err := json.Unmarshal([]byte(out), &s); err != nil || s.Offline {
+		t.Errorf("kioskd status did not get the daemon's status (offline %v, %v): %q", s.Offline, err, errOut)
+	}
+}
+
 // TestRunHTTPOnTheKiosk runs the real binary on the loopback listener with a
 // token set, as a kiosk with remote access configured but reached from its
 // own browser: the screen (no token) keeps working under every loopback
@@ -195,6 +211,7 @@ func TestRunHTTPOnTheKiosk(t *testing.T) {
 		{"rebound: preview", "/preview.jpg", "attacker.example", token, 421},
 		{"rebound: metrics", "/metrics", "rebind.attacker.example.:" + p, token, 421},
 	}
+	statusFromDaemon(t, e)
 	for _, tt := range tests {
 		code, body := fetch(t, base+tt.path, tt.host, tt.token)
 		if tt.want == 0 {
@@ -244,6 +261,7 @@ func TestRunHTTPFromTheNetwork(t *testing.T) {
 		{"rebound: display QR", "/display/qr.svg", "attacker.example", token, 421},
 		{"rebound: healthz", "/healthz", "attacker.example", "", 421},
 	}
+	statusFromDaemon(t, e)
 	for _, tt := range tests {
 		code, body := peer.get(t, base+tt.path, tt.host, tt.token)
 		if code != tt.want {
@@ -251,6 +269,25 @@ func TestRunHTTPFromTheNetwork(t *testing.T) {
 		}
 		if code == 200 && tt.path == "/display/qr.svg" && !strings.Contains(body, "<svg") {
 			t.Errorf("%s: not a QR code: %q", tt.name, body)
+		}
+	}
+}
+
+// TestDialAddr: `kioskd status` asks the daemon at its listen address; a
+// wildcard listener (the documented 0.0.0.0:9750) refuses "0.0.0.0" as a
+// Host, so the command asks it on loopback instead.
+func TestDialAddr(t *testing.T) {
+	for _, tt := range []struct{ listen, want string }{
+		{"127.0.0.1:9750", "127.0.0.1:9750"},
+		{"10.0.0.5:9750", "10.0.0.5:9750"},
+		{"localhost:9750", "localhost:9750"},
+		{"0.0.0.0:9750", "127.0.0.1:9750"},
+		{":9750", "127.0.0.1:9750"},
+		{"[::]:9750", "[::1]:9750"},
+		{"[fd00::1]:9750", "[fd00::1]:9750"},
+	} {
+		if got := dialAddr(tt.listen); got != tt.want {
+			t.Errorf("dialAddr(%q) = %q, want %q", tt.listen, got, tt.want)
 		}
 	}
 }

@@ -41,6 +41,12 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"wrong type", "camera:\n  fps: fast\n", "fast"},
 		{"two documents", "state_dir: /a\n---\nstate_dir: /b\n", "more than one document"},
 		{"bad log level", "log_level: chatty\n", "log_level"},
+		{"http host with port", "http:\n  hosts: [door-3.local:9750]\n", "http.hosts"},
+		{"http host as URL", "http:\n  hosts: [\"http://door-3.local\"]\n", "http.hosts"},
+		{"http host empty", "http:\n  hosts: [\"\"]\n", "http.hosts"},
+		{"http host wildcard", "http:\n  hosts: [\"*.local\"]\n", "http.hosts"},
+		{"http host bad label", "http:\n  hosts: [door..local]\n", "http.hosts"},
+		{"http host not a list", "http:\n  hosts: door-3.local\n", "cannot unmarshal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,5 +164,18 @@ func TestRelativePathsFollowTheFile(t *testing.T) {
 	}
 	if c.StateDir != filepath.Join(dir, "state") || c.Camera.Source != "dir:"+filepath.Join(dir, "frames") {
 		t.Errorf("state_dir %q, camera.source %q: not resolved against %s", c.StateDir, c.Camera.Source, dir)
+	}
+}
+
+func TestHTTPHostsAccepted(t *testing.T) {
+	for _, h := range []string{"door-3.local", "Door-3.Local.", "10.0.0.5", "fe80::1", "[fe80::1]", "kiosk_3.lan", "localhost"} {
+		c, err := Parse([]byte("state_dir: /tmp/k\nhttp:\n  hosts: [\"" + h + "\"]\n"))
+		if err != nil {
+			t.Errorf("http.hosts [%q]: %v", h, err)
+			continue
+		}
+		if len(c.HTTP.Hosts) != 1 || c.HTTP.Hosts[0] != h {
+			t.Errorf("http.hosts [%q] read as %q", h, c.HTTP.Hosts)
+		}
 	}
 }

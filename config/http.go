@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -12,6 +13,12 @@ type HTTP struct {
 	Listen string `yaml:"listen"`
 	// TokenFile guards the listener when it is not on localhost (env KIOSKD_HTTP_TOKEN).
 	TokenFile string `yaml:"token_file"`
+	// Hosts are the extra names the listener answers to, e.g. door-3.local.
+	// A request is served only when its Host header names the listen
+	// address, the address the client connected to, a loopback name or one
+	// of these: a page in a browser that some other name resolves to the
+	// kiosk (DNS rebinding) is refused.
+	Hosts []string `yaml:"hosts"`
 }
 
 func defaultHTTP() HTTP { return HTTP{Listen: "127.0.0.1:9750"} }
@@ -21,7 +28,53 @@ func (c *Config) HTTPToken() Secret {
 	return Secret{Key: "http.token_file", Name: c.HTTP.TokenFile, File: c.Resolve(c.HTTP.TokenFile), Env: "KIOSKD_HTTP_TOKEN"}
 }
 
-func (h *HTTP) validate() error { return nil }
+func (h *HTTP) validate() error {
+	for _, host := range h.Hosts {
+		if err := checkHostName(host); err != "" {
+			return keyErr("http.hosts", "%q: %s", host, err)
+		}
+	}
+	return nil
+}
+
+// checkHostName says what is wrong with an http.hosts entry ("" if nothing):
+// it must be a bare DNS name or IP address, as it appears in a Host header
+// without the port.
+func checkHostName(h string) string {
+	if h == "" {
+		return "must not be empty"
+	}
+	if strings.Contains(h, "://") || strings.ContainsAny(h, "/?#@") {
+		return "must be a host name or address, not a URL"
+	}
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		if a, err := netip.ParseAddr(h[1 : len(h)-1]); err == nil && a.Is6() {
+			return ""
+		}
+		return "not an IPv6 address"
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return ""
+	}
+	if strings.Contains(h, ":") {
+		return "must not carry a port (any port is accepted)"
+	}
+	name := strings.TrimSuffix(h, ".")
+	if name == "" || len(name) > 253 {
+		return "not a valid host name"
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return "not a valid host name"
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return "not a valid host name (wildcards are not supported)"
+			}
+		}
+	}
+	return ""
+}
 
 func checkURL(key, raw string, required bool) error {
 	if raw == "" {

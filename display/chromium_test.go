@@ -23,6 +23,7 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/kioskd/kioskd/display/authsignal/astest"
+	"github.com/kioskd/kioskd/status"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -298,10 +299,12 @@ func TestPageInChromium(t *testing.T) {
 	b := startBrowser(t, 1280, 720)
 
 	r := newRigHold(t, 1500*time.Millisecond)
+	// Mounted as the daemon mounts it with a token set (cmd/kioskd/run.go):
+	// the kiosk's own browser is a loopback client and needs no token.
 	mux := http.NewServeMux()
-	mux.Handle("/display/", r.ctrl.Handler())
-	web := httptest.NewServer(mux)                                  // 127.0.0.1
-	t.Cleanup(func() { web.CloseClientConnections(); web.Close() }) // the page's event stream never ends by itself
+	mux.Handle("/display/", status.RequireTokenOffLoopback("http-token", r.ctrl.Handler()))
+	web := httptest.NewServer(status.CheckHost("127.0.0.1:0", nil, mux)) // 127.0.0.1
+	t.Cleanup(func() { web.CloseClientConnections(); web.Close() })      // the page's event stream never ends by itself
 
 	r.wait(Scan, "")
 	session, err := b.open(ctx, web.URL+"/display/")

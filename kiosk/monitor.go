@@ -198,6 +198,11 @@ func (m *Monitor) Problems() []string {
 		if !h.ClockTrusted {
 			ps = append(ps, "clock untrusted (earlier than the last trusted time)")
 		}
+		if r := h.Recording; r.Failing {
+			// Every valid code is then refused with reason error.
+			ps = append(ps, fmt.Sprintf("store cannot record verdicts: %d write(s) failed since %s, none succeeded (last: %s)",
+				r.Failures, r.Since.UTC().Format(time.RFC3339), r.LastError))
+		}
 	}
 	return ps
 }

@@ -15,7 +15,10 @@
 // The HTTP side (Handler) is meant for the loopback listener. When it is
 // exposed on a network, HandlerOptions.Token guards every request; the camera
 // preview in particular shows whatever is held up to the camera, codes
-// included.
+// included. CheckHost guards the whole listener against DNS rebinding (a
+// foreign name in the Host header is refused with 421), and
+// RequireTokenOffLoopback guards what the kiosk's own screen must reach
+// without a token (the display page) from everyone else.
 package status
 
 import (

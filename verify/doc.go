@@ -78,5 +78,9 @@
 // rather stop than guess.
 //
 // Health(now) gives the pipeline the cache age, whether it is stale (never
-// synced, or older than max_cache_age), the clock's trust and the record count.
+// synced, or older than max_cache_age), the clock's trust and the record count,
+// and Recording: whether this Verifier's last write of a redemption or event
+// failed with none succeeding since (a full disk), which makes every valid
+// code an error reject. It clears at the next write that succeeds; a write
+// cut short by a cancelled context does not count.
 package verify

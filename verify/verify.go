@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kioskd/kioskd/config"
@@ -44,6 +45,24 @@ type Health struct {
 	Stale        bool          // never synced, or older than policy.max_cache_age
 	ClockTrusted bool
 	Count        int
+	// Recording is how this Verifier's writes to the store fare.
+	Recording Recording
+}
+
+// Recording is how the writes of redemptions and verdict events fare. A
+// store that cannot write (a full disk) turns every valid code into a reject
+// with reason error: the kiosk is then not doing its job and must say so,
+// though nothing else in it looks wrong.
+type Recording struct {
+	// Failing: the last write failed and none succeeded since.
+	Failing bool
+	// Failures is how many writes failed since the last success, the first
+	// of them at Since; LastError is the latest one's error.
+	Failures  int
+	Since     time.Time
+	LastError string
+	// LastOK is when a write last succeeded (zero: none yet).
+	LastOK time.Time
 }
 
 // Verifier applies the venue's policy over the store. It is safe for
@@ -53,6 +72,9 @@ type Verifier struct {
 	o           Options
 	from, until time.Time
 	log         *slog.Logger
+
+	recMu sync.Mutex
+	rec   Recording
 }
 
 // New returns a Verifier over st.
@@ -162,13 +184,17 @@ func (v *Verifier) record(ctx context.Context, c CheckOpts, vd Verdict, detail s
 	}
 	if vd.Accept {
 		r := store.Redemption{Hash: vd.Hash, At: vd.At, Kiosk: v.o.Kiosk, Direction: c.Direction, Nonce: ev.Nonce}
-		if err := v.st.Redeem(ctx, r, ev); err != nil {
+		err := v.st.Redeem(ctx, r, ev)
+		v.wrote(err)
+		if err != nil {
 			return v.fail(c, vd, "recording redemption", err)
 		}
 		v.logVerdict(vd, false)
 		return vd
 	}
-	if err := v.st.AppendEvent(ev); err != nil {
+	err := v.st.AppendEvent(ev)
+	v.wrote(err)
+	if err != nil {
 		// The verdict is already a reject: losing its event is logged, not fatal.
 		v.log.Error("recording event", "reason", vd.Reason.String(), "hash", prefix(vd.Hash), "err", err)
 	}
@@ -183,7 +209,9 @@ func (v *Verifier) fail(c CheckOpts, vd Verdict, doing string, err error) Verdic
 	if !c.DryRun {
 		ev := store.Event{Nonce: store.NewNonce(), Time: vd.At, Kiosk: v.o.Kiosk, Kind: store.KindVerdict,
 			Reason: Error.String(), Hash: vd.Hash, Detail: doing}
-		if err := v.st.AppendEvent(ev); err != nil {
+		err := v.st.AppendEvent(ev)
+		v.wrote(err)
+		if err != nil {
 			v.log.Error("recording error event", "err", err)
 		}
 	}
@@ -195,16 +223,44 @@ func (v *Verifier) logVerdict(vd Verdict, dry bool) {
 		"warning", vd.Warning, "online", vd.Online, "dry_run", dry)
 }
 
-// Health reports the cache's age and the clock's trust at wall time now.
+// wrote notes the outcome of one write to the store. A write cut short
+// because its caller gave up (shutdown) says nothing about the store.
+func (v *Verifier) wrote(err error) {
+	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return
+	}
+	now := v.o.Now()
+	v.recMu.Lock()
+	defer v.recMu.Unlock()
+	if err == nil {
+		v.rec = Recording{LastOK: now}
+		return
+	}
+	if !v.rec.Failing {
+		v.rec.Failing, v.rec.Since = true, now
+	}
+	v.rec.Failures++
+	v.rec.LastError = err.Error()
+}
+
+// Recording reports how the writes of redemptions and events fare.
+func (v *Verifier) Recording() Recording {
+	v.recMu.Lock()
+	defer v.recMu.Unlock()
+	return v.rec
+}
+
+// Health reports the cache's age, the clock's trust at wall time now, and
+// whether verdicts can be recorded.
 func (v *Verifier) Health(now time.Time) Health {
 	m, err := v.st.Meta()
 	if err != nil {
 		v.log.Error("reading store meta", "err", err)
-		return Health{Stale: true}
+		return Health{Stale: true, Recording: v.Recording()}
 	}
 	p := v.policy()
 	at, trusted := p.decisionTime(now, m.TrustedTime)
-	h := Health{ClockTrusted: trusted, Count: m.Count}
+	h := Health{ClockTrusted: trusted, Count: m.Count, Recording: v.Recording()}
 	if m.LastSync.IsZero() {
 		h.Stale = true
 		return h

@@ -25,6 +25,9 @@ import (
 var kioskdBin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(netnsURLEnv) != "" {
+		os.Exit(netnsGet()) // the client run inside a test's network namespace
+	}
 	if os.Getenv(displayFullDiskEnv) != "" {
 		// A re-executed child of a unit test: it needs no binary.
 		os.Exit(m.Run())

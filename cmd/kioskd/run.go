@@ -340,11 +340,14 @@ func (d *daemon) httpServer(preview status.Preview, log *slog.Logger) (*http.Ser
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", status.RequireToken(token, d.metrics.Handler()))
 	if d.display != nil {
-		// The kiosk's own screen (Chromium in kiosk mode on localhost).
-		mux.Handle("/display/", d.display.Handler())
+		// The kiosk's own screen (Chromium in kiosk mode on localhost) needs
+		// no token; anyone else does: the page carries the live challenge,
+		// which an enrolled phone anywhere could approve to open the door.
+		mux.Handle("/display/", status.RequireTokenOffLoopback(token, d.display.Handler()))
 	}
 	mux.Handle("/", status.Handler(status.ProviderFunc(d.snapshot), preview, status.HandlerOptions{Token: token, Logger: log}))
-	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, nil
+	h := status.CheckHost(d.cfg.HTTP.Listen, d.cfg.HTTP.Hosts, mux)
+	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}, nil
 }
 
 func loopback(addr string) bool {

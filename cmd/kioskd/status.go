@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/kioskd/kioskd/config"
@@ -58,7 +60,7 @@ func daemonSnapshot(ctx context.Context, cfg *config.Config) (status.Snapshot, e
 	token, _, _ := config.ReadSecret(cfg.HTTPToken())
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+cfg.HTTP.Listen+"/status.json", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+dialAddr(cfg.HTTP.Listen)+"/status.json", nil)
 	if err != nil {
 		return s, err
 	}
@@ -75,6 +77,25 @@ func daemonSnapshot(ctx context.Context, cfg *config.Config) (status.Snapshot, e
 	}
 	err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&s)
 	return s, err
+}
+
+// dialAddr is where a client on this machine reaches a listener on listen:
+// a wildcard address (0.0.0.0, ::, or none) is asked on loopback, since the
+// listener does not answer to a wildcard as a Host name.
+func dialAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	switch a, err := netip.ParseAddr(host); {
+	case host == "":
+		return net.JoinHostPort("127.0.0.1", port)
+	case err == nil && a.IsUnspecified() && a.Is4():
+		return net.JoinHostPort("127.0.0.1", port)
+	case err == nil && a.IsUnspecified():
+		return net.JoinHostPort("::1", port)
+	}
+	return listen
 }
 
 // offlineSnapshot is what the state folder tells without a running daemon:

@@ -26,6 +26,7 @@ import (
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync"
 	"github.com/kioskd/kioskd/verify"
+	"golang.org/x/net/netutil"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
@@ -240,6 +241,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		if err != nil {
 			return fmt.Errorf("http.listen: %w", err)
 		}
+		ln = netutil.LimitListener(ln, httpMaxConns)
 		wg.Go(func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				report(fmt.Errorf("status listener: %w", err))
@@ -326,6 +328,17 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	}
 }
 
+// httpMaxConns bounds the listener's open connections: each costs a file
+// descriptor, and descriptors spent on idle sockets are ones the camera,
+// the store and the sync cannot have. The kiosk's own screen and an
+// operator's browser need a handful; connections past the bound wait in the
+// kernel's backlog.
+const httpMaxConns = 64
+
+// httpIdleTimeout closes keep-alive connections nobody uses; without it an
+// idle connection stays open for ever.
+const httpIdleTimeout = 60 * time.Second
+
 func (d *daemon) httpServer(preview status.Preview, log *slog.Logger) (*http.Server, error) {
 	token, warn, err := config.ReadSecret(d.cfg.HTTPToken())
 	if warn != "" {
@@ -347,7 +360,7 @@ func (d *daemon) httpServer(preview status.Preview, log *slog.Logger) (*http.Ser
 	}
 	mux.Handle("/", status.Handler(status.ProviderFunc(d.snapshot), preview, status.HandlerOptions{Token: token, Logger: log}))
 	h := status.CheckHost(d.cfg.HTTP.Listen, d.cfg.HTTP.Hosts, mux)
-	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}, nil
+	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: httpIdleTimeout, MaxHeaderBytes: 16 << 10}, nil
 }
 
 func loopback(addr string) bool {

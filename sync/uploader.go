@@ -353,6 +353,11 @@ func (u *Uploader) flush(ctx context.Context) ([]store.Event, error) {
 			return nil, fmt.Errorf("reading the outbox: %w", err)
 		}
 		if len(evs) == 0 {
+			// A 413 may have come from one big event: the next backlog
+			// starts from the full batch size again.
+			u.mu.Lock()
+			u.limit = 0
+			u.mu.Unlock()
 			return nil, nil
 		}
 		// An event that stays after its ack would loop forever.

@@ -305,6 +305,22 @@ func TestUploaderSplitsTooLargeBatches(t *testing.T) {
 	if rv.requests > 3+13 {
 		t.Fatalf("%d requests", rv.requests)
 	}
+	// The next backlog starts from the configured size again (the 413 may
+	// have been one big event's).
+	rv.mu.Lock()
+	rv.maxBatch, rv.batches = 0, nil
+	rv.mu.Unlock()
+	for i := 0; i < 10; i++ {
+		if err := st.AppendEvent(store.Event{Nonce: fmt.Sprintf("later-%d", i), Kind: store.KindVerdict}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := u.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(rv.batches) != 1 || len(rv.batches[0]) != 10 {
+		t.Fatalf("later backlog sent in %d batches", len(rv.batches))
+	}
 }
 
 // A 301/302/303 would turn the POST into a GET that a static page answers

@@ -383,6 +383,51 @@ func TestUploaderRunBacksOff(t *testing.T) {
 	}
 }
 
+// A poison event under Run: each attempt costs the same few requests, the
+// waits double up to MaxBackoff and stay there, and kicks (new verdicts) do
+// not cut a wait short.
+func TestUploaderRunPoisonBacksOffCapped(t *testing.T) {
+	st, nonces := newOutbox(t, 4)
+	rv := &receiver{refuse: map[string]int{nonces[0]: 422}}
+	u := newUploader(t, st, rv)
+	clk := newFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	u.Clock, u.Rand = clk, func() float64 { return 0.999999 }
+	u.MinBackoff, u.MaxBackoff = 5*time.Second, 30*time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- u.Run(ctx) }()
+	want := []time.Duration{0, 5 * time.Second, 10 * time.Second, 20 * time.Second, 30 * time.Second, 30 * time.Second}
+	for i, w := range want {
+		r := clk.next(t)
+		if d := r.d.Round(time.Second); d != w {
+			t.Fatalf("wait %d = %v, want %v", i, d, w)
+		}
+		if i > 0 { // while failing
+			u.Kick()
+			select {
+			case r2 := <-clk.timers:
+				t.Fatalf("a kick during the wait started another attempt (timer %v)", r2.d)
+			case <-time.After(20 * time.Millisecond): // a kick obeyed asks for a timer at once
+			}
+		}
+		rv.mu.Lock()
+		reqs := rv.requests
+		rv.mu.Unlock()
+		if reqs > 2*i {
+			t.Fatalf("%d requests after %d attempts", reqs, i)
+		}
+		clk.fire(r)
+	}
+	clk.next(t)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s := u.Stats(); pending(t, st) != 4 || s.Stuck != 1 || s.Failures != len(want) {
+		t.Fatalf("pending %d, stats %+v", pending(t, st), s)
+	}
+}
+
 // stuckOutbox never forgets an event: the uploader must not spin on it.
 type stuckOutbox struct{ ev store.Event }
 

@@ -41,7 +41,10 @@
 // records one DoubleEntry per pair of uses, with both kiosks and times, plus
 // a "double-entry" event for upload. Each kiosk involved reports it once,
 // however often the message is delivered; kiosks not involved apply both
-// redemptions and report nothing. OnDoubleEntry is the hook for the metric;
+// redemptions and report nothing. The two kiosks' events have distinct
+// nonces (a receiver deduplicating on nonces keeps both) and share an
+// "incident" id, the pair's key, which tells the receiver they are one
+// incident. OnDoubleEntry is the hook for the metric;
 // Status().Lines() gives the line for `kioskd status`.
 //
 // # Topics and messages

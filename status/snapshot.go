@@ -99,10 +99,23 @@ type Sync struct {
 	LastDuration Duration  `json:"last_duration"`
 }
 
-// Events is the local outbox of verdict events.
+// Events is the local outbox of verdict events and its upload (the upload
+// fields are the running daemon's, empty offline or without events.url).
 type Events struct {
 	Pending int    `json:"pending"`
 	Dropped uint64 `json:"dropped"` // dropped because the outbox was full
+	// Sent is how many the receiver took since the daemon started.
+	Sent uint64 `json:"sent,omitempty"`
+	// UploadError is the last upload's error ("" when it succeeded);
+	// Failures counts the failed attempts in a row.
+	UploadError string `json:"upload_error,omitempty"`
+	Failures    int    `json:"upload_failures,omitempty"`
+	// Stuck is how many events the receiver refused at the last attempt
+	// (kept, the outbox waits behind them); StuckID the oldest one's id for
+	// `kioskd events drop -id`.
+	Stuck       int       `json:"stuck,omitempty"`
+	StuckID     uint64    `json:"stuck_id,omitempty"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
 }
 
 // Verdict is one decision as an operator may see it: no code, no secret.

@@ -176,6 +176,10 @@ func TestWriteText(t *testing.T) {
 	fleet.Fleet = &Fleet{Broker: "mqtts://broker.venue:8883", Connected: false, Pending: 2, Published: 5, Applied: 11, Ignored: 1}
 	fleet.Peers = []Peer{{Kiosk: "door-4", LastSeen: fleet.Now.Add(-time.Minute), Online: true}}
 
+	stuck := fixture()
+	stuck.Events = Events{Pending: 250, UploadError: "event 17 (verdict of 2026-11-23T18:00:00Z) kept: event upload: HTTP 422 Unprocessable Entity (refused)",
+		Failures: 3, Stuck: 1, StuckID: 17, NextAttempt: stuck.Now.Add(20 * time.Second)}
+
 	stopped := Snapshot{Kiosk: "door-3", Offline: true, Now: fixture().Now, Cache: Cache{Count: 3}, Events: Events{Pending: 2}}
 
 	tests := []struct {
@@ -194,7 +198,11 @@ func TestWriteText(t *testing.T) {
 			"events   7 pending upload, 0 dropped",
 			"2026-11-23 18:29:50 UTC  REJECT  already-used  9f86d081  Ada Lovelace",
 			"2026-11-23 18:28:30 UTC  REJECT  not-a-code    -",
-		}, []string{"daemon", "STALE", "fleet", "peer"}},
+		}, []string{"daemon", "STALE", "fleet", "peer", "FAILING"}},
+		{"upload stuck", stuck, []string{
+			"events   250 pending upload, 0 dropped",
+			"upload   FAILING (3 in a row): event 17 (verdict of 2026-11-23T18:00:00Z) kept: event upload: HTTP 422 Unprocessable Entity (refused); 1 refused, oldest id 17; next attempt 2026-11-23 18:30:20 UTC",
+		}, nil},
 		{"fleet", fleet, []string{
 			"fleet    mqtts://broker.venue:8883 DISCONNECTED; 5 published, 2 pending, 11 applied from peers, 1 ignored",
 			"peer     door-4 online, last seen 2026-11-23 18:29:00 UTC",

@@ -86,6 +86,16 @@ func WriteText(w io.Writer, s Snapshot) error {
 		line("clock", "NOT trusted (last trusted time %s)", stamp(s.Clock.TrustedTime, loc))
 	}
 	line("events", "%d pending upload, %d dropped", s.Events.Pending, s.Events.Dropped)
+	if ev := s.Events; ev.UploadError != "" {
+		up := fmt.Sprintf("FAILING (%d in a row): %s", ev.Failures, ev.UploadError)
+		if ev.Stuck > 0 {
+			up += fmt.Sprintf("; %d refused, oldest id %d", ev.Stuck, ev.StuckID)
+		}
+		if !ev.NextAttempt.IsZero() {
+			up += "; next attempt " + stamp(ev.NextAttempt, loc)
+		}
+		line("upload", "%s", up)
+	}
 	if s.Display.Enabled {
 		line("display", "%s", join("enabled", s.Display.State))
 	}

@@ -68,7 +68,9 @@
 // (AckEvents). It holds at most Options.MaxPendingEvents: when full, appending
 // drops the oldest event and adds one to a persisted counter (DroppedEvents),
 // in the same transaction, so the outbox never grows without bound on a kiosk
-// that is offline for weeks, and the loss is visible.
+// that is offline for weeks, and the loss is visible. Otherwise an event
+// leaves only when acknowledged, or by DropEvents (an operator's
+// `kioskd events drop`).
 //
 // # The trusted clock
 //

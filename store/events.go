@@ -18,8 +18,12 @@ const (
 )
 
 // Event is one entry of the outbox the sync uploader POSTs. It carries the
-// code's hash at most, never the code. The upload is idempotent on Nonce.
+// code's hash at most, never the code. The upload is idempotent on Nonce:
+// every event has its own, so a receiver may deduplicate on it.
 type Event struct {
+	// Seq is the event's place in the outbox (its id for `kioskd events`),
+	// set by PendingEvents; it is not part of the event.
+	Seq    uint64    `json:"-"`
 	Nonce  string    `json:"nonce"`
 	Time   time.Time `json:"time"`
 	Kiosk  string    `json:"kiosk"`
@@ -28,6 +32,10 @@ type Event struct {
 	Reason string    `json:"reason"`
 	Hash   string    `json:"hash,omitempty"`
 	Detail string    `json:"detail,omitempty"`
+	// Incident is shared by the reports of one incident made by several
+	// kiosks (a double entry: each of the two kiosks reports it under its
+	// own nonce); empty for an event only one kiosk can report.
+	Incident string `json:"incident,omitempty"`
 }
 
 func encodeEvent(ev Event) ([]byte, error) {
@@ -119,6 +127,7 @@ func (s *Store) PendingEvents(max int) ([]Event, error) {
 				s.log.Warn("skipping corrupt outbox event", "key", binary.BigEndian.Uint64(k), "err", err)
 				continue
 			}
+			ev.Seq = binary.BigEndian.Uint64(k)
 			out = append(out, ev)
 		}
 		return nil
@@ -184,6 +193,75 @@ func (s *Store) DroppedEvents() (uint64, error) {
 	})
 	if err != nil {
 		return 0, fmt.Errorf("reading dropped count: %w", err)
+	}
+	return n, nil
+}
+
+// EventDrop selects outbox events for DropEvents: every one (All), those
+// stamped before Before, or those with the given ids (Event.Seq). A zero
+// EventDrop selects nothing.
+type EventDrop struct {
+	All    bool
+	Before time.Time
+	IDs    []uint64
+}
+
+func (d EventDrop) match(seq uint64, ev Event) bool {
+	switch {
+	case d.All:
+		return true
+	case !d.Before.IsZero() && ev.Time.Before(d.Before):
+		return true
+	}
+	for _, id := range d.IDs {
+		if id == seq {
+			return true
+		}
+	}
+	return false
+}
+
+// DropEvents deletes the selected events from the outbox without uploading
+// them (an operator's decision, e.g. an event the receiver always refuses)
+// and returns how many were deleted. An entry that does not decode is
+// matched by All and IDs only.
+func (s *Store) DropEvents(sel EventDrop) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		m := tx.Bucket(bucketMeta)
+		idx := tx.Bucket(bucketEventNonces)
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.First(); k != nil; {
+			var ev Event
+			derr := json.Unmarshal(v, &ev)
+			seq := binary.BigEndian.Uint64(k)
+			if derr != nil {
+				ev = Event{}
+			}
+			if !sel.match(seq, ev) {
+				k, v = c.Next()
+				continue
+			}
+			if ev.Nonce != "" {
+				if err := idx.Delete([]byte(ev.Nonce)); err != nil {
+					return err
+				}
+			}
+			var key [8]byte
+			copy(key[:], k)
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			n++
+			// Next after a Delete skips an item (bbolt): seek past the gap instead.
+			k, v = c.Seek(key[:])
+		}
+		pending := getUint(m, keyPending)
+		return putUint(m, keyPending, pending-min(pending, uint64(n)))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("dropping events: %w", err)
 	}
 	return n, nil
 }

@@ -76,6 +76,14 @@ func pairKey(a, b string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// doubleEntryNonce is the nonce of kiosk self's report of the double entry
+// with pair key key: stable (a re-detection is the same event) and distinct
+// from the other kiosk's report of the same pair.
+func doubleEntryNonce(key, self string) string {
+	sum := sha256.Sum256([]byte(key + "\x00" + self))
+	return "de-" + hex.EncodeToString(sum[:16])
+}
+
 // ConflictFunc says whether two uses of one code (this kiosk's and a
 // peer's) break the venue's policy, e.g. both entries of a single-use code.
 type ConflictFunc func(local, peer Redemption) bool
@@ -352,9 +360,12 @@ func (s *Store) applyPeerTx(tx *bolt.Tx, key []byte, r Redemption, self string, 
 		if err := confs.Put(pk, v); err != nil {
 			return res, err
 		}
+		// Both kiosks of the pair report the incident: each report has its
+		// own nonce (a receiver deduplicating on nonces keeps both) and the
+		// pair's key as the shared incident id.
 		ev := Event{
-			Nonce: "de-" + d.Key(), Time: d.DetectedAt, Kiosk: self, Kind: KindDoubleEntry,
-			Reason: KindDoubleEntry, Hash: r.Hash,
+			Nonce: doubleEntryNonce(d.Key(), self), Incident: "de-" + d.Key(), Time: d.DetectedAt, Kiosk: self,
+			Kind: KindDoubleEntry, Reason: KindDoubleEntry, Hash: r.Hash,
 			Detail: fmt.Sprintf("%s at %s; %s at %s", local.Kiosk, local.At.UTC().Format(time.RFC3339Nano),
 				r.Kiosk, r.At.UTC().Format(time.RFC3339Nano)),
 		}

@@ -24,10 +24,13 @@
 //     budget. It records nothing; the verifier records the redemption.
 //   - Uploader drains the store's event outbox, oldest first, in batches,
 //     through a pluggable Transport (HTTPTransport POSTs JSON to events.url).
-//     An event leaves the outbox only after a 2xx; permanent 4xx answers are
-//     dropped and counted; everything else is retried with backoff. The
-//     upload is idempotent on each event's nonce, so a retry after a lost
-//     answer does no harm.
+//     An event leaves the outbox only after a 2xx (or an operator's
+//     `kioskd events drop`): any other answer keeps it, backs off (bounded
+//     by bitbadges.max_backoff) and shows in Stats; a 413 halves the batch,
+//     a 400/409/422 is narrowed down to the event refused, where the outbox
+//     then waits (AnswerClass). The upload is idempotent on each event's
+//     nonce, so a retry after a lost answer does no harm. NewUploader builds
+//     it without the rest of the Service (no BitBadges credentials needed).
 //
 // One window cannot be closed from here: BitBadges kills the old refresh
 // token when it answers a renewal, so if the answer is lost (timeout) or the

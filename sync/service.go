@@ -22,7 +22,8 @@ type Service struct {
 	Scheduler *Scheduler
 	// Exchanger is nil unless bitbadges.online_exchange is true.
 	Exchanger *Exchanger
-	// Uploader is nil when events.url is empty (events stay local).
+	// Uploader is nil when events.url is empty (events stay local). A kiosk
+	// without BitBadges credentials has no Service: see NewUploader.
 	Uploader *Uploader
 	Trusted  *TrustedTime
 
@@ -50,14 +51,7 @@ func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Ser
 	log, clk := orDiscard(o.Logger), orReal(o.Clock)
 	hc := o.HTTP
 	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: cfg.BitBadges.RequestTimeout,
-			IdleConnTimeout:       90 * time.Second,
-			MaxIdleConnsPerHost:   4,
-			ForceAttemptHTTP2:     true,
-		}}
+		hc = newHTTPClient(cfg)
 	}
 	secret := func(s config.Secret, required bool) (string, error) {
 		v, warn, err := config.ReadSecret(s)
@@ -102,16 +96,47 @@ func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Ser
 	if cfg.BitBadges.OnlineExchange {
 		s.Exchanger = &Exchanger{Client: client, Budget: cfg.BitBadges.ExchangeBudget, Logger: log}
 	}
-	if cfg.Events.URL != "" {
-		tok, err := secret(cfg.EventsToken(), false)
-		if err != nil {
-			return nil, err
-		}
-		s.Uploader = &Uploader{Outbox: outbox, BatchSize: cfg.Events.BatchSize,
-			Interval: cfg.Events.UploadInterval, MaxBackoff: cfg.BitBadges.MaxBackoff, Clock: clk, Logger: log,
-			Transport: &HTTPTransport{URL: cfg.Events.URL, Token: tok, HTTP: hc, Timeout: cfg.BitBadges.RequestTimeout}}
+	if s.Uploader, err = buildUploader(cfg, outbox, hc, clk, log); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// NewUploader builds the event uploader from cfg's events section, or
+// returns nil when events.url is empty. It needs no BitBadges credentials:
+// a display-only or import-only kiosk uploads its events too.
+func NewUploader(cfg *config.Config, outbox Outbox, o Options) (*Uploader, error) {
+	return buildUploader(cfg, outbox, o.HTTP, orReal(o.Clock), orDiscard(o.Logger))
+}
+
+func buildUploader(cfg *config.Config, outbox Outbox, hc *http.Client, clk Clock, log *slog.Logger) (*Uploader, error) {
+	if cfg.Events.URL == "" {
+		return nil, nil
+	}
+	tok, warn, err := config.ReadSecret(cfg.EventsToken())
+	if warn != "" {
+		log.Warn(warn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if hc == nil {
+		hc = newHTTPClient(cfg)
+	}
+	return &Uploader{Outbox: outbox, BatchSize: cfg.Events.BatchSize,
+		Interval: cfg.Events.UploadInterval, MaxBackoff: cfg.BitBadges.MaxBackoff, Clock: clk, Logger: log,
+		Transport: &HTTPTransport{URL: cfg.Events.URL, Token: tok, HTTP: hc, Timeout: cfg.BitBadges.RequestTimeout}}, nil
+}
+
+func newHTTPClient(cfg *config.Config) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: cfg.BitBadges.RequestTimeout,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   4,
+		ForceAttemptHTTP2:     true,
+	}}
 }
 
 // Run runs the scheduler and the uploader until ctx ends.
@@ -142,7 +167,6 @@ type Status struct {
 	Syncing       bool
 	PendingEvents int
 	EventsSent    uint64
-	EventsDropped uint64
 	UploadError   string
 }
 
@@ -167,7 +191,7 @@ func (s *Service) Status() Status {
 	}
 	if s.Uploader != nil {
 		us := s.Uploader.Stats()
-		out.EventsSent, out.EventsDropped, out.UploadError = us.Sent, us.Dropped, us.LastError
+		out.EventsSent, out.UploadError = us.Sent, us.LastError
 	}
 	return out
 }

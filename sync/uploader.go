@@ -21,16 +21,69 @@ import (
 
 // Transport carries a batch of events somewhere: HTTPTransport today, a
 // fleet MQTT transport later. Send returns nil only when the receiver has
-// taken every event; a *SendError with Permanent set means the receiver
-// will never take them (the events are then dropped).
+// taken every event (only then do they leave the outbox); a refusal is a
+// *SendError whose Class says what the uploader does about it.
 type Transport interface {
 	Send(ctx context.Context, events []store.Event) error
 }
 
+// AnswerClass is what the uploader makes of a receiver's answer. No answer
+// but a 2xx ever removes an event: a receiver that refuses them (a wrong
+// URL, a static site, a validation rule) is the venue's to fix or the
+// operator's to override (`kioskd events drop`), never a reason to lose the
+// backlog.
+type AnswerClass int
+
+const (
+	// Accepted (2xx): the events leave the outbox.
+	Accepted AnswerClass = iota
+	// Unavailable (408, 425, 429, 5xx, or no answer): the same batch is
+	// retried after a backoff; a Retry-After is honoured.
+	Unavailable
+	// TooLarge (413): the batch is halved until the receiver takes it; a
+	// single event it refuses as too large is kept and reported.
+	TooLarge
+	// Refused (400, 409, 422): the receiver objects to the content, maybe of
+	// one event. The batch is sent again one event at a time, in order, up to
+	// the first the receiver refuses: the outbox waits at that event, which
+	// is kept and reported.
+	Refused
+	// Misconfigured (every other answer: 3xx, 401, 403, 404, 405, 407, 410,
+	// 415...): the receiver or the way to it is wrong whatever the events
+	// say. The batch is kept and the error reported.
+	Misconfigured
+)
+
+var classNames = [...]string{Accepted: "accepted", Unavailable: "unavailable", TooLarge: "too-large",
+	Refused: "refused", Misconfigured: "misconfigured"}
+
+func (c AnswerClass) String() string {
+	if int(c) < len(classNames) {
+		return classNames[c]
+	}
+	return fmt.Sprintf("AnswerClass(%d)", int(c))
+}
+
+// ClassifyStatus is the class of an HTTP answer to an event upload.
+func ClassifyStatus(code int) AnswerClass {
+	switch {
+	case code >= 200 && code <= 299:
+		return Accepted
+	case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests,
+		code >= 500 && code <= 599:
+		return Unavailable
+	case code == http.StatusRequestEntityTooLarge:
+		return TooLarge
+	case code == http.StatusBadRequest, code == http.StatusConflict, code == http.StatusUnprocessableEntity:
+		return Refused
+	}
+	return Misconfigured
+}
+
 // SendError is a Transport's refusal.
 type SendError struct {
-	Status     int           // HTTP status, 0 when not HTTP
-	Permanent  bool          // retrying the same events cannot succeed
+	Status     int // HTTP status, 0 when not HTTP
+	Class      AnswerClass
 	RetryAfter time.Duration // the receiver's requested wait, 0 if none
 	Msg        string
 }
@@ -38,19 +91,17 @@ type SendError struct {
 func (e *SendError) Error() string {
 	s := fmt.Sprintf("event upload: HTTP %d", e.Status)
 	if e.Msg != "" {
-		s += ": " + e.Msg
+		s += " " + e.Msg
 	}
-	if e.Permanent {
-		s += " (permanent)"
-	}
-	return s
+	return s + " (" + e.Class.String() + ")"
 }
 
 // HTTPTransport POSTs {"events":[...]} to URL (events.url).
 type HTTPTransport struct {
 	URL   string
 	Token string // bearer token, optional
-	// HTTP is the client used; nil = http.DefaultClient.
+	// HTTP is the client used; nil = http.DefaultClient. Its redirects are
+	// followed only when they keep the POST (307, 308).
 	HTTP *http.Client
 	// Timeout bounds one POST; 0 = 30 s.
 	Timeout time.Duration
@@ -58,7 +109,7 @@ type HTTPTransport struct {
 
 // Send posts one batch. The Idempotency-Key header is derived from the
 // batch's nonces, so a resent batch carries the same key; receivers may also
-// deduplicate on each event's nonce.
+// deduplicate on each event's nonce (each event has its own).
 func (t *HTTPTransport) Send(ctx context.Context, events []store.Event) error {
 	body, err := json.Marshal(struct {
 		Events []store.Event `json:"events"`
@@ -81,11 +132,27 @@ func (t *HTTPTransport) Send(ctx context.Context, events []store.Event) error {
 	if t.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+t.Token)
 	}
-	c := t.HTTP
-	if c == nil {
-		c = http.DefaultClient
+	c := http.DefaultClient
+	if t.HTTP != nil {
+		c = t.HTTP
 	}
-	resp, err := c.Do(req)
+	// A 301, 302 or 303 turns the POST into a GET: a static site's page
+	// would then answer 200 for events it never saw. Such a redirect is
+	// reported as it is (Misconfigured) instead.
+	cc := *c
+	cc.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if r.Method != http.MethodPost {
+			return http.ErrUseLastResponse
+		}
+		if c.CheckRedirect != nil {
+			return c.CheckRedirect(r, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	resp, err := cc.Do(req)
 	if err != nil {
 		// net/http strips any password from the URL it quotes, not a query:
 		// a receiver's URL may carry its key there (?key=...), and this
@@ -98,20 +165,13 @@ func (t *HTTPTransport) Send(ctx context.Context, events []store.Event) error {
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
-	if resp.StatusCode/100 == 2 {
+	class := ClassifyStatus(resp.StatusCode)
+	if class == Accepted {
 		return nil
 	}
-	se := &SendError{Status: resp.StatusCode, Msg: http.StatusText(resp.StatusCode)}
-	switch {
-	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests,
-		resp.StatusCode >= 500:
+	se := &SendError{Status: resp.StatusCode, Class: class, Msg: http.StatusText(resp.StatusCode)}
+	if class == Unavailable {
 		se.RetryAfter = bitbadges.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden,
-		resp.StatusCode == http.StatusNotFound:
-		// A wrong token or URL is the venue's configuration, not the events'
-		// fault: dropping would silently lose the whole backlog on a typo.
-	case resp.StatusCode >= 400:
-		se.Permanent = true
 	}
 	return se
 }
@@ -159,16 +219,22 @@ type Uploader struct {
 
 	mu    stdsync.Mutex
 	stats UploadStats
+	limit int // batch size after a 413; 0 = BatchSize
 }
 
 // UploadStats is what the uploader has done in this process.
 type UploadStats struct {
 	Sent        uint64 // events taken by the receiver
-	Dropped     uint64 // events refused permanently
 	LastSuccess time.Time
 	LastError   string
 	Failures    int // consecutive failed drains
 	NextAttempt time.Time
+	// Stuck is how many events the receiver refused at the last attempt
+	// (kept; the outbox waits behind them); 0 when the last attempt
+	// succeeded or the receiver could not be reached. StuckID is the outbox
+	// id of the oldest of them (for `kioskd events drop -id`).
+	Stuck   int
+	StuckID uint64
 }
 
 func (u *Uploader) init() { u.kickOnce.Do(func() { u.kick = make(chan struct{}, 1) }) }
@@ -195,7 +261,9 @@ func (u *Uploader) Kick() {
 }
 
 // Run drains the outbox at start-up, then every Interval or on Kick, until
-// ctx ends (then it returns nil).
+// ctx ends (then it returns nil). After a failed drain it waits a backoff
+// (MinBackoff doubling up to MaxBackoff, or a longer Retry-After), during
+// which kicks are ignored: a stuck outbox is retried, never hammered.
 func (u *Uploader) Run(ctx context.Context) error {
 	u.init()
 	clk := u.clock()
@@ -245,16 +313,20 @@ func (u *Uploader) Run(ctx context.Context) error {
 		if errors.As(err, &se) && se.RetryAfter > 0 {
 			wait = max(wait, min(se.RetryAfter, maxRetryAfterHonor))
 		}
-		u.log().Warn("event upload failed, will retry", "err", err, "retry_in", wait)
+		u.log().Warn("event upload failed, events kept, will retry", "err", err, "retry_in", wait)
 	}
 }
 
 // Flush uploads pending events, oldest first, until the outbox is empty or
-// a send fails for a reason worth retrying (that error is returned).
+// a send fails (that error is returned; the events stay).
 func (u *Uploader) Flush(ctx context.Context) error {
-	err := u.flush(ctx)
+	stuck, err := u.flush(ctx)
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.stats.Stuck, u.stats.StuckID = len(stuck), 0
+	if len(stuck) > 0 {
+		u.stats.StuckID = stuck[0].Seq
+	}
 	if err != nil {
 		u.stats.Failures++
 		u.stats.LastError = err.Error()
@@ -265,29 +337,39 @@ func (u *Uploader) Flush(ctx context.Context) error {
 	return nil
 }
 
-func (u *Uploader) flush(ctx context.Context) error {
-	size := u.BatchSize
-	if size <= 0 {
-		size = DefaultBatchSize
-	}
+// errSmaller asks flush to read the outbox again with the halved batch size.
+var errSmaller = errors.New("batch halved")
+
+// flush returns, with a failure, the events the receiver refused.
+func (u *Uploader) flush(ctx context.Context) ([]store.Event, error) {
 	acked := map[string]bool{}
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
+		size := u.batchSize()
 		evs, err := u.Outbox.PendingEvents(size)
 		if err != nil {
-			return fmt.Errorf("reading the outbox: %w", err)
+			return nil, fmt.Errorf("reading the outbox: %w", err)
 		}
 		if len(evs) == 0 {
-			return nil
+			// A 413 may have come from one big event: the next backlog
+			// starts from the full batch size again.
+			u.mu.Lock()
+			u.limit = 0
+			u.mu.Unlock()
+			return nil, nil
 		}
 		// An event that stays after its ack would loop forever.
 		if acked[evs[0].Nonce] {
-			return fmt.Errorf("outbox: event %q is still pending after it was acknowledged", evs[0].Nonce)
+			return nil, fmt.Errorf("outbox: event %q is still pending after it was acknowledged", evs[0].Nonce)
 		}
-		if err := u.sendBatch(ctx, evs); err != nil {
-			return err
+		stuck, err := u.sendBatch(ctx, evs)
+		if errors.Is(err, errSmaller) {
+			continue
+		}
+		if err != nil {
+			return stuck, err
 		}
 		if len(acked) > 4*size {
 			clear(acked)
@@ -298,30 +380,62 @@ func (u *Uploader) flush(ctx context.Context) error {
 	}
 }
 
-// sendBatch sends evs and acknowledges what the receiver took or refused
-// for good. A batch refused permanently is retried one event at a time, so
-// one bad event does not take its neighbours down with it.
-func (u *Uploader) sendBatch(ctx context.Context, evs []store.Event) error {
-	err := u.Transport.Send(ctx, evs)
-	var se *SendError
-	switch {
-	case err == nil:
-		return u.ack(evs, false)
-	case errors.As(err, &se) && se.Permanent && len(evs) > 1:
-		for i := range evs {
-			if err := u.sendBatch(ctx, evs[i:i+1]); err != nil {
-				return err
-			}
-		}
-		return nil
-	case errors.As(err, &se) && se.Permanent:
-		u.log().Warn("event refused permanently, dropping it", "nonce", evs[0].Nonce, "kind", evs[0].Kind, "err", err)
-		return u.ack(evs, true)
+func (u *Uploader) batchSize() int {
+	size := u.BatchSize
+	if size <= 0 {
+		size = DefaultBatchSize
 	}
-	return err
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.limit > 0 {
+		size = min(size, u.limit)
+	}
+	return size
 }
 
-func (u *Uploader) ack(evs []store.Event, dropped bool) error {
+// sendBatch sends evs and acknowledges them once the receiver took them.
+// On a refusal it returns the refused events (kept in the outbox) with the
+// error; see AnswerClass for what each answer leads to.
+func (u *Uploader) sendBatch(ctx context.Context, evs []store.Event) ([]store.Event, error) {
+	err := u.Transport.Send(ctx, evs)
+	if err == nil {
+		return nil, u.ack(evs)
+	}
+	var se *SendError
+	if !errors.As(err, &se) {
+		return nil, err // no answer: the receiver is unreachable, nothing refused
+	}
+	switch {
+	case se.Class == Accepted:
+		return nil, u.ack(evs)
+	case se.Class == Unavailable:
+		return nil, err
+	case se.Class == TooLarge && len(evs) > 1:
+		half := len(evs) / 2
+		u.mu.Lock()
+		u.limit = half
+		u.mu.Unlock()
+		u.log().Warn("event receiver refused a batch as too large: sending smaller batches", "events", len(evs), "batch_size", half)
+		return nil, errSmaller
+	case se.Class == Refused && len(evs) > 1:
+		// Find the event refused, if it is one: those before it go through.
+		for i := range evs {
+			if stuck, err := u.sendBatch(ctx, evs[i:i+1]); err != nil {
+				return stuck, err
+			}
+		}
+		return nil, nil
+	case se.Class == Refused || se.Class == TooLarge: // one event
+		e := evs[0]
+		u.log().Warn("event refused by the receiver, kept in the outbox", "id", e.Seq, "kind", e.Kind,
+			"time", e.Time, "status", se.Status, "class", se.Class.String())
+		return evs, fmt.Errorf("event %d (%s of %s) kept: %w; kioskd events drop -id %d discards it",
+			e.Seq, e.Kind, e.Time.UTC().Format(time.RFC3339), err, e.Seq)
+	}
+	return evs, fmt.Errorf("%d events kept: %w", len(evs), err)
+}
+
+func (u *Uploader) ack(evs []store.Event) error {
 	nonces := make([]string, len(evs))
 	for i, e := range evs {
 		nonces[i] = e.Nonce
@@ -331,11 +445,7 @@ func (u *Uploader) ack(evs []store.Event, dropped bool) error {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if dropped {
-		u.stats.Dropped += uint64(len(evs))
-	} else {
-		u.stats.Sent += uint64(len(evs))
-		u.stats.LastSuccess = u.clock().Now()
-	}
+	u.stats.Sent += uint64(len(evs))
+	u.stats.LastSuccess = u.clock().Now()
 	return nil
 }

@@ -26,6 +26,9 @@ type receiver struct {
 	refuse   map[string]int // nonce → status, for any batch holding it
 	retry    string         // Retry-After on errors
 	seen     map[string]int // nonce → times received
+	always   int            // when set, the answer to every request
+	maxBatch int            // when set, larger batches get a 413
+	requests int
 }
 
 func (rv *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -40,6 +43,15 @@ func (rv *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer rv.mu.Unlock()
 	rv.keys = append(rv.keys, r.Header.Get("Idempotency-Key"))
 	rv.auth = append(rv.auth, r.Header.Get("Authorization"))
+	rv.requests++
+	if rv.always != 0 {
+		w.WriteHeader(rv.always)
+		return
+	}
+	if rv.maxBatch > 0 && len(body.Events) > rv.maxBatch {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
 	for _, e := range body.Events {
 		if code, ok := rv.refuse[e.Nonce]; ok {
 			w.WriteHeader(code)
@@ -128,7 +140,7 @@ func TestUploaderDrainsOldestFirst(t *testing.T) {
 	if len(rv.batches) != 3 || rv.auth[0] != "Bearer events-bearer-token" || len(rv.keys[0]) != 32 || rv.keys[0] == rv.keys[1] {
 		t.Fatalf("batches %d, auth %q, keys %q", len(rv.batches), rv.auth[0], rv.keys)
 	}
-	if s := u.Stats(); s.Sent != 25 || s.Dropped != 0 {
+	if s := u.Stats(); s.Sent != 25 || s.Stuck != 0 || s.LastError != "" {
 		t.Fatalf("stats %+v", s)
 	}
 }
@@ -153,30 +165,195 @@ func TestUploaderRetriesKeepEvents(t *testing.T) {
 	}
 }
 
-func TestUploaderDropsPermanent(t *testing.T) {
+func TestClassifyStatus(t *testing.T) {
+	tests := []struct {
+		codes []int
+		want  AnswerClass
+	}{
+		{[]int{200, 201, 202, 204, 299}, Accepted},
+		{[]int{408, 425, 429, 500, 502, 503, 504, 599}, Unavailable},
+		{[]int{413}, TooLarge},
+		{[]int{400, 409, 422}, Refused},
+		{[]int{100, 301, 302, 303, 304, 307, 308, 401, 402, 403, 404, 405, 406, 407, 410, 411, 415, 418, 451, 600}, Misconfigured},
+	}
+	for _, tt := range tests {
+		for _, code := range tt.codes {
+			if got := ClassifyStatus(code); got != tt.want {
+				t.Errorf("ClassifyStatus(%d) = %v, want %v", code, got, tt.want)
+			}
+		}
+	}
+}
+
+// Only a 2xx removes events. Whatever else a receiver answers to every
+// request (a URL pointing at a static site, a proxy wanting a login, a
+// validation rule), the backlog stays, the error and the stuck events show,
+// and the number of requests per drain stays bounded.
+func TestUploaderKeepsEventsUnlessAccepted(t *testing.T) {
+	tests := []struct {
+		code      int
+		wantStuck int // events reported refused
+		maxReqs   int // per drain
+	}{
+		{400, 1, 2}, // the batch, then its first event alone: refused too
+		{405, 10, 1},
+		{407, 10, 1},
+		{413, 1, 5}, // halved 10 → 5 → 2 → 1, then kept
+		{422, 1, 2},
+		{401, 10, 1},
+		{404, 10, 1},
+		{410, 10, 1},
+		{503, 0, 1}, // unavailable: nothing refused, retried later
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.code), func(t *testing.T) {
+			st, _ := newOutbox(t, 25)
+			rv := &receiver{always: tt.code}
+			u := newUploader(t, st, rv)
+			first, _ := st.PendingEvents(1)
+			for drain := 0; drain < 2; drain++ {
+				rv.mu.Lock()
+				rv.requests = 0
+				rv.mu.Unlock()
+				err := u.Flush(context.Background())
+				if err == nil {
+					t.Fatalf("HTTP %d: no error", tt.code)
+				}
+				if n := pending(t, st); n != 25 {
+					t.Fatalf("HTTP %d: %d events pending, want all 25", tt.code, n)
+				}
+				s := u.Stats()
+				if !strings.Contains(s.LastError, fmt.Sprintf("HTTP %d", tt.code)) || s.Failures != drain+1 || s.Sent != 0 {
+					t.Fatalf("HTTP %d: stats %+v", tt.code, s)
+				}
+				if s.Stuck != tt.wantStuck || (tt.wantStuck > 0 && s.StuckID != first[0].Seq) {
+					t.Fatalf("HTTP %d: stuck %d (id %d), want %d (id %d)", tt.code, s.Stuck, s.StuckID, tt.wantStuck, first[0].Seq)
+				}
+				rv.mu.Lock()
+				reqs := rv.requests
+				rv.mu.Unlock()
+				if reqs > tt.maxReqs {
+					t.Fatalf("HTTP %d: %d requests in one drain, want at most %d", tt.code, reqs, tt.maxReqs)
+				}
+			}
+			if strings.Contains(u.Stats().LastError, "events-bearer-token") {
+				t.Fatal("the token is in the error")
+			}
+		})
+	}
+}
+
+// One event the receiver always refuses: those before it go through, the
+// outbox then waits at it (shown, with its id) until an operator drops it.
+func TestUploaderPoisonEvent(t *testing.T) {
 	st, nonces := newOutbox(t, 12)
 	rv := &receiver{refuse: map[string]int{nonces[3]: 422}}
 	u := newUploader(t, st, rv)
+	for drain := 1; drain <= 2; drain++ {
+		err := u.Flush(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "422") {
+			t.Fatalf("drain %d: err %v", drain, err)
+		}
+		if n := pending(t, st); n != 9 {
+			t.Fatalf("drain %d: pending %d, want 9 (the 3 before the refused one sent)", drain, n)
+		}
+		s := u.Stats()
+		evs, _ := st.PendingEvents(1)
+		if evs[0].Nonce != nonces[3] || s.Stuck != 1 || s.StuckID != evs[0].Seq || s.Sent != 3 {
+			t.Fatalf("drain %d: stats %+v, oldest pending %+v", drain, s, evs[0])
+		}
+		if !strings.Contains(s.LastError, fmt.Sprintf("drop -id %d", evs[0].Seq)) {
+			t.Fatalf("drain %d: error %q does not say how to drop the event", drain, s.LastError)
+		}
+	}
+	if rv.seen[nonces[3]] != 0 || rv.seen[nonces[2]] != 1 {
+		t.Fatalf("receiver saw %v", rv.seen)
+	}
+	evs, _ := st.PendingEvents(1)
+	if n, err := st.DropEvents(store.EventDrop{IDs: []uint64{evs[0].Seq}}); n != 1 || err != nil {
+		t.Fatalf("drop: %d, %v", n, err)
+	}
 	if err := u.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if pending(t, st) != 0 {
-		t.Fatal("events left")
+	if s := u.Stats(); pending(t, st) != 0 || s.Sent != 11 || s.Stuck != 0 || s.LastError != "" {
+		t.Fatalf("after the drop: pending %d, stats %+v", pending(t, st), s)
 	}
-	if s := u.Stats(); s.Dropped != 1 || s.Sent != 11 {
-		t.Fatalf("stats %+v: only the bad event should be dropped", s)
+}
+
+// A 413 halves the batch until the receiver takes it; nothing is lost.
+func TestUploaderSplitsTooLargeBatches(t *testing.T) {
+	st, nonces := newOutbox(t, 25)
+	rv := &receiver{maxBatch: 3}
+	u := newUploader(t, st, rv) // batches of 10
+	if err := u.Flush(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	if rv.seen[nonces[3]] != 0 || rv.seen[nonces[4]] != 1 {
-		t.Fatal("wrong event dropped")
-	}
-	// 401, 403, 404, 408 and 429 are not permanent: nothing is dropped.
-	for _, code := range []int{401, 403, 404, 408, 429} {
-		st, nonces := newOutbox(t, 3)
-		rv := &receiver{refuse: map[string]int{nonces[0]: code}}
-		u := newUploader(t, st, rv)
-		if err := u.Flush(context.Background()); err == nil || pending(t, st) != 3 {
-			t.Fatalf("HTTP %d: err %v, pending %d", code, err, pending(t, st))
+	var got []string
+	for _, b := range rv.batches {
+		if len(b) > 3 {
+			t.Fatalf("batch of %d taken", len(b))
 		}
+		for _, e := range b {
+			got = append(got, e.Nonce)
+		}
+	}
+	if pending(t, st) != 0 || fmt.Sprint(got) != fmt.Sprint(nonces) {
+		t.Fatalf("pending %d, received %v", pending(t, st), got)
+	}
+	// 10 → 5 → 2 once, then batches of 2: a few refusals, not one per batch.
+	if rv.requests > 3+13 {
+		t.Fatalf("%d requests", rv.requests)
+	}
+	// The next backlog starts from the configured size again (the 413 may
+	// have been one big event's).
+	rv.mu.Lock()
+	rv.maxBatch, rv.batches = 0, nil
+	rv.mu.Unlock()
+	for i := 0; i < 10; i++ {
+		if err := st.AppendEvent(store.Event{Nonce: fmt.Sprintf("later-%d", i), Kind: store.KindVerdict}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := u.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(rv.batches) != 1 || len(rv.batches[0]) != 10 {
+		t.Fatalf("later backlog sent in %d batches", len(rv.batches))
+	}
+}
+
+// A 301/302/303 would turn the POST into a GET that a static page answers
+// with 200: the events would be acknowledged unseen.
+func TestUploaderRedirectToAPageKeepsEvents(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "<html>welcome</html>")
+	}))
+	defer page.Close()
+	for _, code := range []int{301, 302, 303} {
+		redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, page.URL+"/", code)
+		}))
+		st, _ := newOutbox(t, 5)
+		u := &Uploader{Outbox: st, Transport: &HTTPTransport{URL: redirect.URL + "/events"}}
+		err := u.Flush(context.Background())
+		redirect.Close()
+		if err == nil || pending(t, st) != 5 {
+			t.Fatalf("redirect %d: err %v, pending %d", code, err, pending(t, st))
+		}
+	}
+	// 307 and 308 keep the POST: followed.
+	rv := &receiver{}
+	ts := httptest.NewServer(rv)
+	defer ts.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, ts.URL+"/events", http.StatusPermanentRedirect)
+	}))
+	defer redirect.Close()
+	st, _ := newOutbox(t, 5)
+	u := &Uploader{Outbox: st, Transport: &HTTPTransport{URL: redirect.URL}}
+	if err := u.Flush(context.Background()); err != nil || pending(t, st) != 0 || len(rv.batches) != 1 {
+		t.Fatalf("308: err %v, pending %d", err, pending(t, st))
 	}
 }
 
@@ -203,6 +380,51 @@ func TestUploaderRunBacksOff(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A poison event under Run: each attempt costs the same few requests, the
+// waits double up to MaxBackoff and stay there, and kicks (new verdicts) do
+// not cut a wait short.
+func TestUploaderRunPoisonBacksOffCapped(t *testing.T) {
+	st, nonces := newOutbox(t, 4)
+	rv := &receiver{refuse: map[string]int{nonces[0]: 422}}
+	u := newUploader(t, st, rv)
+	clk := newFakeClock(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	u.Clock, u.Rand = clk, func() float64 { return 0.999999 }
+	u.MinBackoff, u.MaxBackoff = 5*time.Second, 30*time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- u.Run(ctx) }()
+	want := []time.Duration{0, 5 * time.Second, 10 * time.Second, 20 * time.Second, 30 * time.Second, 30 * time.Second}
+	for i, w := range want {
+		r := clk.next(t)
+		if d := r.d.Round(time.Second); d != w {
+			t.Fatalf("wait %d = %v, want %v", i, d, w)
+		}
+		if i > 0 { // while failing
+			u.Kick()
+			select {
+			case r2 := <-clk.timers:
+				t.Fatalf("a kick during the wait started another attempt (timer %v)", r2.d)
+			case <-time.After(20 * time.Millisecond): // a kick obeyed asks for a timer at once
+			}
+		}
+		rv.mu.Lock()
+		reqs := rv.requests
+		rv.mu.Unlock()
+		if reqs > 2*i {
+			t.Fatalf("%d requests after %d attempts", reqs, i)
+		}
+		clk.fire(r)
+	}
+	clk.next(t)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s := u.Stats(); pending(t, st) != 4 || s.Stuck != 1 || s.Failures != len(want) {
+		t.Fatalf("pending %d, stats %+v", pending(t, st), s)
 	}
 }
 

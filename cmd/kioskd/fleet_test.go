@@ -33,12 +33,15 @@ func countReason(s status.Snapshot, reason string) int {
 // TestFleetThreeProcesses runs three real kioskd daemons and a real
 // Mosquitto: a code used at door A is refused at B and C; during a broker
 // outage A and B both let the same code in (they cannot know), and once the
-// broker is back each of them reports the double entry.
+// broker is back each of them reports the double entry, and both reports
+// reach the venue's events receiver, which deduplicates on nonces.
 func TestFleetThreeProcesses(t *testing.T) {
 	br := mosquitto.Start(t, mosquitto.Options{})
+	rv := newEventsReceiver(t, 0)
 	var ks []*daemonProc
 	for _, id := range []string{"door-a", "door-b", "door-c"} {
-		e := newEnv(t, fmt.Sprintf("kiosk_id: %s\nfleet:\n  broker: %s\n  topic_prefix: kioskd/test-venue\n", id, br.URL()))
+		e := newEnv(t, fmt.Sprintf("kiosk_id: %s\nfleet:\n  broker: %s\n  topic_prefix: kioskd/test-venue\nevents:\n  url: %s/ingest\n  upload_interval: 1s\n",
+			id, br.URL(), rv.srv.URL))
 		// Loop the one-image folder so the test can swap what is in view.
 		cfg, _ := os.ReadFile(e.cfg)
 		cfg = bytes.Replace(cfg, []byte("  rearm: 200ms\n"), []byte("  rearm: 200ms\n  loop: true\n"), 1)
@@ -92,6 +95,21 @@ func TestFleetThreeProcesses(t *testing.T) {
 			return n == 1
 		})
 	}
+	// Issue 15 item 11: both kiosks' reports used to share one nonce, so
+	// the deduplicating receiver kept one. Each has its own now, and both
+	// carry the same incident id.
+	deadline := time.Now().Add(30 * time.Second)
+	for len(rv.events("double-entry")) < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	des := rv.events("double-entry")
+	if len(des) != 2 {
+		t.Fatalf("the receiver kept %d double-entry reports, want A's and B's: %v", len(des), des)
+	}
+	if des[0]["kiosk"] == des[1]["kiosk"] || des[0]["incident"] == nil || des[0]["incident"] != des[1]["incident"] {
+		t.Fatalf("double-entry reports %v: want one per kiosk with one incident id", des)
+	}
+
 	// C has applied both redemptions (code A from A, code C from A and
 	// from B): it refuses code C. C reconnects on its own backoff, maybe
 	// after A and B; shown the code before it caught up it could only

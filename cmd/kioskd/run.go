@@ -89,7 +89,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 type daemon struct {
 	cfg     config.Config
 	st      *store.Store
-	svc     *sync.Service // nil without BitBadges credentials
+	svc     *sync.Service  // nil without BitBadges credentials
+	up      *sync.Uploader // nil without events.url
 	ver     *verify.Verifier
 	mon     *kiosk.Monitor
 	hist    *status.History
@@ -106,8 +107,8 @@ func (d *daemon) verdict(v verify.Verdict) {
 	if d.fleet != nil && v.Accept {
 		d.fleet.Notify() // publish the new redemption to the other kiosks now
 	}
-	if d.svc != nil && d.svc.Uploader != nil {
-		d.svc.Uploader.Kick()
+	if d.up != nil {
+		d.up.Kick()
 	}
 }
 
@@ -183,6 +184,9 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	} else {
 		log.Warn("bitbadges.client_id is empty: no sync; the cache changes only by kioskd import")
 	}
+	if d.up, err = uploaderFor(&cfg, s, d.svc, log); err != nil {
+		return err
+	}
 	d.ver = verify.New(s, vo)
 
 	// The fleet (nil without a broker) must exist before the pipeline's
@@ -202,8 +206,8 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 			return err
 		}
 		sink := displaySink{sig: sig, st: s, kiosk: cfg.KioskID, log: log}
-		if d.svc != nil && d.svc.Uploader != nil {
-			sink.kick = d.svc.Uploader.Kick
+		if d.up != nil {
+			sink.kick = d.up.Kick
 		}
 		if d.display, err = display.FromConfig(cfg.Display, secret, sink, storeLedger{s}, log); err != nil {
 			return err
@@ -275,6 +279,9 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 				report(fmt.Errorf("sync: %w", err))
 			}
 		})
+	}
+	if d.up != nil && d.svc == nil { // the service runs its own
+		wg.Go(func() { _ = d.up.Run(ctx) })
 	}
 	pipe := &kiosk.Pipeline{Source: d.src, Decoder: scanner.NewDecoder(scanner.DecoderOptions{}), Verifier: d.ver,
 		Signal: sig, Rearm: cfg.Camera.Rearm, Observer: d.mon, Logger: log}
@@ -409,5 +416,6 @@ func (d *daemon) snapshot() status.Snapshot {
 		s.Problems = append(s.Problems, ps...)
 		s.Healthy = false
 	}
+	eventsStatus(&s, d.up)
 	return s.Complete()
 }

@@ -243,6 +243,11 @@ func (v *Verifier) wrote(err error) {
 	v.rec.LastError = err.Error()
 }
 
+// NoteWrite lets a part that records entries beside the verifier (the
+// display mode's approvals) count its writes in Recording, so the kiosk's
+// health covers every way the door opens.
+func (v *Verifier) NoteWrite(err error) { v.wrote(err) }
+
 // Recording reports how the writes of redemptions and events fare.
 func (v *Verifier) Recording() Recording {
 	v.recMu.Lock()

@@ -20,6 +20,9 @@ type displaySink struct {
 	kiosk string
 	kick  func()
 	log   *slog.Logger // nil: discard
+	// wrote hears how each write fared, so a store that cannot record
+	// display entries makes the kiosk unhealthy as failing scans do.
+	wrote func(error) // nil: nobody listens
 }
 
 // Approved opens the door only once the approval is durably recorded, as a
@@ -48,6 +51,9 @@ func (s displaySink) Rejected(_ context.Context, r display.Reason) error {
 func (s displaySink) record(accept bool, reason, detail string) error {
 	err := s.st.AppendEvent(store.Event{Nonce: store.NewNonce(), Time: time.Now(), Kiosk: s.kiosk,
 		Kind: store.KindDisplay, Accept: accept, Reason: reason, Detail: detail})
+	if s.wrote != nil {
+		s.wrote(err)
+	}
 	if err == nil && s.kick != nil {
 		s.kick()
 	}

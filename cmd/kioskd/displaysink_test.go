@@ -138,7 +138,8 @@ func displayFullDiskChild(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	probe := &doorProbe{st: st}
-	sink := displaySink{sig: probe, st: st, kiosk: "door-1"}
+	var notes []error
+	sink := displaySink{sig: probe, st: st, kiosk: "door-1", wrote: func(err error) { notes = append(notes, err) }}
 	var old syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
 		t.Fatal(err)
@@ -164,6 +165,10 @@ func displayFullDiskChild(t *testing.T, path string) {
 	}
 	if shown, recorded := probe.get(); !slices.Equal(shown, []gpio.Pattern{gpio.Reject, gpio.Accept}) || !slices.Equal(recorded, []bool{true}) {
 		t.Errorf("after space came back: outputs %v, recorded before opening %v", shown, recorded)
+	}
+	// The health check hears both writes: the failure, then the success.
+	if len(notes) != 2 || notes[0] == nil || notes[1] != nil {
+		t.Errorf("writes noted for health: %v, want [full disk, nil]", notes)
 	}
 	if err := st.Close(); err != nil {
 		t.Errorf("close: %v", err)

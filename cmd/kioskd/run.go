@@ -205,7 +205,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		if err != nil {
 			return err
 		}
-		sink := displaySink{sig: sig, st: s, kiosk: cfg.KioskID, log: log}
+		sink := displaySink{sig: sig, st: s, kiosk: cfg.KioskID, log: log, wrote: d.ver.NoteWrite}
 		if d.up != nil {
 			sink.kick = d.up.Kick
 		}

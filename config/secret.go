@@ -1,11 +1,19 @@
 package config
 
 import (
+	"errors"
 	"fmt"
-
+	"io"
+	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 )
+
+// MaxSecretBytes bounds a secret file: keys and tokens are a few hundred
+// bytes, so 64 KiB is generous, and a mistaken path to a log file, a disk
+// image or /dev/zero cannot fill the kiosk's memory.
+const MaxSecretBytes = 64 << 10
 
 // Secret tells where one secret comes from: an environment variable (checked
 // first) or a file. It never holds the secret itself, so a Config can be
@@ -22,6 +30,13 @@ type Secret struct {
 // ReadSecret returns the secret's value ("" when neither source is set) and a
 // warning when the file is readable by everyone. Under systemd, a relative
 // file name is looked up in $CREDENTIALS_DIRECTORY first (LoadCredential=).
+//
+// Its errors name the config key, never the setting's value: a venue may
+// have pasted the secret itself where its file's name belongs, and an error
+// travels to the journal and the status page. The file must be a regular
+// file of at most MaxSecretBytes: a device or a FIFO is refused without
+// being read (a FIFO is opened non-blocking, so a missing writer cannot
+// hang start-up).
 func ReadSecret(s Secret) (value string, warning string, err error) {
 	if s.Env != "" {
 		if v, ok := os.LookupEnv(s.Env); ok && v != "" {
@@ -37,42 +52,70 @@ func ReadSecret(s Secret) (value string, warning string, err error) {
 			path = cred
 		}
 	}
-	st, err := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
-		// The error names the path, never the content; but a venue may have
-		// written the secret itself where its file's name belongs, and the
-		// path would then be the secret.
-		if looksLikeSecret(s.Name) {
-			return "", "", fmt.Errorf("%s: no such file (the %d-character value is not shown: if it is the secret itself, "+
-				"put it in a file and give that file's name here)", s.Key, len(s.Name))
-		}
-		return "", "", fmt.Errorf("%s: %w", s.Key, err)
+		return "", "", secretErr(s, "cannot open the file it names", err)
+	}
+	defer f.Close()
+	// Checked on the open file, not the path, so the file cannot be swapped
+	// for a FIFO between the check and the read.
+	st, err := f.Stat()
+	if err != nil {
+		return "", "", secretErr(s, "cannot stat the file it names", err)
+	}
+	if !st.Mode().IsRegular() {
+		return "", "", fmt.Errorf("%s: the file it names is not a regular file (%s); put the secret in a plain file",
+			s.Key, fileKind(st.Mode()))
 	}
 	if st.Mode().Perm()&0o004 != 0 {
 		warning = fmt.Sprintf("%s: %s is readable by every user; chmod 600 it", s.Key, path)
 	}
-	b, err := os.ReadFile(path)
+	b, err := io.ReadAll(io.LimitReader(f, MaxSecretBytes+1))
 	if err != nil {
-		return "", "", fmt.Errorf("%s: %w", s.Key, err)
+		return "", "", secretErr(s, "reading the file it names", err)
+	}
+	if len(b) > MaxSecretBytes {
+		return "", "", fmt.Errorf("%s: the file it names is larger than %d KiB: not a secret", s.Key, MaxSecretBytes>>10)
 	}
 	v := strings.TrimSpace(string(b))
 	if v == "" {
-		return "", warning, fmt.Errorf("%s: %s is empty", s.Key, path)
+		return "", warning, fmt.Errorf("%s: the file it names is empty", s.Key)
 	}
 	return v, warning, nil
+}
+
+// secretErr reports a failure on a secret's file without its name: only the
+// system's reason (a *PathError would quote the path, which may be the
+// secret pasted in place of a file name).
+func secretErr(s Secret, doing string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	hint := ""
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ENAMETOOLONG) {
+		hint = " (the value is not shown: if it is the secret itself, put it in a file and give that file's name here)"
+	}
+	return fmt.Errorf("%s: %s: %w%s", s.Key, doing, err, hint)
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a folder"
+	}
+	return "not a plain file"
 }
 
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// looksLikeSecret reports whether a *_file value is more likely a pasted key
-// or token than a file name: long, no folder, no extension, no spaces. A
-// credential name like "api_key" or a path like /etc/kioskd/api_key is not.
-func looksLikeSecret(name string) bool {
-	if len(name) < 20 || strings.ContainsAny(name, "/. ") {
-		return false
-	}
-	return true
 }

@@ -19,6 +19,11 @@ import (
 // so 4 MiB is generous and still harmless on a Pi.
 const DefaultMaxBodyBytes = 4 << 20
 
+// DefaultMaxPageRecords bounds the records of one pre-fetch page. BitBadges
+// sends 25; a page of thousands is a broken or hostile server, and the
+// records of a page are held until the whole page has been checked.
+const DefaultMaxPageRecords = 2000
+
 // Client talks to the BitBadges API. Set the fields, then use it from any
 // number of goroutines; do not change the fields after the first call.
 type Client struct {
@@ -32,6 +37,11 @@ type Client struct {
 	RequestTimeout time.Duration
 	// MaxBodyBytes bounds each response body; 0 = DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxPageRecords bounds the records of one pre-fetch page: past it the
+	// page is refused (ErrTooLarge) without reading further, so the memory
+	// a page costs depends on these bounds, not on what the server sends.
+	// 0 = DefaultMaxPageRecords.
+	MaxPageRecords int
 	// PageRetries is how many times one pre-fetch page is retried after a
 	// temporary failure (network, 5xx) before the pre-fetch fails. A single
 	// blip should not throw away 4,000 pages of progress.
@@ -79,6 +89,13 @@ func (c *Client) maxBody() int64 {
 		return DefaultMaxBodyBytes
 	}
 	return c.MaxBodyBytes
+}
+
+func (c *Client) maxRecords() int {
+	if c.MaxPageRecords <= 0 {
+		return DefaultMaxPageRecords
+	}
+	return c.MaxPageRecords
 }
 
 // PageStats describes one pre-fetch.
@@ -234,30 +251,30 @@ func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *
 		} else {
 			body, _ = json.Marshal(map[string]string{"clientId": c.ClientID, "bookmark": bookmark})
 		}
-		data, date, err := c.do(ctx, "pre-fetch", f.method, u, body, token, buf)
+		var page decodedPage
+		var perr error // the page's own fault, as opposed to the transport's
+		n, date, err := c.doStream(ctx, "pre-fetch", f.method, u, body, token, buf, func(r io.Reader) error {
+			page, perr = decodePage(r, c.maxRecords())
+			return perr
+		})
 		if !date.IsZero() {
 			st.ServerTime = date
 		}
-		n := int64(len(data))
 		var ae *APIError
 		if errors.As(err, &ae) && (ae.StatusCode == http.StatusNotFound || ae.StatusCode == http.StatusMethodNotAllowed) && k+1 < len(prefetchForms) {
 			c.log().Info("bitbadges: pre-fetch form refused, trying an older one",
 				"method", f.method, "path", f.path, "status", ae.StatusCode)
 			continue
 		}
-		if err != nil {
+		if err != nil && err != perr {
 			return decodedPage{}, n, err
 		}
 		if i != start {
 			c.form.Store(int32(i))
 		}
 		st.Form = f.method
-		page, err := parsePage(data)
-		if err != nil {
-			if strings.Contains(err.Error(), "truncated") {
-				err = fmt.Errorf("%w (%w)", err, errTruncated)
-			}
-			return decodedPage{}, n, fmt.Errorf("pre-fetch page %d: %w", st.Pages+1, err)
+		if perr != nil {
+			return decodedPage{}, n, fmt.Errorf("pre-fetch page %d: %w", st.Pages+1, perr)
 		}
 		return page, n, nil
 	}
@@ -275,10 +292,78 @@ func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *
 // redact from the server's message, before it is cut to length: redacting
 // the cut text later could miss a secret the cut split.
 func (c *Client) do(ctx context.Context, op, method, u string, body []byte, bearer string, buf *bytes.Buffer, extra ...string) ([]byte, time.Time, error) {
+	resp, date, done, err := c.send(ctx, op, method, u, body, bearer)
+	if err != nil {
+		return nil, date, err
+	}
+	defer done()
+	return c.readAnswer(op, resp, date, bearer, buf, extra)
+}
+
+// doStream is do for a 2xx body too large to hold twice: decode reads it as
+// a stream, through the MaxBodyBytes bound. It returns the bytes read. A
+// non-2xx answer is read and reported as do does.
+func (c *Client) doStream(ctx context.Context, op, method, u string, body []byte, bearer string, buf *bytes.Buffer, decode func(io.Reader) error) (int64, time.Time, error) {
+	resp, date, done, err := c.send(ctx, op, method, u, body, bearer)
+	if err != nil {
+		return 0, date, err
+	}
+	defer done()
+	if resp.StatusCode/100 != 2 {
+		data, date, err := c.readAnswer(op, resp, date, bearer, buf, nil)
+		return int64(len(data)), date, err
+	}
+	br := &boundedReader{r: resp.Body, max: c.maxBody()}
+	err = decode(br)
+	switch {
+	case br.over:
+		return br.n, date, fmt.Errorf("bitbadges %s: %w (over %d bytes)", op, ErrTooLarge, br.max)
+	case br.err != nil:
+		// The decoder's complaint about a body cut short is the network's
+		// failure, not the server's JSON.
+		return br.n, date, fmt.Errorf("bitbadges %s: reading body: %w", op, c.scrub(br.err))
+	}
+	return br.n, date, err
+}
+
+// boundedReader counts what it reads, refuses to read past max, and keeps
+// the underlying reader's error apart from the decoder's.
+type boundedReader struct {
+	r    io.Reader
+	n    int64
+	max  int64
+	over bool  // the body went past max
+	err  error // the underlying read error other than io.EOF
+}
+
+var errOverMax = errors.New("over the body bound")
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.over {
+		return 0, errOverMax
+	}
+	// One byte more than max tells "exactly max" from "more".
+	if room := b.max + 1 - b.n; int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if b.n > b.max {
+		b.over = true
+		return n, errOverMax
+	}
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// send sends one request. On success the caller must call done, which
+// closes the body and releases the request's timeout.
+func (c *Client) send(ctx context.Context, op, method, u string, body []byte, bearer string) (*http.Response, time.Time, func(), error) {
+	cancel := context.CancelFunc(func() {})
 	if c.RequestTimeout > 0 {
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.RequestTimeout)
-		defer cancel()
 	}
 	var rd io.Reader
 	if body != nil {
@@ -286,7 +371,8 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, bear
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("bitbadges %s: building request: %w", op, err)
+		cancel()
+		return nil, time.Time{}, nil, fmt.Errorf("bitbadges %s: building request: %w", op, err)
 	}
 	req.Header.Set("x-api-key", c.APIKey)
 	req.Header.Set("Accept", "application/json")
@@ -298,10 +384,9 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, bear
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("bitbadges %s: %w", op, c.scrub(err))
+		cancel()
+		return nil, time.Time{}, nil, fmt.Errorf("bitbadges %s: %w", op, c.scrub(err))
 	}
-	defer resp.Body.Close()
-
 	var date time.Time
 	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
 		date = d.UTC()
@@ -309,12 +394,18 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, bear
 			c.OnServerTime(date)
 		}
 	}
+	return resp, date, func() { resp.Body.Close(); cancel() }, nil
+}
+
+// readAnswer reads a response's body through the bound and turns a non-2xx
+// status into a typed error; see do.
+func (c *Client) readAnswer(op string, resp *http.Response, date time.Time, bearer string, buf *bytes.Buffer, extra []string) ([]byte, time.Time, error) {
 	max := c.maxBody()
 	if buf == nil {
 		buf = new(bytes.Buffer)
 	}
 	buf.Reset()
-	_, err = buf.ReadFrom(io.LimitReader(resp.Body, max+1))
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, max+1))
 	data := buf.Bytes()
 	if int64(len(data)) > max {
 		return nil, date, fmt.Errorf("bitbadges %s: %w (over %d bytes)", op, ErrTooLarge, max)

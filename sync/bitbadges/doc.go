@@ -18,8 +18,10 @@
 //     405 the client falls back to it and remembers which form worked;
 //   - an unknown code or a bad client secret comes back as 500, not 404.
 //
-// Every response body is read through a bound (MaxBodyBytes), so a broken or
-// hostile server cannot exhaust a kiosk's memory. Every response's Date header
+// Every response body is read through a bound (MaxBodyBytes), and a pre-fetch
+// page is decoded as a stream, one record at a time, up to a bound on its
+// records (MaxPageRecords), so a broken or hostile server cannot exhaust a
+// kiosk's memory, whether with bytes or with a million tiny records. Every response's Date header
 // is reported through OnServerTime: the store uses it as trusted time on a
 // device without a real-time clock.
 //

@@ -23,7 +23,8 @@ var (
 	// JSON, truncated, missing its list or pagination, a bookmark that does
 	// not advance).
 	ErrMalformed = errors.New("malformed response")
-	// ErrTooLarge is a response body past Client.MaxBodyBytes.
+	// ErrTooLarge is a response body past Client.MaxBodyBytes, or a
+	// pre-fetch page of more records than Client.MaxPageRecords.
 	ErrTooLarge = errors.New("response body too large")
 	// ErrNotVerified is an exchange answered 200 without verificationResponse.success.
 	ErrNotVerified = errors.New("code not verified")

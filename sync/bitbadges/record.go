@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -171,7 +173,7 @@ func (w *wireRecord) check() (Record, error) {
 	return r, nil
 }
 
-// decodedPage is a page decoded by parsePage.
+// decodedPage is a page decoded by decodePage.
 type decodedPage struct {
 	records  []wireRecord // decoded, not yet checked
 	bad      []error      // records that did not even decode
@@ -180,37 +182,162 @@ type decodedPage struct {
 	hasMore  bool
 }
 
-// parsePage decodes a page and its records in one pass, the common case.
-// When any record does not decode, it falls back to ParsePage and one
-// decode per record, so that a bad record is skipped alone.
+// parsePage is decodePage on a body in memory, with the default bound.
 func parsePage(body []byte) (decodedPage, error) {
-	var fast struct {
-		SIWBBRequests *[]wireRecord `json:"siwbbRequests"`
-		Pagination    *struct {
-			Bookmark flexString `json:"bookmark"`
-			HasMore  *flexBool  `json:"hasMore"`
-		} `json:"pagination"`
-	}
-	if json.Unmarshal(body, &fast) == nil && fast.SIWBBRequests != nil && fast.Pagination != nil && fast.Pagination.HasMore != nil {
-		recs := *fast.SIWBBRequests
-		return decodedPage{records: recs, count: len(recs), bookmark: string(fast.Pagination.Bookmark),
-			hasMore: bool(*fast.Pagination.HasMore)}, nil
-	}
-	p, err := ParsePage(body)
-	if err != nil {
+	return decodePage(bytes.NewReader(body), DefaultMaxPageRecords)
+}
+
+// decodePage reads a page from r as a stream, one record at a time, and
+// stops with ErrTooLarge at the first record past maxRecords: a 4 MiB body
+// of 1.4 million "{}" records once took 600 MB decoded whole. It accepts
+// what ParsePage accepts (fields in any order, unknown fields skipped, keys
+// matched regardless of case, the last of a repeated key wins), and as
+// there, a record that does not decode is skipped alone while a page that is
+// not JSON, or lacks its list or pagination.hasMore, is ErrMalformed.
+func decodePage(r io.Reader, maxRecords int) (decodedPage, error) {
+	rd := &readErr{r: r}
+	dec := json.NewDecoder(rd)
+	if err := expectDelim(dec, rd, '{'); err != nil {
 		return decodedPage{}, err
 	}
-	d := decodedPage{count: len(p.Records), bookmark: p.Bookmark, hasMore: p.HasMore}
-	for _, raw := range p.Records {
+	var d decodedPage
+	var list bool
+	var pag *wirePagination
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return decodedPage{}, pageErr(err, rd)
+		}
+		key, _ := tok.(string)
+		switch {
+		case strings.EqualFold(key, "siwbbRequests"):
+			d.records, d.bad, d.count = d.records[:0], nil, 0
+			if list, err = decodeRecords(dec, rd, &d, maxRecords); err != nil {
+				return decodedPage{}, err
+			}
+		case strings.EqualFold(key, "pagination"):
+			if err := dec.Decode(&pag); err != nil {
+				return decodedPage{}, pageErr(err, rd)
+			}
+		default:
+			if err := dec.Decode(&skipValue{}); err != nil {
+				return decodedPage{}, pageErr(err, rd)
+			}
+		}
+	}
+	if err := expectDelim(dec, rd, '}'); err != nil {
+		return decodedPage{}, err
+	}
+	// Nothing may follow the page, as json.Unmarshal requires.
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			return decodedPage{}, fmt.Errorf("%w: page: data after the JSON object", ErrMalformed)
+		}
+		return decodedPage{}, pageErr(err, rd)
+	}
+	if !list {
+		return decodedPage{}, fmt.Errorf("%w: page has no siwbbRequests list", ErrMalformed)
+	}
+	if pag == nil || pag.HasMore == nil {
+		return decodedPage{}, fmt.Errorf("%w: page has no pagination.hasMore", ErrMalformed)
+	}
+	d.bookmark, d.hasMore = string(pag.Bookmark), bool(*pag.HasMore)
+	return d, nil
+}
+
+type wirePagination struct {
+	Bookmark flexString `json:"bookmark"`
+	HasMore  *flexBool  `json:"hasMore"`
+}
+
+// decodeRecords reads the siwbbRequests value into d; it reports false for
+// null (as if the list were absent).
+func decodeRecords(dec *json.Decoder, rd *readErr, d *decodedPage, maxRecords int) (bool, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return false, pageErr(err, rd)
+	}
+	if tok == nil {
+		return false, nil
+	}
+	if tok != json.Delim('[') {
+		return false, fmt.Errorf("%w: page: siwbbRequests is not a list", ErrMalformed)
+	}
+	for dec.More() {
+		if d.count == maxRecords {
+			return false, fmt.Errorf("%w: page holds more than %d records (BitBadges sends 25)", ErrTooLarge, maxRecords)
+		}
 		var w wireRecord
-		if err := json.Unmarshal(raw, &w); err != nil {
+		err := dec.Decode(&w)
+		if fatalJSON(err, rd) {
+			return false, pageErr(err, rd)
+		}
+		d.count++
+		if err != nil {
+			// The value was read whole; only its content is wrong.
 			d.bad = append(d.bad, fmt.Errorf("%w: record: %s", ErrMalformed, jsonProblem(err)))
 			continue
 		}
 		d.records = append(d.records, w)
 	}
-	return d, nil
+	if _, err := dec.Token(); err != nil { // ]
+		return false, pageErr(err, rd)
+	}
+	return true, nil
 }
+
+// expectDelim reads one token that must be delim.
+func expectDelim(dec *json.Decoder, rd *readErr, delim json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return pageErr(err, rd)
+	}
+	if tok != delim {
+		return fmt.Errorf("%w: page is not a JSON object", ErrMalformed)
+	}
+	return nil
+}
+
+// fatalJSON reports a decoder error after which the stream cannot go on (a
+// syntax error, the end of the body, a read error), as opposed to a value
+// that was read whole but does not fit its type (a record skipped alone).
+func fatalJSON(err error, rd *readErr) bool {
+	var se *json.SyntaxError
+	return err != nil && (rd.err != nil || errors.As(err, &se) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF))
+}
+
+// pageErr makes a page-level decoder error ErrMalformed, marking a body that
+// ended early as truncated (worth one retry, see temporary). A read error is
+// returned as it is: the caller reports the transport's failure instead.
+func pageErr(err error, rd *readErr) error {
+	if rd.err != nil {
+		return rd.err
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: page: truncated JSON (%w)", ErrMalformed, errTruncated)
+	}
+	return fmt.Errorf("%w: page: %s", ErrMalformed, jsonProblem(err))
+}
+
+// readErr remembers its reader's error, which the decoder does not tell
+// apart from its own.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
+// skipValue consumes any JSON value without keeping it.
+type skipValue struct{}
+
+func (*skipValue) UnmarshalJSON([]byte) error { return nil }
 
 // IsDeleted reports whether ParseRecord's error means a soft-deleted record.
 func IsDeleted(err error) bool { return errors.Is(err, errDeleted) }

@@ -19,9 +19,11 @@
 //   - an unknown code or a bad client secret comes back as 500, not 404.
 //
 // Every response body is read through a bound (MaxBodyBytes), so a broken or
-// hostile server cannot exhaust a kiosk's memory. Every response's Date header
-// is reported through OnServerTime: the store uses it as trusted time on a
-// device without a real-time clock.
+// hostile server cannot exhaust a kiosk's memory. The Date header of every
+// successful (2xx, complete) response is reported through OnServerTime: the
+// store uses it, bounded, as trusted time on a device without a real-time
+// clock. An error answer's Date (401, 402, 5xx, a proxy's page) is not: it
+// proves nothing about who sent it.
 //
 // Errors are typed (APIError, RateLimited, ErrUnauthorized, ErrCredits,
 // ErrMalformed, ErrTooLarge) and never contain the API key, the client secret,

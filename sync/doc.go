@@ -36,8 +36,12 @@
 // Syncer tries it when the stored one is refused). The window is one round
 // trip and one fsync, at each renewal (start-up, then about daily).
 //
-// Every response's Date header advances the store's trusted time (throttled:
-// the store fsyncs each observation). Status gathers what an operator needs:
+// The Date header of every successful answer advances the store's trusted
+// time (throttled: the store fsyncs each observation), bounded by the store
+// (store.ObserveServerTime: a Date more than a day past the trusted time plus
+// the elapsed time is ignored; a sync's such time is only held until the next
+// sync agrees). Error answers' Dates are never used: a 402 or a proxy's page
+// saying 2100 must not lock the kiosk's clock in the future. Status gathers what an operator needs:
 // last success and its age, codes cached, last error, next sync, pending events.
 //
 // Nothing here logs or returns a secret: the API key, client secret, tokens

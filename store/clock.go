@@ -165,8 +165,8 @@ func observeTime(m *bolt.Bucket, t time.Time) time.Time {
 //   - an import's at beyond the bound is never taken: a file is not a server
 //     that proved itself, and importing it twice proves nothing.
 //
-// A LastSync beyond the bound (a time not taken) is cut to the later of the
-// bound and the device's clock, so a cache stamped 2100 still ages.
+// The LastSync of a time not taken is cut to the later of the floor plus the
+// elapsed time and the device's clock, so a cache stamped 2100 still ages.
 func (s *Store) commitClock(m *bolt.Bucket, at time.Time, source string, now, bound time.Time) (lastSync time.Time) {
 	if at.IsZero() {
 		return at
@@ -197,7 +197,10 @@ func (s *Store) commitClock(m *bolt.Bucket, at time.Time, source string, now, bo
 		s.log.Warn("clock: snapshot time not trusted, too far ahead of the trusted time",
 			"source", source, "snapshot_time", at, "bound", bound)
 	}
-	return minTime(at, maxTime(bound, now))
+	// The floor plus the elapsed time is known to have passed; the device's
+	// clock is right more often than not. A cache not stamped beyond the
+	// later of the two does not look fresher than it may be.
+	return minTime(at, maxTime(bound.Add(-s.clockStep()), now))
 }
 
 // agrees reports whether the server's clock advanced by about as much as the

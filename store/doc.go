@@ -95,8 +95,8 @@
 //     clears a held jump.
 //   - An import's time is bounded the same way but never held nor confirmed:
 //     a file proves nothing about the present, twice no more than once.
-//   - A LastSync beyond the bound is cut to the later of the bound and the
-//     device's clock, so such a cache still ages.
+//   - The LastSync of a time not taken is cut to the later of the floor plus
+//     the elapsed time and the device's clock, so such a cache still ages.
 //
 // ObserveTrustedTime is unbounded: its caller vouches for the time.
 // ResetClock is the operator's way out (kioskd clock reset): it clears the

@@ -50,6 +50,7 @@ func commands() []command {
 		{"import", "replace the code cache with an exported file", cmdImport},
 		{"camera", "installer tools: camera list | camera snapshot -o FILE.png", cmdCamera},
 		{"gpio", "installer tools: gpio test | gpio release -config FILE", cmdGPIO},
+		{"clock", "the trusted time: clock show | clock reset -config FILE (daemon stopped)", cmdClock},
 		{"version", "print the version", cmdVersion},
 	}
 }

@@ -150,3 +150,27 @@ func TestClockAgainstAFutureDate(t *testing.T) {
 		t.Fatalf("after a sync following the reset: clock trusted %v at %v", s.Clock.Trusted, s.Clock.TrustedTime)
 	}
 }
+
+func TestClockUsage(t *testing.T) {
+	e := newEnv(t, "")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"clock"}, "Usage: kioskd clock show"},
+		{[]string{"clock", "set", "-config", e.cfg}, "Usage: kioskd clock show"},
+		{[]string{"clock", "reset", "-config", e.cfg, "-to", "yesterday"}, "RFC3339"},
+		{[]string{"clock", "reset", "-config", e.cfg, "-to", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, "later than this device's clock"},
+		{[]string{"clock", "show", "-config", e.cfg, "extra"}, "unexpected argument"},
+	}
+	for _, tt := range tests {
+		out, errOut, code := e.kioskd(tt.args...)
+		if code != exitError || !strings.Contains(errOut, tt.want) {
+			t.Errorf("kioskd %v: exit %d %q %q; want 2 and %q", tt.args, code, out, errOut, tt.want)
+		}
+	}
+	out, errOut, code := e.kioskd("clock", "show", "-config", e.cfg)
+	if code != exitOK || !strings.Contains(out, "trusted time  never") || !strings.Contains(out, "clock         trusted") {
+		t.Errorf("clock show on a new kiosk: exit %d %q %q", code, out, errOut)
+	}
+}

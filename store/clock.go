@@ -39,10 +39,9 @@ type ClockState struct {
 // ClockReset describes what ResetClock did.
 type ClockReset struct {
 	Before, After ClockState
-	// FutureRedemptions counts codes whose last use is stamped later than the
-	// new reference time (they were decided under the wrong floor); they are
-	// kept as they are.
-	FutureRedemptions int
+	// Restamped counts codes whose redemption was stamped later than the
+	// reset's reference time and now carries that time instead.
+	Restamped int
 }
 
 func (s *Store) now() time.Time {
@@ -243,33 +242,33 @@ func (s *Store) ClockState() (ClockState, error) {
 }
 
 // ResetClock replaces the trusted-time floor with to (zero: no trusted time,
-// so the device's clock is trusted until the next sync), forgets a held jump
-// and pulls a LastSync later than the reference (to, or the device's clock
-// when to is zero) back to it, so a cache stamped in the future ages again.
-// Redemptions and the cache are kept. It is durable.
+// so the device's clock is trusted until the next sync) and forgets a held
+// jump. Times later than the device's clock are pulled back to it: the
+// LastSync, so a cache stamped in the future ages again, and redemption
+// stamps (see restampAfter). The cache and every redemption are kept. It is
+// one durable transaction.
 func (s *Store) ResetClock(to time.Time) (ClockReset, error) {
 	var r ClockReset
 	var err error
 	if r.Before, err = s.ClockState(); err != nil {
 		return r, err
 	}
+	// Only times later than the device's clock are known to be wrong (the
+	// operator set it right before resetting); a use between to and now is
+	// real and keeps its time.
 	now := s.now()
-	ref := to
-	if ref.IsZero() {
-		ref = now
-	}
 	var meta Meta
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		putTime(m, keyTrustedTime, to)
 		putTime(m, keyClockPending, time.Time{})
 		putTime(m, keyClockPendingWall, time.Time{})
-		if getTime(m, keyLastSync).After(ref) {
-			putTime(m, keyLastSync, ref)
+		if getTime(m, keyLastSync).After(now) {
+			putTime(m, keyLastSync, now)
 		}
 		meta = readMeta(m)
 		var err error
-		r.FutureRedemptions, err = countUsedAfter(tx, ref)
+		r.Restamped, err = restampAfter(tx, now)
 		return err
 	})
 	if err != nil {
@@ -283,18 +282,40 @@ func (s *Store) ResetClock(to time.Time) (ClockReset, error) {
 	return r, err
 }
 
-// countUsedAfter counts codes whose last use is stamped after t.
-func countUsedAfter(tx *bolt.Tx, t time.Time) (int, error) {
-	n := 0
-	err := tx.Bucket(bucketRedemptions).ForEach(func(_, v []byte) error {
+// restampAfter pulls every redemption time later than t back to t and
+// returns how many codes it changed. Such a stamp was decided under a wrong
+// time (a floor or a clock in the future); left alone, a cooldown code would
+// stay already-used until that future time. The use itself (count, inside,
+// nonce) is kept: a single-use code stays used, a cooldown code waits from t.
+func restampAfter(tx *bolt.Tx, t time.Time) (int, error) {
+	b := tx.Bucket(bucketRedemptions)
+	type change struct{ key, val []byte }
+	var changes []change
+	err := b.ForEach(func(k, v []byte) error {
 		st, err := decodeState(v)
 		if err != nil {
 			return nil // a corrupt entry is not this command's business
 		}
-		if st.LastUse.At.After(t) {
-			n++
+		if !st.Last.At.After(t) && !st.LastUse.At.After(t) {
+			return nil
 		}
+		if st.Last.At.After(t) {
+			st.Last.At = t
+		}
+		if st.LastUse.At.After(t) {
+			st.LastUse.At = t
+		}
+		// bbolt forbids writing a bucket while iterating it: collect first.
+		changes = append(changes, change{append([]byte(nil), k...), encodeState(st)})
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range changes {
+		if err := b.Put(c.key, c.val); err != nil {
+			return 0, err
+		}
+	}
+	return len(changes), nil
 }

@@ -236,7 +236,7 @@ func TestResetClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !r.Before.Floor.Equal(year2100) || !r.After.Floor.IsZero() || !r.After.Pending.IsZero() ||
-		!r.After.LastSync.Equal(t0) || r.FutureRedemptions != 1 {
+		!r.After.LastSync.Equal(t0) || r.Restamped != 1 {
 		t.Fatalf("reset: %+v", r)
 	}
 	st = reopen(t, st, path, Options{Now: clk.now})
@@ -244,12 +244,20 @@ func TestResetClock(t *testing.T) {
 	if !m.TrustedTime.IsZero() || m.Count != 3 || !m.LastSync.Equal(t0) {
 		t.Fatalf("after reopen: %+v", m)
 	}
-	if rs, ok, err := st.RedemptionState(used); err != nil || !ok || rs.Count != 1 {
-		t.Fatalf("the redemption was not kept: %+v %v %v", rs, ok, err)
+	if rs, ok, err := st.RedemptionState(used); err != nil || !ok || rs.Count != 1 || !rs.LastUse.At.Equal(t0) || !rs.Last.At.Equal(t0) {
+		t.Fatalf("the redemption was not kept, restamped at %v: %+v %v %v", t0, rs, ok, err)
 	}
-	// -to: the operator vouches for a time.
+	// -to: the operator vouches for a time. A use between it and the device's
+	// clock is real and keeps its time.
+	recent := testRecord(0, 2).Hash
+	if err := st.Redeem(context.Background(), Redemption{Hash: recent, At: t0.Add(-time.Minute), Kiosk: "k"}, Event{Kind: KindVerdict, Accept: true, Reason: "ok", Hash: recent}); err != nil {
+		t.Fatal(err)
+	}
 	to := t0.Add(-time.Hour)
-	if r, err = st.ResetClock(to); err != nil || !r.After.Floor.Equal(to) || !st.TrustedTime().Equal(to) {
+	if r, err = st.ResetClock(to); err != nil || !r.After.Floor.Equal(to) || !st.TrustedTime().Equal(to) || r.Restamped != 0 {
 		t.Fatalf("reset to %v: %+v %v", to, r, err)
+	}
+	if rs, _, _ := st.RedemptionState(recent); !rs.LastUse.At.Equal(t0.Add(-time.Minute)) {
+		t.Fatalf("a use before the device's clock was restamped: %+v", rs)
 	}
 }

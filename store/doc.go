@@ -100,8 +100,9 @@
 //
 // ObserveTrustedTime is unbounded: its caller vouches for the time.
 // ResetClock is the operator's way out (kioskd clock reset): it clears the
-// floor (or sets a given one) and any held jump and keeps the cache and every
-// redemption.
+// floor (or sets a given one) and any held jump, keeps the cache and every
+// redemption, and pulls times stamped later than the device's clock
+// (LastSync, redemption times) back to it.
 //
 // # Provisioning
 //

@@ -66,10 +66,6 @@ func cmdClock(_ context.Context, args []string, stdout, stderr io.Writer) (int, 
 			return exitError, errors.New("-to is later than this device's clock: that would leave the clock untrusted; set the system clock first (timedatectl) or leave -to out")
 		}
 	}
-	ref := target // what "later than" means below: ResetClock's reference
-	if ref.IsZero() {
-		ref = now
-	}
 	r, err := st.ResetClock(target)
 	if err != nil {
 		return exitError, err
@@ -83,11 +79,11 @@ func cmdClock(_ context.Context, args []string, stdout, stderr io.Writer) (int, 
 		fmt.Fprintf(stdout, "held jump     %s forgotten\n", fmtTime(r.Before.Pending))
 	}
 	if !r.Before.LastSync.Equal(r.After.LastSync) {
-		fmt.Fprintf(stdout, "last sync     %s -> %s (it was later than the reset time)\n", fmtTime(r.Before.LastSync), fmtTime(r.After.LastSync))
+		fmt.Fprintf(stdout, "last sync     %s -> %s (it was later than the device clock)\n", fmtTime(r.Before.LastSync), fmtTime(r.After.LastSync))
 	}
 	fmt.Fprintf(stdout, "kept          the cache (%d codes) and every redemption\n", m.Count)
-	if r.FutureRedemptions > 0 {
-		fmt.Fprintf(stdout, "note          %d codes were last used at a time later than %s (stamped under the wrong time); they stay as recorded\n", r.FutureRedemptions, fmtTime(ref))
+	if r.Restamped > 0 {
+		fmt.Fprintf(stdout, "restamped     %d codes whose use was stamped later than the device clock now carry its time (still used; a cooldown runs from now)\n", r.Restamped)
 	}
 	if r.After.Floor.IsZero() {
 		fmt.Fprintln(stdout, "the device clock is trusted until the next successful sync sets the trusted time again")

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,6 +123,28 @@ func TestClockAgainstAFutureDate(t *testing.T) {
 		t.Fatalf("check after the import: exit %d %q", code, out)
 	}
 
+	// Under cooldown and last-known, a first use is accepted as at the
+	// trusted time, 2100: that stamp would keep the code already-used until
+	// 2100 plus the cooldown, whatever the reset did to the floor.
+	base, err := os.ReadFile(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cooldownCfg := filepath.Join(e.dir, "cooldown.yaml")
+	os.WriteFile(cooldownCfg, []byte(strings.Replace(string(base),
+		"policy:\n  max_cache_age: 24h\n  stale_cache: reject\n  untrusted_clock: reject\n",
+		"policy:\n  reuse: cooldown\n  cooldown: 1s\n  untrusted_clock: last-known\n", 1)), 0o600)
+	var third string
+	for _, c := range e.srv.Codes() {
+		if c != valid && c != other {
+			third = c
+			break
+		}
+	}
+	if out, errOut, code := e.kioskd("check", "-config", cooldownCfg, third); code != exitOK {
+		t.Fatalf("cooldown code under the 2100 floor: exit %d %q %q", code, out, errOut)
+	}
+
 	// The way out needs the daemon stopped: the store is one process's.
 	d := startDaemon(t, e)
 	d.waitFor("daemon up", 30*time.Second, func(status.Snapshot) bool { return true })
@@ -132,15 +155,24 @@ func TestClockAgainstAFutureDate(t *testing.T) {
 		t.Fatalf("stopping the daemon: exited %v, %v", ok, err)
 	}
 	out, errOut, code := e.kioskd("clock", "reset", "-config", e.cfg)
-	if code != exitOK || !strings.Contains(out, "2100") || !strings.Contains(out, "-> never") || !strings.Contains(out, "42 codes") {
+	if code != exitOK || !strings.Contains(out, "2100") || !strings.Contains(out, "-> never") ||
+		!strings.Contains(out, "42 codes") || !strings.Contains(out, "restamped     1 codes") {
 		t.Fatalf("clock reset: exit %d %q %q", code, out, errOut)
 	}
+	reset := time.Now()
 	if s = clockStatus(t, e); !s.Clock.Trusted || !s.Clock.TrustedTime.IsZero() || s.Cache.Count != 42 || !near(s.Cache.LastSync) {
 		t.Fatalf("after the reset: clock trusted %v at %v, %d codes, last sync %v", s.Clock.Trusted, s.Clock.TrustedTime, s.Cache.Count, s.Cache.LastSync)
 	}
 	checkOther("after the reset", "accept\tok", exitOK)
 	if out, _, code := e.kioskd("check", "-config", e.cfg, "-dry-run", valid); code != exitReject || !strings.Contains(out, "already-used") {
 		t.Fatalf("the redemption before the reset was lost: exit %d %q", code, out)
+	}
+	// The cooldown code was restamped at the reset: it may enter again once
+	// the 1 s cooldown has passed since (real time must pass: nothing to
+	// synchronise with).
+	time.Sleep(time.Until(reset.Add(1500 * time.Millisecond)))
+	if out, errOut, code := e.kioskd("check", "-config", cooldownCfg, "-dry-run", third); code != exitOK {
+		t.Fatalf("cooldown code after the reset: exit %d %q %q; want it admitted again", code, out, errOut)
 	}
 	// And a normal sync sets the trusted time again.
 	if out, errOut, code := e.kioskd("sync", "-config", e.cfg); code != exitOK {

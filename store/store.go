@@ -120,6 +120,9 @@ type Meta struct {
 	ServerTime  time.Time
 	Source      string
 	TrustedTime time.Time // latest trustworthy time seen
+	// ClockPending is a sync's server time held until a second sync agrees
+	// (zero: none; see ClockState).
+	ClockPending time.Time
 }
 
 // Store is the kiosk's memory: the code cache, redemptions, the event outbox,
@@ -435,11 +438,12 @@ func decodeHash(dst *[32]byte, hash string) error {
 
 func readMeta(m *bolt.Bucket) Meta {
 	return Meta{
-		LastSync:    getTime(m, keyLastSync),
-		Count:       int(getUint(m, keyCount)),
-		ServerTime:  getTime(m, keyServerTime),
-		Source:      string(m.Get(keySource)),
-		TrustedTime: getTime(m, keyTrustedTime),
+		LastSync:     getTime(m, keyLastSync),
+		Count:        int(getUint(m, keyCount)),
+		ServerTime:   getTime(m, keyServerTime),
+		Source:       string(m.Get(keySource)),
+		TrustedTime:  getTime(m, keyTrustedTime),
+		ClockPending: getTime(m, keyClockPending),
 	}
 }
 

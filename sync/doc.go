@@ -18,7 +18,10 @@
 //     (robfig/cron), never two at once, with SyncNow for a manual trigger.
 //     Failures back off exponentially with jitter up to bitbadges.max_backoff;
 //     a 429's Retry-After is honoured; 401 and 402 need a human, so they are
-//     reported as such and retried only at the slowest pace.
+//     reported as such and retried only at the slowest pace. A sync whose
+//     server time the store held (Result.ClockHeld) is followed by another
+//     within ClockConfirmAfter (1 min), so a kiosk back after days offline
+//     does not wait a whole schedule period to trust the time again.
 //   - Exchanger is the online fallback for a code not in the cache (it
 //     implements verify.Exchanger): one exchange within the caller's time
 //     budget. It records nothing; the verifier records the redemption.

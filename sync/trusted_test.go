@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"context"
 	"net/http"
 	stdsync "sync"
 	"testing"
@@ -89,5 +90,56 @@ func TestTrustedTimeAfterARefusedDate(t *testing.T) {
 	}
 	if got := tt.Latest(); !got.Equal(t0.Add(2 * time.Minute)) {
 		t.Fatalf("Latest = %v", got)
+	}
+}
+
+// TestHeldJumpConfirmedBySecondSync: a successful sync saying 2100 is held
+// (Result.ClockHeld), a second that agrees is believed, and the scheduler
+// runs that second sync within ClockConfirmAfter instead of at the next
+// tick of an hourly schedule.
+func TestHeldJumpConfirmedBySecondSync(t *testing.T) {
+	future := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+	e := newEnv(t, bbtest.Options{})
+	e.srv.AddCodes(3)
+	if r := e.mustSync(t); r.ClockHeld {
+		t.Fatal("a normal sync reported its time held")
+	}
+	e.srv.Inject(bbtest.Fault{Date: future})
+	if r := e.mustSync(t); !r.ClockHeld || !e.st.TrustedTime().Before(future) {
+		t.Fatalf("first sync dated 2100: held %v, floor %v", r.ClockHeld, e.st.TrustedTime())
+	}
+	e.srv.ClearFaults()
+	e.srv.Inject(bbtest.Fault{Date: future.Add(time.Second)})
+	if r := e.mustSync(t); r.ClockHeld || !e.st.TrustedTime().Equal(future.Add(time.Second)) {
+		t.Fatalf("second, agreeing sync: held %v, floor %v", r.ClockHeld, e.st.TrustedTime())
+	}
+}
+
+func TestSchedulerConfirmsAHeldClockSoon(t *testing.T) {
+	start := time.Date(2026, 11, 23, 12, 2, 30, 0, time.UTC)
+	clk := newFakeClock(start)
+	results := []Result{{Codes: 7, ClockHeld: true}, {Codes: 7}}
+	var mu stdsync.Mutex
+	sc := &Scheduler{Schedule: "0 * * * *", Clock: clk, Sync: func(context.Context) (Result, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		r := results[0]
+		if len(results) > 1 {
+			results = results[1:]
+		}
+		return r, nil
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sc.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	clk.fire(clk.next(t)) // the start-up sync: its time is held
+	r := clk.next(t)
+	if r.d != ClockConfirmAfter {
+		t.Fatalf("after a held clock the next sync is in %v, want %v", r.d, ClockConfirmAfter)
+	}
+	clk.fire(r) // confirmed: back to the schedule (13:00)
+	if r = clk.next(t); r.d != 57*time.Minute+30*time.Second-ClockConfirmAfter {
+		t.Fatalf("after the confirmation the next sync is in %v", r.d)
 	}
 }

@@ -74,10 +74,37 @@
 //
 // # The trusted clock
 //
-// A Pi has no real-time clock. ObserveTrustedTime keeps the maximum of the
-// trustworthy times it is shown (server Date headers, completed syncs,
-// imports); a wall clock earlier than that is known to be wrong. The store
-// only keeps the time: package verify decides what an untrusted clock means.
+// A Pi has no real-time clock. The store keeps a floor: the latest time known
+// to have passed (server Date headers, completed syncs, imports); a wall
+// clock earlier than that is known to be wrong. The store only keeps the
+// time: package verify decides what an untrusted clock means.
+//
+// Nothing may lock the floor in the future, because nothing but an operator
+// can lower it (a floor in 2100 makes the clock untrusted and every time rule
+// judged in 2100 until the state is wiped). So one observation may move it at
+// most to the bound: the floor, plus the time this process has measured since
+// the floor was set or loaded (monotonic), plus Options.ClockStep (a day);
+// with no floor yet, the device's clock plus a day.
+//   - ObserveServerTime (a Date of a successful API answer) beyond the bound
+//     is ignored.
+//   - A sync's Commit beyond the bound commits the cache but only holds its
+//     time as a pending jump (meta clock_pending, with the device's clock
+//     then). The next sync whose server time advanced as much as the device's
+//     clock since (within Options.ClockAgreement, 5 min) confirms it: two
+//     agreeing syncs are believed, so a kiosk whose floor is weeks old (it
+//     was stored away, rebooted without network) catches up at its second
+//     sync, while one bad answer moves nothing. A sync within the bound
+//     clears a held jump.
+//   - An import's time is bounded the same way but never held nor confirmed:
+//     a file proves nothing about the present, twice no more than once.
+//   - The LastSync of a time not taken is cut to the later of the floor plus
+//     the elapsed time and the device's clock, so such a cache still ages.
+//
+// ObserveTrustedTime is unbounded: its caller vouches for the time.
+// ResetClock is the operator's way out (kioskd clock reset): it clears the
+// floor (or sets a given one) and any held jump, keeps the cache and every
+// redemption, and pulls times stamped later than the device's clock
+// (LastSync, redemption times) back to it.
 //
 // # Provisioning
 //

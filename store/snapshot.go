@@ -240,7 +240,7 @@ func (sn *Snapshot) merge() error {
 
 // Commit writes what is left and makes this snapshot the serving cache in one
 // transaction (fsync'd), dropping the old one. info.At is also observed as
-// trusted time. On error the old cache keeps serving and the snapshot is aborted.
+// trusted time, within bounds (see commitClock). On error the old cache keeps serving and the snapshot is aborted.
 func (sn *Snapshot) Commit(info SyncInfo) error {
 	if sn.done {
 		return ErrSnapshotDone
@@ -254,6 +254,10 @@ func (sn *Snapshot) Commit(info SyncInfo) error {
 		return err
 	}
 	var meta Meta
+	now := sn.s.now()
+	sn.s.mu.Lock()
+	bound := sn.s.boundLocked(now)
+	sn.s.mu.Unlock()
 	err := sn.s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(sn.name)
 		if b == nil {
@@ -271,12 +275,11 @@ func (sn *Snapshot) Commit(info SyncInfo) error {
 		if err := putUint(m, keyCount, uint64(b.Stats().KeyN)); err != nil {
 			return err
 		}
-		putTime(m, keyLastSync, info.At)
+		putTime(m, keyLastSync, sn.s.commitClock(m, info.At, info.Source, now, bound))
 		putTime(m, keyServerTime, info.ServerTime)
 		if err := m.Put(keySource, []byte(info.Source)); err != nil {
 			return err
 		}
-		observeTime(m, info.At)
 		meta = readMeta(m)
 		return nil
 	})
@@ -286,6 +289,7 @@ func (sn *Snapshot) Commit(info SyncInfo) error {
 	}
 	sn.done = true
 	sn.s.mu.Lock()
+	sn.s.setFloorLocked(meta.TrustedTime, now)
 	sn.s.meta = meta
 	sn.s.snapBusy = false
 	sn.s.mu.Unlock()

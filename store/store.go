@@ -81,6 +81,15 @@ type Options struct {
 	// idempotency (peer replays); older ones are pruned about once a day,
 	// after a snapshot commit. 0 = DefaultNonceRetention.
 	NonceRetention time.Duration
+	// Now is the device's clock; nil = time.Now (whose monotonic reading
+	// measures the time elapsed since the trusted-time floor was set).
+	Now func() time.Time
+	// ClockStep bounds how far one server time may move the trusted-time
+	// floor past the floor plus the elapsed time; 0 = DefaultClockStep.
+	ClockStep time.Duration
+	// ClockAgreement is how closely a second sync must agree with a held
+	// jump of the server's time to confirm it; 0 = DefaultClockAgreement.
+	ClockAgreement time.Duration
 }
 
 // Record is what a verdict needs to know about one cached code. It never
@@ -111,6 +120,9 @@ type Meta struct {
 	ServerTime  time.Time
 	Source      string
 	TrustedTime time.Time // latest trustworthy time seen
+	// ClockPending is a sync's server time held until a second sync agrees
+	// (zero: none; see ClockState).
+	ClockPending time.Time
 }
 
 // Store is the kiosk's memory: the code cache, redemptions, the event outbox,
@@ -131,6 +143,9 @@ type Store struct {
 	writers atomic.Int32 // durable writes in flight: see coalesced
 
 	lastPrune time.Time // guarded by mu: when Commit last pruned nonces
+	// floorSeen is the device's clock (monotonic when real) when
+	// meta.TrustedTime was set or loaded; guarded by mu. See boundLocked.
+	floorSeen time.Time
 }
 
 // batchDelay is how long a durable write waits for others to share its fsync
@@ -243,6 +258,7 @@ func (s *Store) init() error {
 	}
 	return s.db.View(func(tx *bolt.Tx) error {
 		s.meta = readMeta(tx.Bucket(bucketMeta))
+		s.floorSeen = s.now()
 		return nil
 	})
 }
@@ -299,45 +315,6 @@ func (s *Store) TrustedTime() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.meta.TrustedTime
-}
-
-// ObserveTrustedTime records t (a server Date header, a completed sync) as
-// trustworthy if it is later than the latest one kept. It is durable.
-func (s *Store) ObserveTrustedTime(t time.Time) error {
-	if t.IsZero() {
-		return nil
-	}
-	s.mu.Lock()
-	later := t.After(s.meta.TrustedTime)
-	s.mu.Unlock()
-	if !later {
-		return nil
-	}
-	var kept time.Time
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		kept = observeTime(m, t)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("storing trusted time: %w", err)
-	}
-	s.mu.Lock()
-	if kept.After(s.meta.TrustedTime) {
-		s.meta.TrustedTime = kept
-	}
-	s.mu.Unlock()
-	return nil
-}
-
-// observeTime keeps the max of the stored trusted time and t, returning it.
-func observeTime(m *bolt.Bucket, t time.Time) time.Time {
-	old := getTime(m, keyTrustedTime)
-	if !t.After(old) {
-		return old
-	}
-	putTime(m, keyTrustedTime, t)
-	return t
 }
 
 // RefreshToken returns the persisted BitBadges refresh token ("" if none).
@@ -461,11 +438,12 @@ func decodeHash(dst *[32]byte, hash string) error {
 
 func readMeta(m *bolt.Bucket) Meta {
 	return Meta{
-		LastSync:    getTime(m, keyLastSync),
-		Count:       int(getUint(m, keyCount)),
-		ServerTime:  getTime(m, keyServerTime),
-		Source:      string(m.Get(keySource)),
-		TrustedTime: getTime(m, keyTrustedTime),
+		LastSync:     getTime(m, keyLastSync),
+		Count:        int(getUint(m, keyCount)),
+		ServerTime:   getTime(m, keyServerTime),
+		Source:       string(m.Get(keySource)),
+		TrustedTime:  getTime(m, keyTrustedTime),
+		ClockPending: getTime(m, keyClockPending),
 	}
 }
 

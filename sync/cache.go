@@ -13,7 +13,7 @@ type Cache interface {
 	Meta() (store.Meta, error)
 	RefreshToken() (string, error)
 	SetRefreshToken(string) error
-	ObserveTrustedTime(time.Time) error
+	ObserveServerTime(time.Time) (bool, error)
 }
 
 // Snapshot is a cache being written: Put every record, then Commit (the

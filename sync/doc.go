@@ -18,7 +18,10 @@
 //     (robfig/cron), never two at once, with SyncNow for a manual trigger.
 //     Failures back off exponentially with jitter up to bitbadges.max_backoff;
 //     a 429's Retry-After is honoured; 401 and 402 need a human, so they are
-//     reported as such and retried only at the slowest pace.
+//     reported as such and retried only at the slowest pace. A sync whose
+//     server time the store held (Result.ClockHeld) is followed by another
+//     within ClockConfirmAfter (1 min), so a kiosk back after days offline
+//     does not wait a whole schedule period to trust the time again.
 //   - Exchanger is the online fallback for a code not in the cache (it
 //     implements verify.Exchanger): one exchange within the caller's time
 //     budget. It records nothing; the verifier records the redemption.
@@ -39,8 +42,12 @@
 // Syncer tries it when the stored one is refused). The window is one round
 // trip and one fsync, at each renewal (start-up, then about daily).
 //
-// Every response's Date header advances the store's trusted time (throttled:
-// the store fsyncs each observation). Status gathers what an operator needs:
+// The Date header of every successful answer advances the store's trusted
+// time (throttled: the store fsyncs each observation), bounded by the store
+// (store.ObserveServerTime: a Date more than a day past the trusted time plus
+// the elapsed time is ignored; a sync's such time is only held until the next
+// sync agrees). Error answers' Dates are never used: a 402 or a proxy's page
+// saying 2100 must not lock the kiosk's clock in the future. Status gathers what an operator needs:
 // last success and its age, codes cached, last error, next sync, pending events.
 //
 // Nothing here logs or returns a secret: the API key, client secret, tokens

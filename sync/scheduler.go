@@ -19,6 +19,10 @@ const (
 	DefaultMinBackoff  = 30 * time.Second // pretixSCAN's wait after a failed sync
 	DefaultMaxBackoff  = 10 * time.Minute
 	maxRetryAfterHonor = 24 * time.Hour
+	// ClockConfirmAfter is how soon a sync follows one whose server time the
+	// store held (Result.ClockHeld): until a second sync agrees, a kiosk that
+	// was off for days keeps deciding at its old trusted time or its clock.
+	ClockConfirmAfter = time.Minute
 )
 
 // Scheduler runs a sync at start-up, then on a cron schedule, one at a time.
@@ -170,6 +174,11 @@ func (s *Scheduler) plan(now time.Time, err error, sched cron.Schedule) time.Tim
 	st := s.State()
 	if err == nil {
 		next := sched.Next(now)
+		if st.LastResult.ClockHeld && next.After(now.Add(ClockConfirmAfter)) {
+			next = now.Add(ClockConfirmAfter)
+			s.log().Warn("sync: the server's time is far ahead of the trusted time; confirming it with another sync",
+				"server_time", st.LastResult.ServerTime, "next", next)
+		}
 		s.log().Info("sync: done", "codes", st.LastResult.Codes, "took", st.LastResult.Duration, "next", next)
 		return next
 	}

@@ -158,7 +158,7 @@ type Status struct {
 	LastSync      time.Time     // when the serving cache was complete (survives restarts; zero: never)
 	Age           time.Duration // since LastSync, by the device clock; 0 when never synced
 	Codes         int           // records in the serving cache
-	ServerTime    time.Time     // the newest server Date seen by this process
+	ServerTime    time.Time     // the last server Date of a successful answer seen by this process
 	LastAttempt   time.Time
 	LastError     string // of the last attempt; "" when it succeeded
 	LastErrorKind string // ErrorKind: unauthorized, credits, rate-limited, network, …

@@ -64,6 +64,10 @@ type Result struct {
 	Duration   time.Duration
 	ServerTime time.Time
 	Renewed    bool // the access token was renewed during this sync
+	// ClockHeld: the server's time was too far ahead of the trusted time to
+	// be believed from one sync; the store holds it until a second agrees
+	// (the Scheduler runs that one soon: see ClockConfirmAfter).
+	ClockHeld bool
 }
 
 func (s *Syncer) log() *slog.Logger { return orDiscard(s.Logger) }
@@ -278,6 +282,9 @@ func (s *Syncer) prefetch(ctx context.Context) (Result, error) {
 	}
 	if err := p.snap.Commit(store.SyncInfo{At: at, ServerTime: res.ServerTime, Source: "sync"}); err != nil {
 		return res, fmt.Errorf("%w: committing: %w", errSnapshot, err)
+	}
+	if m, err := s.Cache.Meta(); err == nil && !m.ClockPending.IsZero() && m.ClockPending.Equal(at) {
+		res.ClockHeld = true
 	}
 	if prev.Count > 100 && res.Codes < prev.Count/2 {
 		s.log().Warn("sync: the cache shrank by more than half", "before", prev.Count, "after", res.Codes)

@@ -49,7 +49,9 @@ type Client struct {
 	// RetryDelay is the first wait between page retries (doubled each time);
 	// 0 = 500 ms.
 	RetryDelay time.Duration
-	// OnServerTime, if set, receives the Date header of every response.
+	// OnServerTime, if set, receives the Date header of every successful
+	// response (2xx, the API's JSON: see serverTime). Error answers' Dates
+	// are not reported.
 	OnServerTime func(time.Time)
 	// Logger receives one line per skipped record and per fallback; nil = discard.
 	Logger *slog.Logger
@@ -106,7 +108,7 @@ type PageStats struct {
 	Malformed  int // unusable, skipped and logged
 	Bytes      int64
 	Retries    int       // page retries after temporary failures
-	ServerTime time.Time // the last response's Date header, zero if none
+	ServerTime time.Time // the last successful page's Date header, zero if none
 	Form       string    // "GET" or "POST": the form that worked
 	// Bookmark is where the pre-fetch can be resumed with PrefetchFrom: the
 	// bookmark after the last page whose records all reached fn ("" when no
@@ -257,9 +259,6 @@ func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *
 			page, perr = decodePage(r, c.maxRecords())
 			return perr
 		})
-		if !date.IsZero() {
-			st.ServerTime = date
-		}
 		var ae *APIError
 		if errors.As(err, &ae) && (ae.StatusCode == http.StatusNotFound || ae.StatusCode == http.StatusMethodNotAllowed) && k+1 < len(prefetchForms) {
 			c.log().Info("bitbadges: pre-fetch form refused, trying an older one",
@@ -276,6 +275,10 @@ func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *
 		if perr != nil {
 			return decodedPage{}, n, fmt.Errorf("pre-fetch page %d: %w", st.Pages+1, perr)
 		}
+		if !date.IsZero() {
+			st.ServerTime = date
+		}
+		c.serverTime(date)
 		return page, n, nil
 	}
 	// Unreachable: the last form's error is returned above.
@@ -283,7 +286,8 @@ func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *
 }
 
 // do sends one request and returns the bounded body of a 2xx answer, or a
-// typed error. The Date header is reported whatever the status.
+// typed error. The Date header is returned whatever the status; callers
+// report it (serverTime) only once the answer proved to be a success.
 //
 // The body is read into buf (reused across pages to keep garbage down; nil =
 // a new buffer), so the returned bytes are valid only until buf's next use.
@@ -390,9 +394,6 @@ func (c *Client) send(ctx context.Context, op, method, u string, body []byte, be
 	var date time.Time
 	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
 		date = d.UTC()
-		if c.OnServerTime != nil {
-			c.OnServerTime(date)
-		}
 	}
 	return resp, date, func() { resp.Body.Close(); cancel() }, nil
 }
@@ -431,6 +432,17 @@ func (c *Client) readAnswer(op string, resp *http.Response, date time.Time, bear
 		return data, date, &RateLimited{RetryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), now), Err: ae}
 	}
 	return data, date, ae
+}
+
+// serverTime reports the Date of an answer that succeeded: a 2xx to a
+// request carrying the API key, whose body parsed as the API's. Only such an
+// answer vouches for the server's clock; an error page (401, 402, 5xx) or a
+// 200 that is not the API's (a captive portal, a proxy) proves nothing about
+// who sent it, and its Date would move the kiosk's trusted time.
+func (c *Client) serverTime(date time.Time) {
+	if c.OnServerTime != nil && !date.IsZero() {
+		c.OnServerTime(date)
+	}
 }
 
 // scrub makes sure a transport error cannot carry a credential: url.Error

@@ -21,9 +21,11 @@
 // Every response body is read through a bound (MaxBodyBytes), and a pre-fetch
 // page is decoded as a stream, one record at a time, up to a bound on its
 // records (MaxPageRecords), so a broken or hostile server cannot exhaust a
-// kiosk's memory, whether with bytes or with a million tiny records. Every response's Date header
-// is reported through OnServerTime: the store uses it as trusted time on a
-// device without a real-time clock.
+// kiosk's memory, whether with bytes or with a million tiny records. The Date
+// header of every successful (2xx, complete) response is reported through
+// OnServerTime: the store uses it, bounded, as trusted time on a device
+// without a real-time clock. An error answer's Date (401, 402, 5xx, a
+// proxy's page) is not: it proves nothing about who sent it.
 //
 // Errors are typed (APIError, RateLimited, ErrUnauthorized, ErrCredits,
 // ErrMalformed, ErrTooLarge) and never contain the API key, the client secret,

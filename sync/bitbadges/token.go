@@ -79,6 +79,7 @@ func (c *Client) token(ctx context.Context, op string, req tokenRequest) (tokenR
 	if err := json.Unmarshal(data, &tr); err != nil {
 		return tokenResponse{}, date, fmt.Errorf("bitbadges %s: %w: %s", op, ErrMalformed, jsonProblem(err))
 	}
+	c.serverTime(date)
 	return tr, date, nil
 }
 

@@ -43,6 +43,10 @@ type Fault struct {
 	RetryAfter string        // Retry-After header value for Status faults
 	Delay      time.Duration // Hang limit and Drip byte interval
 	Size       int64         // Huge body size
+	// Date, when set, is the answer's Date header instead of the server's
+	// clock (a clock gone wrong, a proxy's page). A Fault with a Date and no
+	// Kind serves the request normally, with that Date.
+	Date time.Time
 
 	seen, fired int
 }
@@ -84,8 +88,12 @@ func (s *Server) takeFault(route string) *Fault {
 }
 
 // fire performs the fault. It returns false when the request should be
-// served normally after all (Drip and Truncate wrap the real answer).
+// served normally after all (Drip and Truncate wrap the real answer; a Fault
+// without a Kind only changes the Date).
 func (f *Fault) fire(w http.ResponseWriter, r *http.Request, s *Server, route, path string) bool {
+	if !f.Date.IsZero() {
+		w.Header().Set("Date", f.Date.UTC().Format(http.TimeFormat))
+	}
 	switch f.Kind {
 	case Status:
 		if f.RetryAfter != "" {
@@ -120,6 +128,9 @@ func (f *Fault) fire(w http.ResponseWriter, r *http.Request, s *Server, route, p
 		// Serve the real answer into a buffer, then deliver it badly.
 		s.serveClean(rec, r, route, path)
 		for k, v := range rec.header {
+			if k == "Date" && !f.Date.IsZero() {
+				continue
+			}
 			w.Header()[k] = v
 		}
 		w.Header().Del("Content-Length")

@@ -68,9 +68,9 @@ func Default() Config {
 
 // Load reads and validates the configuration file at path.
 func Load(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path, MaxConfigBytes)
 	if err != nil {
-		return Config{}, fmt.Errorf("reading config: %w", err)
+		return Config{}, fmt.Errorf("reading config %s: %w", path, err)
 	}
 	c, err := Parse(data)
 	if err != nil {

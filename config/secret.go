@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -52,30 +51,17 @@ func ReadSecret(s Secret) (value string, warning string, err error) {
 			path = cred
 		}
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return "", "", secretErr(s, "cannot open the file it names", err)
-	}
-	defer f.Close()
-	// Checked on the open file, not the path, so the file cannot be swapped
-	// for a FIFO between the check and the read.
-	st, err := f.Stat()
-	if err != nil {
-		return "", "", secretErr(s, "cannot stat the file it names", err)
-	}
-	if !st.Mode().IsRegular() {
-		return "", "", fmt.Errorf("%s: the file it names is not a regular file (%s); put the secret in a plain file",
-			s.Key, fileKind(st.Mode()))
-	}
-	if st.Mode().Perm()&0o004 != 0 {
-		warning = fmt.Sprintf("%s: %s is readable by every user; chmod 600 it", s.Key, path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxSecretBytes+1))
-	if err != nil {
-		return "", "", secretErr(s, "reading the file it names", err)
-	}
-	if len(b) > MaxSecretBytes {
+	b, err := ReadFile(path, MaxSecretBytes)
+	switch {
+	case errors.Is(err, ErrNotRegular):
+		return "", "", fmt.Errorf("%s: the file it names is %w; put the secret in a plain file", s.Key, err)
+	case errors.Is(err, ErrFileTooLarge):
 		return "", "", fmt.Errorf("%s: the file it names is larger than %d KiB: not a secret", s.Key, MaxSecretBytes>>10)
+	case err != nil:
+		return "", "", secretErr(s, "cannot read the file it names", err)
+	}
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o004 != 0 {
+		warning = fmt.Sprintf("%s: %s is readable by every user; chmod 600 it", s.Key, path)
 	}
 	v := strings.TrimSpace(string(b))
 	if v == "" {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -165,9 +164,9 @@ func FromConfig(c *config.Config, o Options) (*Fleet, error) {
 		}
 	}
 	if fc.CAFile != "" {
-		pem, err := os.ReadFile(c.Resolve(fc.CAFile))
+		pem, err := config.ReadFile(c.Resolve(fc.CAFile), config.MaxPEMBytes)
 		if err != nil {
-			return nil, fmt.Errorf("fleet.ca_file: %w", err)
+			return nil, fmt.Errorf("fleet.ca_file %s: %w", fc.CAFile, err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/scanner/demoframes"
-	"github.com/kioskd/kioskd/status"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
 )
 
@@ -206,9 +205,9 @@ func TestFaultHeldBackSnapshot(t *testing.T) {
 	cfg, _ := os.ReadFile(e.cfg)
 	os.WriteFile(e.cfg, bytes.Replace(cfg, []byte("  rearm: 200ms\n"), []byte("  rearm: 200ms\n  loop: true\n"), 1), 0o600)
 	d := startDaemon(t, e)
-	s := d.waitFor("the start-up sync", 20*time.Second, func(s status.Snapshot) bool { return !s.Sync.LastAttempt.IsZero() && !s.Sync.Syncing })
+	s := waitView(t, e, "the start-up sync", 20*time.Second, func(s view) bool { return !s.Sync.LastAttempt.IsZero() && !s.Sync.Syncing })
 	if s.Cache.Count != 42 || s.Sync.HeldBack == nil || s.Sync.HeldBack.Codes != 0 || s.Sync.HeldBack.Cached != 42 {
-		t.Fatalf("after an empty answer: cache %d, held back %+v, sync %+v", s.Cache.Count, s.Sync.HeldBack, s.Sync)
+		t.Fatalf("after an empty answer: cache %d, sync %+v", s.Cache.Count, s.Sync)
 	}
 	if s.Healthy || !strings.Contains(strings.Join(s.Problems, "\n"), "held back") {
 		t.Errorf("a held-back snapshot is not a problem: healthy %v, %q", s.Healthy, s.Problems)
@@ -218,7 +217,7 @@ func TestFaultHeldBackSnapshot(t *testing.T) {
 	}
 	valid, _, _ := demoframes.Codes()
 	d.show("01-code-a.png")
-	d.waitFor("the valid code accepted from the old cache", 20*time.Second, func(s status.Snapshot) bool {
+	waitView(t, e, "the valid code accepted from the old cache", 20*time.Second, func(s view) bool {
 		return len(s.Recent) > 0 && s.Recent[0].Accept
 	})
 	out, errOut, code := e.kioskd("status", "-config", e.cfg)
@@ -226,9 +225,9 @@ func TestFaultHeldBackSnapshot(t *testing.T) {
 		t.Errorf("kioskd status: exit %d\n%s%s", code, out, errOut)
 	}
 	out, _, _ = e.kioskd("status", "-config", e.cfg, "-json")
-	var js status.Snapshot
+	var js view
 	if err := json.Unmarshal([]byte(out), &js); err != nil || js.Sync.HeldBack == nil {
-		t.Errorf("kioskd status -json: %v, held back %+v\n%s", err, js.Sync.HeldBack, out)
+		t.Errorf("kioskd status -json: %v, sync %+v\n%s", err, js.Sync, out)
 	}
 	metrics := scrapeMetrics(t, e)
 	for _, want := range []string{"kioskd_sync_held_back 1", "kioskd_sync_held_back_codes 0", "kioskd_cache_codes 42"} {
@@ -275,8 +274,8 @@ func TestFaultSyncingStatus(t *testing.T) {
 		return scripted(50, 3), "p4", false
 	})
 	t.Cleanup(func() { once.Do(func() { close(release) }) }) // before the server's Close
-	d := startDaemon(t, e)
-	s := d.waitFor("syncing at page 3", 20*time.Second, func(s status.Snapshot) bool { return s.Sync.Syncing && s.Sync.Page == 3 })
+	startDaemon(t, e)
+	s := waitView(t, e, "syncing at page 3", 20*time.Second, func(s view) bool { return s.Sync.Syncing && s.Sync.Page == 3 })
 	if s.Sync.SyncingSince.IsZero() || s.Sync.NextSync.IsZero() {
 		t.Errorf("while syncing: %+v", s.Sync)
 	}
@@ -285,7 +284,7 @@ func TestFaultSyncingStatus(t *testing.T) {
 		t.Errorf("kioskd status while syncing: exit %d\n%s%s", code, out, errOut)
 	}
 	out, _, _ = e.kioskd("status", "-config", e.cfg, "-json")
-	var js status.Snapshot
+	var js view
 	if err := json.Unmarshal([]byte(out), &js); err != nil || !js.Sync.Syncing || js.Sync.Page != 3 ||
 		js.Sync.NextSync.IsZero() || !strings.Contains(out, `"syncing_since"`) {
 		t.Errorf("kioskd status -json while syncing (%v):\n%s", err, out)
@@ -297,10 +296,59 @@ func TestFaultSyncingStatus(t *testing.T) {
 		}
 	}
 	once.Do(func() { close(release) })
-	s = d.waitFor("the sync done", 20*time.Second, func(s status.Snapshot) bool { return !s.Sync.Syncing && s.Cache.Count == 53 })
+	s = waitView(t, e, "the sync done", 20*time.Second, func(s view) bool { return !s.Sync.Syncing && s.Cache.Count == 53 })
 	if s.Sync.NextSync.IsZero() || s.Sync.Page != 0 {
 		t.Errorf("after the sync: %+v", s.Sync)
 	}
+}
+
+// view is status.json as an outside reader decodes it (its own type, so the
+// suite also builds against a kioskd from before these fields).
+type view struct {
+	Healthy  bool     `json:"healthy"`
+	Problems []string `json:"problems"`
+	Cache    struct {
+		Count int `json:"count"`
+	} `json:"cache"`
+	Sync struct {
+		LastAttempt  time.Time `json:"last_attempt"`
+		NextSync     time.Time `json:"next_sync"`
+		Syncing      bool      `json:"syncing"`
+		SyncingSince time.Time `json:"syncing_since"`
+		Page         int       `json:"page"`
+		HeldBack     *struct {
+			Codes  int `json:"codes"`
+			Cached int `json:"cached"`
+		} `json:"held_back"`
+	} `json:"sync"`
+	Recent []struct {
+		Accept bool `json:"accept"`
+	} `json:"recent"`
+}
+
+// waitView polls the daemon's status.json until ok says yes.
+func waitView(t *testing.T, e *env, what string, timeout time.Duration, ok func(view) bool) view {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last view
+	var raw []byte
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/status.json", e.port))
+		if err == nil {
+			raw, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var v view
+			if json.Unmarshal(raw, &v) == nil {
+				last = v
+				if ok(v) {
+					return v
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %v; last status.json:\n%s", what, timeout, raw)
+	return last
 }
 
 func scrapeMetrics(t *testing.T, e *env) string {

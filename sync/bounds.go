@@ -161,7 +161,6 @@ func requestBookmark(req *http.Request) string {
 type bounds struct {
 	pages    int
 	duration time.Duration
-	auto     string // how they were sized, for the error message
 }
 
 // bounds sizes a pre-fetch's limits: the configured ones, or 3× the last

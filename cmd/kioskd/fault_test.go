@@ -330,7 +330,6 @@ type view struct {
 func waitView(t *testing.T, e *env, what string, timeout time.Duration, ok func(view) bool) view {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	var last view
 	var raw []byte
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/status.json", e.port))
@@ -338,17 +337,14 @@ func waitView(t *testing.T, e *env, what string, timeout time.Duration, ok func(
 			raw, _ = io.ReadAll(resp.Body)
 			resp.Body.Close()
 			var v view
-			if json.Unmarshal(raw, &v) == nil {
-				last = v
-				if ok(v) {
-					return v
-				}
+			if json.Unmarshal(raw, &v) == nil && ok(v) {
+				return v
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%s: not within %v; last status.json:\n%s", what, timeout, raw)
-	return last
+	return view{}
 }
 
 func scrapeMetrics(t *testing.T, e *env) string {

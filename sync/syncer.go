@@ -365,7 +365,6 @@ func (s *Syncer) prefetch(ctx context.Context, opt SyncOptions) (Result, error) 
 		p = &partial{snap: snap, started: now, bounds: b, watch: newPageWatch(b.pages)}
 	}
 	s.setProgress(func(pr *Progress) { pr.Since, pr.Pages, pr.Records = p.started, p.watch.count(), p.res.Records })
-	p.watch.onPage = func(n int) { s.setProgress(func(pr *Progress) { pr.Pages = n }) }
 
 	// The bounds cancel the attempt's context with their reason as cause.
 	actx, cancel := context.WithCancelCause(ctx)
@@ -376,6 +375,7 @@ func (s *Syncer) prefetch(ctx context.Context, opt SyncOptions) (Result, error) 
 	defer cancelT()
 	p.watch.mu.Lock()
 	p.watch.cancel = cancel
+	p.watch.onPage = func(n int) { s.setProgress(func(pr *Progress) { pr.Pages = n }) }
 	p.watch.mu.Unlock()
 
 	st, err := s.Client.PrefetchFrom(withWatch(actx, p.watch), s.access, p.bookmark, func(r bitbadges.Record) error {

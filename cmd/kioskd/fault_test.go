@@ -105,28 +105,53 @@ func tail(s string, n int) string {
 // bound (3× the last sync's 2 pages + 1,000), exits 2 saying why, and leaves
 // the cache as it was. Before the bounds it ran until the disk was full.
 func TestFaultEndlessBookmarks(t *testing.T) {
-	e := newEnv(t, "")
-	e.mustSync()
-	var served atomic.Int64
-	e.script(func(string) ([]bbtest.Record, string, bool) {
-		n := int(served.Add(1))
-		return scripted(n*25, 25), fmt.Sprintf("endless-%d", n), true
-	})
-	limit := 60 * time.Second
-	if testing.Short() {
-		limit = 30 * time.Second
+	cases := []struct {
+		name  string
+		seed  bool // a first good sync of 42 codes (2 pages) sizes the bound
+		bound int
+		limit time.Duration
+	}{
+		{name: "after a sync of 2 pages", seed: true, bound: 3*2 + 1000, limit: 60 * time.Second},
 	}
-	out, code, took, rss := e.measured(limit, "sync", "-config", e.cfg)
-	if code != exitError || !strings.Contains(out, "bound") || !strings.Contains(out, "bitbadges.sync_max_pages") {
-		t.Fatalf("endless sync: exit %d\n%s", code, tail(out, 2000))
+	if faultLong() {
+		cases = append(cases, struct {
+			name  string
+			seed  bool
+			bound int
+			limit time.Duration
+		}{name: "never synced", bound: 20000, limit: 5 * time.Minute})
 	}
-	if n := served.Load(); n != 3*2+1000 {
-		t.Errorf("%d pages served, want the automatic bound of %d", n, 3*2+1000)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, "")
+			want := 0
+			if tc.seed {
+				e.mustSync()
+				want = 42
+			}
+			var served atomic.Int64
+			e.script(func(string) ([]bbtest.Record, string, bool) {
+				n := int(served.Add(1))
+				return scripted(n*25, 25), fmt.Sprintf("endless-%d", n), true
+			})
+			out, code, took, rss := e.measured(tc.limit, "sync", "-config", e.cfg)
+			if code != exitError || !strings.Contains(out, "bound") || !strings.Contains(out, "bitbadges.sync_max_pages") {
+				t.Fatalf("endless sync: exit %d\n%s", code, tail(out, 2000))
+			}
+			if n := served.Load(); n != int64(tc.bound) {
+				t.Errorf("%d pages served, want the automatic bound of %d", n, tc.bound)
+			}
+			if got := e.cacheCount(); got != want {
+				t.Errorf("cache %d after a bounded sync, want the old %d", got, want)
+			}
+			var dbKiB int64
+			if fi, err := os.Stat(e.dir + "/state/kioskd.db"); err == nil {
+				dbKiB = fi.Size() >> 10
+			}
+			t.Logf("endless bookmarks: %d pages, %v, peak RSS %d KiB, database %d KiB (race binary: %v)",
+				served.Load(), took.Round(time.Millisecond), rss, dbKiB, raceEnabled)
+		})
 	}
-	if got := e.cacheCount(); got != 42 {
-		t.Errorf("cache %d after a bounded sync, want the old 42", got)
-	}
-	t.Logf("endless bookmarks: %d pages, %v, peak RSS %d KiB (race binary: %v)", served.Load(), took.Round(time.Millisecond), rss, raceEnabled)
 }
 
 // TestFaultBookmarkCycle: a circle of 100 bookmarks (more than the client
@@ -134,7 +159,7 @@ func TestFaultEndlessBookmarks(t *testing.T) {
 func TestFaultBookmarkCycle(t *testing.T) {
 	n := 100
 	if faultLong() {
-		n = 5000
+		n = 1000 // under the automatic page bound of 1,006
 	}
 	e := newEnv(t, "")
 	e.mustSync()

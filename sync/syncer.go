@@ -168,7 +168,7 @@ const DefaultResumeWithin = 15 * time.Minute
 type Result struct {
 	Codes      int // distinct codes in the new cache
 	Records    int // records received: Codes + Duplicates
-	Duplicates int // records repeating a code already received (a server repeating pages)
+	Duplicates int // records repeating a code already received (a server repeating pages; a resumption re-reads one page)
 	Normalised int // codes sent in upper case, stored under the hash of their lower-case text
 	Pages      int
 	Deleted    int // soft-deleted records skipped

@@ -120,7 +120,7 @@ func TestPageInBrowser(t *testing.T) {
 				"kiosk": "door-3", "health": "Healthy", "cache-count": "12345", "events-pending": "7",
 				"cache-age": "5m0s", "camera-fps": "29.7 fps", "camera-decode": "3.1ms", "clock": "trusted",
 				"sync-result": "failed: GET /auth/prefetch: 503 Service Unavailable",
-				"sync-now": "idle", "sync-held-back": "none",
+				"sync-now":    "idle", "sync-held-back": "none",
 			},
 			contains: []string{
 				">already-used<", ">Ada Lovelace<", ">9f86d081<", ">✘ reject<", ">✔ accept<", ">not-a-code<",

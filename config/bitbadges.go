@@ -21,6 +21,17 @@ type BitBadges struct {
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// MaxBackoff caps the wait between failed sync attempts.
 	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// SyncMaxPages and SyncMaxDuration bound one pre-fetch; 0 = auto (3× the
+	// last complete pre-fetch plus a margin; 20,000 pages and 30 min before any).
+	SyncMaxPages    int           `yaml:"sync_max_pages"`
+	SyncMaxDuration time.Duration `yaml:"sync_max_duration"`
+	// HoldBackDrop is the fraction of a cache of at least HoldBackMinCodes
+	// codes a complete pre-fetch may drop before it is held back (the old
+	// cache kept) until the operator applies it; 1 = never hold back. An
+	// empty pre-fetch over a non-empty cache is held back whatever its size
+	// unless HoldBackDrop is 1.
+	HoldBackDrop     float64 `yaml:"hold_back_drop"`
+	HoldBackMinCodes int     `yaml:"hold_back_min_codes"`
 }
 
 func defaultBitBadges() BitBadges {
@@ -30,6 +41,9 @@ func defaultBitBadges() BitBadges {
 		ExchangeBudget: 1500 * time.Millisecond,
 		RequestTimeout: 30 * time.Second,
 		MaxBackoff:     10 * time.Minute,
+		// A server's broken answer must not empty or halve the cache.
+		HoldBackDrop:     0.5,
+		HoldBackMinCodes: 100,
 	}
 }
 
@@ -69,6 +83,18 @@ func (b *BitBadges) validate() error {
 	}
 	if b.MaxBackoff < time.Second {
 		return keyErr("bitbadges.max_backoff", "must be at least 1s")
+	}
+	if b.SyncMaxPages < 0 {
+		return keyErr("bitbadges.sync_max_pages", "must be 0 (auto) or a number of pages, not %d", b.SyncMaxPages)
+	}
+	if b.SyncMaxDuration != 0 && b.SyncMaxDuration < time.Second {
+		return keyErr("bitbadges.sync_max_duration", "must be 0 (auto) or at least 1s, not %v", b.SyncMaxDuration)
+	}
+	if !(b.HoldBackDrop > 0 && b.HoldBackDrop <= 1) {
+		return keyErr("bitbadges.hold_back_drop", "must be a fraction above 0 and at most 1 (1 = never hold back), not %v", b.HoldBackDrop)
+	}
+	if b.HoldBackMinCodes < 1 {
+		return keyErr("bitbadges.hold_back_min_codes", "must be at least 1, not %d", b.HoldBackMinCodes)
 	}
 	return nil
 }

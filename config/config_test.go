@@ -47,6 +47,12 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"http host wildcard", "http:\n  hosts: [\"*.local\"]\n", "http.hosts"},
 		{"http host bad label", "http:\n  hosts: [door..local]\n", "http.hosts"},
 		{"http host not a list", "http:\n  hosts: door-3.local\n", "cannot unmarshal"},
+		{"negative page bound", "bitbadges:\n  sync_max_pages: -1\n", "bitbadges.sync_max_pages"},
+		{"tiny time bound", "bitbadges:\n  sync_max_duration: 10ms\n", "bitbadges.sync_max_duration"},
+		{"hold back drop 0", "bitbadges:\n  hold_back_drop: 0\n", "bitbadges.hold_back_drop"},
+		{"hold back drop above 1", "bitbadges:\n  hold_back_drop: 1.5\n", "bitbadges.hold_back_drop"},
+		{"hold back drop NaN", "bitbadges:\n  hold_back_drop: .nan\n", "bitbadges.hold_back_drop"},
+		{"hold back min codes 0", "bitbadges:\n  hold_back_min_codes: 0\n", "bitbadges.hold_back_min_codes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,6 +83,17 @@ func TestParseDefaultsAndValues(t *testing.T) {
 	}
 	if _, err := Parse(nil); err != nil {
 		t.Errorf("empty config: %v", err)
+	}
+	b := c.BitBadges
+	if b.HoldBackDrop != 0.5 || b.HoldBackMinCodes != 100 || b.SyncMaxPages != 0 || b.SyncMaxDuration != 0 {
+		t.Errorf("sync bounds and hold-back defaults: %+v", b)
+	}
+	c, err = Parse([]byte("bitbadges:\n  sync_max_pages: 8000\n  sync_max_duration: 20m\n  hold_back_drop: 1\n  hold_back_min_codes: 10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := c.BitBadges; b.SyncMaxPages != 8000 || b.SyncMaxDuration != 20*time.Minute || b.HoldBackDrop != 1 || b.HoldBackMinCodes != 10 {
+		t.Errorf("sync bounds and hold-back values: %+v", b)
 	}
 }
 

@@ -59,7 +59,19 @@ type Metrics struct {
 	doubleEntries prometheus.Counter
 
 	mu       sync.Mutex
-	lastSync time.Time // zero until the first successful sync (or SetLastSync)
+	lastSync time.Time        // zero until the first successful sync (or SetLastSync)
+	syncSrc  func() SyncState // nil until SyncSource
+}
+
+// SyncState is the sync's live state, read at every scrape.
+type SyncState struct {
+	Running bool
+	Pages   int // pages requested by the sync under way
+	// HeldBack is set while a complete snapshot is held back (the old cache
+	// serving); HeldBackCodes is its size.
+	HeldBack      bool
+	HeldBackCodes int
+	Duplicates    int // records repeated in the last committed sync
 }
 
 // New returns a Metrics with every kioskd series registered (at zero) on a
@@ -122,9 +134,24 @@ func newWithClock(now func() time.Time) *Metrics {
 		Help: "Seconds since the last successful sync; +Inf before the first.",
 	}, m.cacheAge)
 
+	syncGauge := func(name, help string, v func(SyncState) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return v(m.syncState()) })
+	}
 	m.reg.MustRegister(
 		m.verdicts, m.decode, m.frames, m.cameraUp, m.cacheCodes, m.lastSyncTS,
 		cacheAge, m.syncs, m.syncDuration, m.eventsPending, m.doubleEntries,
+		syncGauge("kioskd_sync_in_progress", "1 while a pre-fetch runs.",
+			func(s SyncState) float64 { return b2f(s.Running) }),
+		syncGauge("kioskd_sync_pages", "Pages requested by the pre-fetch under way; 0 when none runs.",
+			func(s SyncState) float64 { return float64(s.Pages) }),
+		syncGauge("kioskd_sync_held_back", "1 while a complete snapshot is held back (it would have emptied or "+
+			"shrunk the cache too far); the old cache serves until the operator applies it.",
+			func(s SyncState) float64 { return b2f(s.HeldBack) }),
+		syncGauge("kioskd_sync_held_back_codes", "Codes in the held-back snapshot; 0 when none is held back.",
+			func(s SyncState) float64 { return float64(s.HeldBackCodes) }),
+		syncGauge("kioskd_sync_duplicate_records", "Records the last committed pre-fetch received more than once.",
+			func(s SyncState) float64 { return float64(s.Duplicates) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -260,6 +287,26 @@ func (m *Metrics) DoubleEntry() {
 		return
 	}
 	m.doubleEntries.Inc()
+}
+
+// SyncSource sets where the sync gauges read the sync's state.
+func (m *Metrics) SyncSource(f func() SyncState) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.syncSrc = f
+	m.mu.Unlock()
+}
+
+func (m *Metrics) syncState() SyncState {
+	m.mu.Lock()
+	f := m.syncSrc
+	m.mu.Unlock()
+	if f == nil {
+		return SyncState{}
+	}
+	return f()
 }
 
 func (m *Metrics) cacheAge() float64 {

@@ -204,3 +204,43 @@ func BenchmarkFrameAndDecode(b *testing.B) {
 		m.DecodeLatency(3 * time.Millisecond)
 	}
 }
+
+// TestSyncGauges: the sync's live state (a pre-fetch under way, a held-back
+// snapshot) is read at each scrape.
+func TestSyncGauges(t *testing.T) {
+	m := New()
+	body := scrape(t, m)
+	for _, want := range []string{"kioskd_sync_in_progress 0", "kioskd_sync_pages 0", "kioskd_sync_held_back 0",
+		"kioskd_sync_held_back_codes 0", "kioskd_sync_duplicate_records 0"} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("no %q before any sync source", want)
+		}
+	}
+	tests := []struct {
+		state SyncState
+		want  []string
+	}{
+		{SyncState{Running: true, Pages: 1234}, []string{"kioskd_sync_in_progress 1", "kioskd_sync_pages 1234", "kioskd_sync_held_back 0"}},
+		{SyncState{HeldBack: true, HeldBackCodes: 20, Duplicates: 7}, []string{"kioskd_sync_in_progress 0",
+			"kioskd_sync_held_back 1", "kioskd_sync_held_back_codes 20", "kioskd_sync_duplicate_records 7"}},
+	}
+	for _, tc := range tests {
+		m.SyncSource(func() SyncState { return tc.state })
+		body := scrape(t, m)
+		for _, want := range tc.want {
+			if !strings.Contains(body, want+"\n") {
+				t.Errorf("state %+v: no %q in\n%s", tc.state, want, grepLines(body, "kioskd_sync"))
+			}
+		}
+	}
+}
+
+func grepLines(body, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -94,6 +94,10 @@ func TestPageInBrowser(t *testing.T) {
 	sick.Problems = []string{"camera down: /dev/video0: no such device"}
 	sick.Camera.Up = false
 	sick.Cache.Stale = true
+	syncing := fixture()
+	syncing.Sync.Syncing, syncing.Sync.SyncingSince, syncing.Sync.Page = true, syncing.Now.Add(-time.Minute), 1234
+	syncing.Sync.HeldBack = &HeldBack{Codes: 20, Cached: 300, At: syncing.Now.Add(-time.Hour)}
+	syncing.Healthy, syncing.Problems = false, []string{syncing.Sync.HeldBack.Problem()}
 	fleet := fixture()
 	fleet.Fleet = &Fleet{Broker: "mqtt://broker.venue:1883", Connected: true, Published: 4, Applied: 9}
 	fleet.Peers = []Peer{{Kiosk: "door-4", LastSeen: fleet.Now.Add(-time.Minute), Online: true}}
@@ -116,6 +120,7 @@ func TestPageInBrowser(t *testing.T) {
 				"kiosk": "door-3", "health": "Healthy", "cache-count": "12345", "events-pending": "7",
 				"cache-age": "5m0s", "camera-fps": "29.7 fps", "camera-decode": "3.1ms", "clock": "trusted",
 				"sync-result": "failed: GET /auth/prefetch: 503 Service Unavailable",
+				"sync-now":    "idle", "sync-held-back": "none",
 			},
 			contains: []string{
 				">already-used<", ">Ada Lovelace<", ">9f86d081<", ">✘ reject<", ">✔ accept<", ">not-a-code<",
@@ -141,6 +146,14 @@ func TestPageInBrowser(t *testing.T) {
 				"preview-msg": "no preview: no frame yet, or the camera is down",
 			},
 			contains: []string{"<li>camera down: /dev/video0: no such device</li>"},
+		},
+		{
+			name: "syncing, a snapshot held back",
+			snap: syncing,
+			want: map[string]string{"health": "Not healthy"},
+			contains: []string{`id="sync-now" class="warn">syncing since `, `, page 1234<`,
+				`id="sync-held-back" class="fail">20 codes listed at `, `, 300 cached: the old cache serves; to apply, stop the daemon and run kioskd sync -apply-held-back<`,
+				"<li>sync: snapshot of 20 codes held back (the cache holds 300)"},
 		},
 		{
 			name:     "fleet",

@@ -57,7 +57,13 @@
     if (y.last_error) set("sync-result", "failed: " + y.last_error, "fail");
     else if (isZero(y.last_attempt)) set("sync-result", "–", "");
     else set("sync-result", "ok in " + y.last_duration, "good");
-    set("sync-next", when(y.next_sync));
+    set("sync-next", y.next_sync ? when(y.next_sync) : "–");
+    if (y.syncing) set("sync-now", "syncing since " + when(y.syncing_since) + ", page " + (y.page || 0), "warn");
+    else set("sync-now", "idle" + (y.duplicates ? " (last sync: " + y.duplicates + " duplicate records)" : ""), "");
+    var h = y.held_back;
+    if (h) set("sync-held-back", h.codes + " codes listed at " + when(h.at) + ", " + h.cached +
+      " cached: the old cache serves; to apply, stop the daemon and run kioskd sync -apply-held-back", "fail");
+    else set("sync-held-back", "none", "");
 
     set("events-pending", String(s.events.pending), s.events.pending > 0 ? "big warn" : "big");
     set("events-dropped", String(s.events.dropped), s.events.dropped > 0 ? "fail" : "");

@@ -93,10 +93,34 @@ type Clock struct {
 
 // Sync is the pre-fetch from the BitBadges API.
 type Sync struct {
-	LastError    string    `json:"last_error,omitempty"` // empty when the last attempt succeeded
-	LastAttempt  time.Time `json:"last_attempt"`
-	NextSync     time.Time `json:"next_sync"`
+	LastError   string    `json:"last_error,omitempty"` // empty when the last attempt succeeded
+	LastAttempt time.Time `json:"last_attempt"`
+	// NextSync is never the zero time: left out when no daemon schedules one.
+	NextSync     time.Time `json:"next_sync,omitzero"`
 	LastDuration Duration  `json:"last_duration"`
+	// Syncing is set while a pre-fetch runs: since SyncingSince, at Page.
+	Syncing      bool      `json:"syncing"`
+	SyncingSince time.Time `json:"syncing_since,omitzero"`
+	Page         int       `json:"page,omitempty"`
+	// HeldBack is a complete snapshot not applied because it would have
+	// emptied or shrunk the cache too far; the old cache serves.
+	HeldBack *HeldBack `json:"held_back,omitempty"`
+	// Duplicates is how many records the last committed pre-fetch received
+	// more than once (a server repeating pages).
+	Duplicates int `json:"duplicates,omitempty"`
+}
+
+// HeldBack is a snapshot waiting for the operator's word.
+type HeldBack struct {
+	Codes  int       `json:"codes"`  // codes the server listed
+	Cached int       `json:"cached"` // codes in the serving cache
+	At     time.Time `json:"at"`
+}
+
+// Problem is the held-back snapshot as one of Snapshot.Problems.
+func (h HeldBack) Problem() string {
+	return fmt.Sprintf("sync: snapshot of %d codes held back (the cache holds %d); "+
+		"if the codes were really removed, apply it with kioskd sync -apply-held-back", h.Codes, h.Cached)
 }
 
 // Events is the local outbox of verdict events and its upload (the upload

@@ -182,12 +182,23 @@ func TestWriteText(t *testing.T) {
 
 	stopped := Snapshot{Kiosk: "door-3", Offline: true, Now: fixture().Now, Cache: Cache{Count: 3}, Events: Events{Pending: 2}}
 
+	syncing := fixture()
+	syncing.Sync.Syncing, syncing.Sync.SyncingSince, syncing.Sync.Page = true, syncing.Now.Add(-time.Minute), 1234
+	syncing.Sync.HeldBack = &HeldBack{Codes: 20, Cached: 300, At: syncing.Now.Add(-time.Hour)}
+	syncing.Sync.Duplicates = 200
+
 	tests := []struct {
 		name    string
 		s       Snapshot
 		want    []string
 		notWant []string
 	}{
+		{"syncing, held back", syncing, []string{
+			"sync       SYNCING since 2026-11-23 18:29:00 UTC, page 1234; last attempt 2026-11-23 18:29:00 UTC FAILED: " +
+				"GET /auth/prefetch: 503 Service Unavailable in 1.2s; next 2026-11-23 18:34:00 UTC; 200 duplicate records in the last sync",
+			"held back  20 codes listed at 2026-11-23 17:30:00 UTC, 300 cached: the old cache serves; " +
+				"to apply: stop the daemon, kioskd sync -apply-held-back",
+		}, nil},
 		{"healthy", fixture(), []string{
 			"kiosk    door-3 (kioskd v1.2.3)",
 			"health   OK",

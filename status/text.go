@@ -61,6 +61,9 @@ func WriteText(w io.Writer, s Snapshot) error {
 	line("cache", "%s", cache)
 
 	var sync []string
+	if s.Sync.Syncing {
+		sync = append(sync, fmt.Sprintf("SYNCING since %s, page %d", stamp(s.Sync.SyncingSince, loc), s.Sync.Page))
+	}
 	if !s.Sync.LastAttempt.IsZero() {
 		r := "ok"
 		if s.Sync.LastError != "" {
@@ -73,10 +76,17 @@ func WriteText(w io.Writer, s Snapshot) error {
 	if !s.Sync.NextSync.IsZero() {
 		sync = append(sync, "next "+stamp(s.Sync.NextSync, loc))
 	}
+	if s.Sync.Duplicates > 0 {
+		sync = append(sync, fmt.Sprintf("%d duplicate records in the last sync", s.Sync.Duplicates))
+	}
 	if len(sync) == 0 {
 		sync = append(sync, "no attempt yet")
 	}
 	line("sync", "%s", strings.Join(sync, "; "))
+	if h := s.Sync.HeldBack; h != nil {
+		line("held back", "%d codes listed at %s, %d cached: the old cache serves; "+
+			"to apply: stop the daemon, kioskd sync -apply-held-back", h.Codes, stamp(h.At, loc), h.Cached)
+	}
 
 	if s.Clock.Trusted {
 		line("clock", "trusted")

@@ -238,6 +238,36 @@ func (sn *Snapshot) merge() error {
 	return nil
 }
 
+// Distinct writes what is buffered and counts the distinct codes the
+// snapshot holds so far: a hash Put twice (a server repeating pages) counts
+// once. The sync uses it to judge a snapshot before Commit swaps it in.
+// Puts may continue afterwards.
+func (sn *Snapshot) Distinct() (int, error) {
+	if sn.done {
+		return 0, ErrSnapshotDone
+	}
+	if err := sn.flush(); err != nil {
+		return 0, err
+	}
+	// Runs may repeat each other's keys: merged, each key is there once.
+	if err := sn.merge(); err != nil {
+		return 0, err
+	}
+	var n int
+	err := sn.s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(sn.name)
+		if b == nil {
+			return errors.New("snapshot bucket vanished")
+		}
+		n = b.Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("counting snapshot records: %w", err)
+	}
+	return n, nil
+}
+
 // Commit writes what is left and makes this snapshot the serving cache in one
 // transaction (fsync'd), dropping the old one. info.At is also observed as
 // trusted time, within bounds (see commitClock). On error the old cache keeps serving and the snapshot is aborted.

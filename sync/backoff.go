@@ -52,6 +52,12 @@ func ErrorKind(err error) string {
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, ErrHeldBack):
+		return "held-back"
+	case errors.Is(err, ErrSyncBound):
+		return "bound"
+	case errors.Is(err, ErrBookmarkCycle):
+		return "bookmark-cycle"
 	case errors.Is(err, ErrNoRefreshToken):
 		return "no-refresh-token"
 	case errors.Is(err, errSnapshot):

@@ -17,9 +17,11 @@ type Cache interface {
 }
 
 // Snapshot is a cache being written: Put every record, then Commit (the
-// atomic swap) or Abort (the old cache stays).
+// atomic swap) or Abort (the old cache stays). Distinct counts the codes put
+// so far, each once, before the sync decides whether to commit.
 type Snapshot interface {
 	Put(store.Record) error
+	Distinct() (int, error)
 	Commit(store.SyncInfo) error
 	Abort() error
 }

@@ -14,6 +14,17 @@
 //     (within ResumeWithin, 15 min: 4,000 pages on a flaky link must not start
 //     over each time); a store failure or a bookmark loop aborts it. A 401
 //     triggers one token renewal, then a clear error.
+//   - Every pre-fetch is bounded by pages and by time (bounds.go: 3× the last
+//     complete one plus a margin unless configured), and a bookmark handed
+//     out twice in one pre-fetch, resumptions included, is a cycle: either
+//     stops it for good, the old cache kept. GuardTransport sees the page
+//     requests go out, so the bounds hold whatever the page decoding does.
+//   - A complete snapshot is judged by its distinct codes before it is
+//     committed: one that would empty a non-empty cache, or drop more than
+//     HoldBackPolicy.MaxDrop of a cache of at least MinCodes, is held back
+//     (ErrHeldBack, Syncer.HeldBack) until SyncWith(ApplyHeldBack). Codes sent
+//     in upper case are stored under the hash of their lower-case text, which
+//     is what a scan looks up.
 //   - Scheduler runs the Syncer at start-up and on bitbadges.sync_schedule
 //     (robfig/cron), never two at once, with SyncNow for a manual trigger.
 //     Failures back off exponentially with jitter up to bitbadges.max_backoff;
@@ -47,8 +58,10 @@
 // (store.ObserveServerTime: a Date more than a day past the trusted time plus
 // the elapsed time is ignored; a sync's such time is only held until the next
 // sync agrees). Error answers' Dates are never used: a 402 or a proxy's page
-// saying 2100 must not lock the kiosk's clock in the future. Status gathers what an operator needs:
-// last success and its age, codes cached, last error, next sync, pending events.
+// saying 2100 must not lock the kiosk's clock in the future. Status gathers
+// what an operator needs: last success and its age, codes cached, last error,
+// next sync (never the zero time once the scheduler runs), the pre-fetch under
+// way (since, page), a held-back snapshot, pending events.
 //
 // Nothing here logs or returns a secret: the API key, client secret, tokens
 // and codes stay out of every error and log line (a code's hash prefix at most).

@@ -200,5 +200,6 @@ func (d discardCache) NewSnapshot() (Snapshot, error) { return &discardSnap{}, n
 type discardSnap struct{ n int }
 
 func (d *discardSnap) Put(store.Record) error      { d.n++; return nil }
+func (d *discardSnap) Distinct() (int, error)      { return d.n, nil }
 func (d *discardSnap) Commit(store.SyncInfo) error { return nil }
 func (d *discardSnap) Abort() error                { return nil }

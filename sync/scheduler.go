@@ -54,7 +54,7 @@ type SchedulerState struct {
 	LastError     string    // of the last attempt, "" when it succeeded; never holds a secret
 	LastErrorKind string    // ErrorKind of LastError
 	Failures      int       // consecutive failed attempts
-	NextSync      time.Time // zero while a sync runs or before Run
+	NextSync      time.Time // while a sync runs: the next regular slot; zero only before Run
 	Running       bool
 }
 
@@ -129,7 +129,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case reply = <-s.trigger:
 			stop()
 		}
-		err := s.runOnce(ctx)
+		err := s.runOnce(ctx, sched)
 		if reply != nil {
 			reply <- err
 		}
@@ -140,11 +140,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
-func (s *Scheduler) runOnce(ctx context.Context) error {
+func (s *Scheduler) runOnce(ctx context.Context, sched cron.Schedule) error {
 	clk := s.clock()
 	s.mu.Lock()
 	s.state.Running = true
-	s.state.NextSync = time.Time{}
+	// Not zero while it runs (status would show "0001-01-01"): the next
+	// regular slot, which is when the next sync starts if this one succeeds.
+	s.state.NextSync = sched.Next(clk.Now())
 	s.state.LastAttempt = clk.Now()
 	s.mu.Unlock()
 
@@ -180,6 +182,13 @@ func (s *Scheduler) plan(now time.Time, err error, sched cron.Schedule) time.Tim
 				"server_time", st.LastResult.ServerTime, "next", next)
 		}
 		s.log().Info("sync: done", "codes", st.LastResult.Codes, "took", st.LastResult.Duration, "next", next)
+		return next
+	}
+	if errors.Is(err, ErrHeldBack) {
+		// Not a failure to back off from: the server answered in full, and
+		// the next regular sync sees whether it still says so.
+		next := sched.Next(now)
+		s.log().Warn("sync: snapshot held back, old cache kept", "err", err, "next", next)
 		return next
 	}
 	maxB := s.MaxBackoff

@@ -79,6 +79,10 @@ func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Ser
 		return nil, errors.New("bitbadges.client_id is required")
 	}
 	trusted := &TrustedTime{Cache: cache}
+	// The pre-fetch's page bound and cycle check watch its requests.
+	guarded := *hc
+	guarded.Transport = GuardTransport(hc.Transport)
+	hc = &guarded
 	client := &bitbadges.Client{
 		APIURL: cfg.BitBadges.APIURL, ClientID: cfg.BitBadges.ClientID,
 		APIKey: apiKey, ClientSecret: clientSecret,
@@ -87,6 +91,8 @@ func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Ser
 	}
 	refreshSecret := cfg.RefreshToken()
 	syncer := &Syncer{Client: client, Cache: cache, Trusted: trusted, Logger: log, Clock: clk,
+		MaxPages: cfg.BitBadges.SyncMaxPages, MaxDuration: cfg.BitBadges.SyncMaxDuration,
+		HoldBack:            HoldBackPolicy{MaxDrop: cfg.BitBadges.HoldBackDrop, MinCodes: cfg.BitBadges.HoldBackMinCodes},
 		InitialRefreshToken: func() (string, error) { return secret(refreshSecret, false) }}
 	s := &Service{
 		Client: client, Syncer: syncer, Trusted: trusted, cache: cache, outbox: outbox, clock: clk,
@@ -160,14 +166,23 @@ type Status struct {
 	Codes         int           // records in the serving cache
 	ServerTime    time.Time     // the last server Date of a successful answer seen by this process
 	LastAttempt   time.Time
-	LastError     string // of the last attempt; "" when it succeeded
-	LastErrorKind string // ErrorKind: unauthorized, credits, rate-limited, network, …
-	Failures      int    // consecutive failed syncs
-	NextSync      time.Time
+	LastError     string    // of the last attempt; "" when it succeeded
+	LastErrorKind string    // ErrorKind: unauthorized, credits, rate-limited, network, …
+	Failures      int       // consecutive failed syncs
+	NextSync      time.Time // never zero once the scheduler runs
 	Syncing       bool
-	PendingEvents int
-	EventsSent    uint64
-	UploadError   string
+	SyncingSince  time.Time // when the pre-fetch under way began
+	SyncPages     int       // pages it has requested so far
+	SyncRecords   int       // records it has received so far
+	// HeldBack is a complete snapshot the last sync did not commit (it would
+	// have emptied or shrunk the cache too far); nil when none.
+	HeldBack *HeldBack
+	// Of the last committed sync of this process: records received and how
+	// many of them repeated a code.
+	LastRecords, LastDuplicates int
+	PendingEvents               int
+	EventsSent                  uint64
+	UploadError                 string
 }
 
 // Status gathers the current state. A store error is reported in LastError
@@ -175,7 +190,15 @@ type Status struct {
 func (s *Service) Status() Status {
 	st := s.Scheduler.State()
 	out := Status{ServerTime: s.Trusted.Latest(), LastAttempt: st.LastAttempt, LastError: st.LastError,
-		LastErrorKind: st.LastErrorKind, Failures: st.Failures, NextSync: st.NextSync, Syncing: st.Running}
+		LastErrorKind: st.LastErrorKind, Failures: st.Failures, NextSync: st.NextSync, Syncing: st.Running,
+		HeldBack: s.Syncer.HeldBack(), LastRecords: st.LastResult.Records, LastDuplicates: st.LastResult.Duplicates}
+	if p := s.Syncer.Progress(); p.Running {
+		// Also a `kioskd sync` outside the scheduler.
+		out.Syncing, out.SyncingSince, out.SyncPages, out.SyncRecords = true, p.Since, p.Pages, p.Records
+	}
+	if out.NextSync.IsZero() {
+		out.NextSync = s.clock.Now() // the scheduler is starting: its first sync is due now
+	}
 	if m, err := s.cache.Meta(); err == nil {
 		out.LastSync, out.Codes = m.LastSync, m.Count
 		if !m.LastSync.IsZero() {

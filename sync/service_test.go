@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
@@ -131,7 +133,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	run := func() {
 		_, err := s.Syncer.Sync(ctx)
 		note(err)
-		_ = s.Scheduler.runOnce(ctx)
+		_ = s.Scheduler.runOnce(ctx, cron.Every(time.Hour))
 		note(fmt.Sprintf("%+v", s.Status()))
 	}
 	run() // a good sync

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	stdsync "sync"
 	"time"
 
@@ -41,12 +42,121 @@ type Syncer struct {
 	// (its snapshot held open) rather than started over; 0 =
 	// DefaultResumeWithin, negative = never resume.
 	ResumeWithin time.Duration
+	// MaxPages and MaxDuration bound one pre-fetch, resumptions included
+	// (bitbadges.sync_max_pages, sync_max_duration); 0 = auto: 3× the last
+	// complete pre-fetch plus a margin (see bounds.go).
+	MaxPages    int
+	MaxDuration time.Duration
+	// HoldBack says which complete snapshots are too small to replace the
+	// cache without the operator's word.
+	HoldBack HoldBackPolicy
 
 	mu          stdsync.Mutex
 	access      string
 	expiry      time.Time
 	unpersisted string   // a rotated refresh token the store failed to keep
 	partial     *partial // an interrupted pre-fetch to resume
+
+	pmu      stdsync.Mutex // guards what status reads while a sync runs
+	progress Progress
+	heldBack *HeldBack
+	lastGood lastGood
+}
+
+// Progress is the pre-fetch under way, for status.
+type Progress struct {
+	Running bool
+	Since   time.Time // when this pre-fetch (its first attempt) began
+	Pages   int       // pages requested so far
+	Records int       // records received so far
+}
+
+// lastGood sizes the next pre-fetch's bounds.
+type lastGood struct {
+	Pages    int
+	Duration time.Duration
+}
+
+// HoldBackPolicy decides when a complete snapshot is held back rather than
+// committed: when it would empty a non-empty cache, or drop more than MaxDrop
+// of a cache of at least MinCodes codes.
+type HoldBackPolicy struct {
+	// MaxDrop is the fraction of the cached codes a snapshot may drop;
+	// 0 = DefaultMaxDrop; 1 or more = never hold back, not even an empty one.
+	MaxDrop float64
+	// MinCodes is the cache size from which MaxDrop applies; 0 = DefaultMinCodes.
+	MinCodes int
+}
+
+// Defaults of HoldBackPolicy.
+const (
+	DefaultMaxDrop  = 0.5
+	DefaultMinCodes = 100
+)
+
+// holds reports whether a snapshot of codes would be held back over a cache
+// of cached codes.
+func (p HoldBackPolicy) holds(cached, codes int) bool {
+	drop, minCodes := p.MaxDrop, p.MinCodes
+	if drop <= 0 {
+		drop = DefaultMaxDrop
+	}
+	if minCodes <= 0 {
+		minCodes = DefaultMinCodes
+	}
+	switch {
+	case drop >= 1 || cached == 0 || codes >= cached:
+		return false
+	case codes == 0:
+		// An empty answer is the server's failure far more often than a
+		// venue's: no small cache is emptied without a word either.
+		return true
+	}
+	return cached >= minCodes && float64(cached-codes) > drop*float64(cached)
+}
+
+// HeldBack is a complete snapshot that was not committed because it would
+// have shrunk the cache too far; the old cache keeps serving.
+type HeldBack struct {
+	Codes      int       // distinct codes in the held-back snapshot
+	Cached     int       // codes in the serving cache
+	At         time.Time // when it was held back
+	Duplicates int       // records repeated within it
+}
+
+// ErrHeldBack is a complete snapshot held back (see HoldBackPolicy).
+var ErrHeldBack = errors.New("snapshot held back")
+
+// SyncOptions change one sync.
+type SyncOptions struct {
+	// ApplyHeldBack commits the snapshot even if HoldBack would hold it
+	// back: the operator's word that the shrink is real.
+	ApplyHeldBack bool
+}
+
+// Progress returns the pre-fetch under way (Running false when none).
+func (s *Syncer) Progress() Progress {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	return s.progress
+}
+
+// HeldBack returns the snapshot the last sync held back, nil when the last
+// complete pre-fetch was committed.
+func (s *Syncer) HeldBack() *HeldBack {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	if s.heldBack == nil {
+		return nil
+	}
+	hb := *s.heldBack
+	return &hb
+}
+
+func (s *Syncer) setProgress(f func(*Progress)) {
+	s.pmu.Lock()
+	f(&s.progress)
+	s.pmu.Unlock()
 }
 
 // DefaultResumeWithin bounds how stale the first pages of a resumed
@@ -56,7 +166,10 @@ const DefaultResumeWithin = 15 * time.Minute
 
 // Result describes one completed pre-fetch.
 type Result struct {
-	Codes      int // records in the new cache
+	Codes      int // distinct codes in the new cache
+	Records    int // records received: Codes + Duplicates
+	Duplicates int // records repeating a code already received (a server repeating pages; a resumption re-reads one page)
+	Normalised int // codes sent in upper case, stored under the hash of their lower-case text
 	Pages      int
 	Deleted    int // soft-deleted records skipped
 	Malformed  int // records skipped as unusable
@@ -79,9 +192,16 @@ func (s *Syncer) clock() Clock { return orReal(s.Clock) }
 // aborted or, after an API or network failure, held for the next Sync to
 // resume (see ResumeWithin).
 func (s *Syncer) Sync(ctx context.Context) (Result, error) {
+	return s.SyncWith(ctx, SyncOptions{})
+}
+
+// SyncWith is Sync with options.
+func (s *Syncer) SyncWith(ctx context.Context, opt SyncOptions) (Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	start := s.clock().Now()
+	s.setProgress(func(p *Progress) { *p = Progress{Running: true, Since: start} })
+	defer s.setProgress(func(p *Progress) { *p = Progress{} })
 	var res Result
 	defer func() {
 		if s.Trusted != nil {
@@ -98,7 +218,7 @@ func (s *Syncer) Sync(ctx context.Context) (Result, error) {
 		res.Renewed = true
 	}
 	for {
-		r, err := s.prefetch(ctx)
+		r, err := s.prefetch(ctx, opt)
 		r.Renewed = res.Renewed
 		r.Duration = s.clock().Now().Sub(start)
 		if err != nil && errors.Is(err, bitbadges.ErrUnauthorized) && !errors.Is(err, errSnapshot) {
@@ -197,6 +317,8 @@ type partial struct {
 	snap     Snapshot
 	bookmark string
 	started  time.Time
+	bounds   bounds
+	watch    *pageWatch
 	res      Result // accumulated over the attempts
 }
 
@@ -225,7 +347,7 @@ func (s *Syncer) Close() {
 	s.dropPartial()
 }
 
-func (s *Syncer) prefetch(ctx context.Context) (Result, error) {
+func (s *Syncer) prefetch(ctx context.Context, opt SyncOptions) (Result, error) {
 	now := s.clock().Now()
 	p := s.partial
 	s.partial = nil
@@ -235,24 +357,57 @@ func (s *Syncer) prefetch(ctx context.Context) (Result, error) {
 		s.dropPartial()
 		p = nil
 	}
+	prev, _ := s.Cache.Meta()
 	if p != nil {
-		s.log().Info("sync: resuming the interrupted pre-fetch", "after_pages", p.res.Pages, "codes", p.res.Codes)
+		s.log().Info("sync: resuming the interrupted pre-fetch", "after_pages", p.res.Pages, "records", p.res.Records)
 	} else {
 		snap, err := s.Cache.NewSnapshot()
 		if err != nil {
 			return Result{}, fmt.Errorf("%w: %w", errSnapshot, err)
 		}
-		p = &partial{snap: snap, started: now}
+		b := s.bounds(prev.Count)
+		p = &partial{snap: snap, started: now, bounds: b, watch: newPageWatch(b.pages)}
 	}
-	prev, _ := s.Cache.Meta()
-	st, err := s.Client.PrefetchFrom(ctx, s.access, p.bookmark, func(r bitbadges.Record) error {
-		if err := p.snap.Put(store.Record{Hash: r.DocID, Address: r.Address, Chain: r.Chain,
+	s.setProgress(func(pr *Progress) { pr.Since, pr.Pages, pr.Records = p.started, p.watch.count(), p.res.Records })
+
+	// The bounds cancel the attempt's context with their reason as cause.
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// As a timeout, not a deadline: the Clock may not be the wall clock.
+	actx, cancelT := context.WithTimeoutCause(actx, p.bounds.duration-now.Sub(p.started),
+		fmt.Errorf("%w: still reading after %v (bitbadges.sync_max_duration; old cache kept)", ErrSyncBound, p.bounds.duration))
+	defer cancelT()
+	p.watch.mu.Lock()
+	p.watch.cancel = cancel
+	p.watch.onPage = func(n int) { s.setProgress(func(pr *Progress) { pr.Pages = n }) }
+	p.watch.mu.Unlock()
+
+	st, err := s.Client.PrefetchFrom(withWatch(actx, p.watch), s.access, p.bookmark, func(r bitbadges.Record) error {
+		hash := r.DocID
+		if r.Code != "" && strings.ToLower(r.Code) != r.Code {
+			// A scan is looked up by the sha256 of its lower-case text
+			// (scanner.ParsePayload), so a code sent in upper case is kept
+			// under that hash, or it could never match.
+			hash = bitbadges.HashCode(strings.ToLower(r.Code))
+			p.res.Normalised++
+		}
+		if err := p.snap.Put(store.Record{Hash: hash, Address: r.Address, Chain: r.Chain,
 			Name: r.Name, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}); err != nil {
 			return fmt.Errorf("%w: %w", errSnapshot, err)
 		}
+		p.res.Records++
+		if p.res.Records%pageSize == 0 {
+			n := p.res.Records
+			s.setProgress(func(pr *Progress) { pr.Records = n })
+		}
 		return nil
 	})
-	p.res.Codes += st.Records
+	if err != nil && ctx.Err() == nil {
+		// A bound stopped it: say so rather than "context canceled".
+		if c := context.Cause(actx); errors.Is(c, ErrSyncBound) || errors.Is(c, ErrBookmarkCycle) {
+			err = c
+		}
+	}
 	p.res.Pages += st.Pages
 	p.res.Deleted += st.Deleted
 	p.res.Malformed += st.Malformed
@@ -261,6 +416,7 @@ func (s *Syncer) prefetch(ctx context.Context) (Result, error) {
 		p.res.ServerTime = st.ServerTime
 	}
 	res := p.res
+	res.Codes = res.Records
 	if err == nil {
 		err = s.checkMalformed(res)
 	} else if st.Bookmark != "" && resumable(err) && s.resumeWithin() > 0 {
@@ -268,11 +424,46 @@ func (s *Syncer) prefetch(ctx context.Context) (Result, error) {
 		s.partial = p
 		return res, fmt.Errorf("pre-fetch interrupted after %d pages (old cache kept; the next attempt resumes): %w", res.Pages, err)
 	}
-	if err != nil {
+	abort := func() {
 		if aerr := p.snap.Abort(); aerr != nil {
 			s.log().Error("sync: aborting the snapshot", "err", aerr)
 		}
+	}
+	if err != nil {
+		abort()
+		if errors.Is(err, ErrSyncBound) || errors.Is(err, ErrBookmarkCycle) {
+			return res, fmt.Errorf("pre-fetch stopped after %d pages and %v (bounds: %d pages, %v): %w",
+				p.watch.count(), s.clock().Now().Sub(p.started).Round(time.Millisecond), p.bounds.pages, p.bounds.duration, err)
+		}
 		return res, fmt.Errorf("pre-fetch (page %d, old cache kept): %w", res.Pages+1, err)
+	}
+	distinct, err := p.snap.Distinct()
+	if err != nil {
+		abort()
+		return res, fmt.Errorf("%w: counting its codes: %w", errSnapshot, err)
+	}
+	res.Codes, res.Duplicates = distinct, max(0, res.Records-distinct)
+	if res.Duplicates > 0 {
+		s.log().Warn("sync: the server repeated records", "records", res.Records, "codes", res.Codes, "duplicates", res.Duplicates)
+	}
+	if res.Normalised > 0 {
+		s.log().Warn("sync: codes sent in upper case, kept under their lower-case hash", "count", res.Normalised)
+	}
+	if s.HoldBack.holds(prev.Count, res.Codes) {
+		if !opt.ApplyHeldBack {
+			abort()
+			hb := &HeldBack{Codes: res.Codes, Cached: prev.Count, At: s.clock().Now(), Duplicates: res.Duplicates}
+			s.pmu.Lock()
+			s.heldBack = hb
+			s.pmu.Unlock()
+			s.log().Warn("sync: snapshot held back, the old cache keeps serving",
+				"codes", res.Codes, "cached", prev.Count, "duplicates", res.Duplicates)
+			return res, fmt.Errorf("%w: the server listed %d codes, the cache holds %d; the old cache keeps serving. "+
+				"If the codes were really removed, stop the daemon and run `kioskd sync -apply-held-back`, "+
+				"or raise bitbadges.hold_back_drop", ErrHeldBack, res.Codes, prev.Count)
+		}
+		s.log().Warn("sync: applying a snapshot that would have been held back, as asked",
+			"codes", res.Codes, "cached", prev.Count)
 	}
 	// At is trusted by the store: take the server's clock, the device's
 	// only when the server sent none.
@@ -286,10 +477,11 @@ func (s *Syncer) prefetch(ctx context.Context) (Result, error) {
 	if m, err := s.Cache.Meta(); err == nil && !m.ClockPending.IsZero() && m.ClockPending.Equal(at) {
 		res.ClockHeld = true
 	}
-	if prev.Count > 100 && res.Codes < prev.Count/2 {
-		s.log().Warn("sync: the cache shrank by more than half", "before", prev.Count, "after", res.Codes)
-	}
-	s.log().Info("sync: cache replaced", "codes", res.Codes, "pages", res.Pages,
+	s.pmu.Lock()
+	s.heldBack = nil
+	s.lastGood = lastGood{Pages: res.Pages, Duration: s.clock().Now().Sub(p.started)}
+	s.pmu.Unlock()
+	s.log().Info("sync: cache replaced", "codes", res.Codes, "pages", res.Pages, "duplicates", res.Duplicates,
 		"deleted", res.Deleted, "malformed", res.Malformed, "form", st.Form)
 	return res, nil
 }
@@ -298,7 +490,7 @@ func (s *Syncer) prefetch(ctx context.Context) (Result, error) {
 // good: the API's and the network's, not the store's, not a bookmark loop.
 func resumable(err error) bool {
 	return !errors.Is(err, errSnapshot) && !errors.Is(err, bitbadges.ErrBookmarkLoop) &&
-		!errors.Is(err, context.Canceled)
+		!errors.Is(err, ErrBookmarkCycle) && !errors.Is(err, ErrSyncBound) && !errors.Is(err, context.Canceled)
 }
 
 func (s *Syncer) checkMalformed(st Result) error {

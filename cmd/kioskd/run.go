@@ -181,6 +181,15 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 			}
 			return r, err
 		}
+		svc := d.svc
+		d.metrics.SyncSource(func() metrics.SyncState {
+			ss := svc.Status()
+			ms := metrics.SyncState{Running: ss.Syncing, Pages: ss.SyncPages, Duplicates: ss.LastDuplicates}
+			if ss.HeldBack != nil {
+				ms.HeldBack, ms.HeldBackCodes = true, ss.HeldBack.Codes
+			}
+			return ms
+		})
 	} else {
 		log.Warn("bitbadges.client_id is empty: no sync; the cache changes only by kioskd import")
 	}
@@ -393,7 +402,7 @@ func (d *daemon) snapshot() status.Snapshot {
 	}
 	s.GPIO = status.GPIO{Driver: d.cfg.GPIO.Driver, Detail: d.sig.Status().String()}
 	s.Recent = d.hist.List()
-	s.Problems = d.mon.Problems()
+	s.Problems = append(d.mon.Problems(), syncProblems(s.Sync)...)
 	s.Healthy = len(s.Problems) == 0
 	if d.display != nil {
 		s.Display.State = d.display.Screen().State.String()

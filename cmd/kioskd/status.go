@@ -118,9 +118,7 @@ func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service) sta
 		s.Events.Dropped = n
 	}
 	if svc != nil {
-		ss := svc.Status()
-		s.Sync = status.Sync{LastError: ss.LastError, LastAttempt: ss.LastAttempt, NextSync: ss.NextSync,
-			LastDuration: status.Duration(svc.Scheduler.State().LastResult.Duration)}
+		s.Sync = syncStatus(svc)
 	}
 	if h.Stale {
 		s.Problems = append(s.Problems, "code cache stale or never synced")
@@ -129,6 +127,7 @@ func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service) sta
 		s.Problems = append(s.Problems, "clock untrusted")
 	}
 	s.Problems = append(s.Problems, keptFleetProblems(cfg, st)...)
+	s.Problems = append(s.Problems, syncProblems(s.Sync)...)
 	s.Healthy = len(s.Problems) == 0
 	// Double entries found after a partition are incidents to follow up,
 	// shown but not counted against the kiosk's health.
@@ -139,4 +138,26 @@ func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service) sta
 		}
 	}
 	return s
+}
+
+// syncStatus is the sync side of the status: the last attempt, the pre-fetch
+// under way and a held-back snapshot.
+func syncStatus(svc *sync.Service) status.Sync {
+	ss := svc.Status()
+	out := status.Sync{LastError: ss.LastError, LastAttempt: ss.LastAttempt, NextSync: ss.NextSync,
+		LastDuration: status.Duration(svc.Scheduler.State().LastResult.Duration),
+		Syncing:      ss.Syncing, SyncingSince: ss.SyncingSince, Page: ss.SyncPages, Duplicates: ss.LastDuplicates}
+	if hb := ss.HeldBack; hb != nil {
+		out.HeldBack = &status.HeldBack{Codes: hb.Codes, Cached: hb.Cached, At: hb.At}
+	}
+	return out
+}
+
+// syncProblems are the sync's states that need the operator: a held-back
+// snapshot leaves the kiosk on a cache the server no longer agrees with.
+func syncProblems(s status.Sync) []string {
+	if s.HeldBack != nil {
+		return []string{s.HeldBack.Problem()}
+	}
+	return nil
 }

@@ -57,7 +57,11 @@ func toolSetup(name, synopsis string, args []string, stderr io.Writer, extra fun
 }
 
 func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	cfg, st, log, _, err := toolSetup("sync", "-config FILE", args, stderr, nil)
+	var apply *bool
+	cfg, st, log, _, err := toolSetup("sync", "-config FILE [-apply-held-back]", args, stderr, func(fs *flag.FlagSet) {
+		apply = fs.Bool("apply-held-back", false, "replace the cache even if the server's list would empty it "+
+			"or shrink it past bitbadges.hold_back_drop (the codes were really removed)")
+	})
 	if err != nil {
 		return exitError, err
 	}
@@ -66,12 +70,23 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return exitError, err
 	}
-	r, err := svc.Syncer.Sync(ctx)
+	before, _ := st.Meta()
+	r, err := svc.Syncer.SyncWith(ctx, sync.SyncOptions{ApplyHeldBack: *apply})
+	if errors.Is(err, sync.ErrHeldBack) {
+		return exitError, fmt.Errorf("pre-fetch complete but held back, the old cache of %d codes is unchanged: %w", before.Count, err)
+	}
 	if err != nil {
 		return exitError, fmt.Errorf("pre-fetch failed, the old cache is unchanged: %w", err)
 	}
-	fmt.Fprintf(stdout, "synced %d codes (%d pages, %d deleted skipped, %d malformed skipped) in %v\n",
-		r.Codes, r.Pages, r.Deleted, r.Malformed, r.Duration.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "synced %d codes (%d records, %d duplicates; %d pages, %d deleted skipped, %d malformed skipped",
+		r.Codes, r.Records, r.Duplicates, r.Pages, r.Deleted, r.Malformed)
+	if r.Normalised > 0 {
+		fmt.Fprintf(stdout, ", %d sent in upper case", r.Normalised)
+	}
+	fmt.Fprintf(stdout, ") in %v\n", r.Duration.Round(time.Millisecond))
+	if *apply && before.Count > r.Codes {
+		fmt.Fprintf(stdout, "applied as asked: the cache went from %d to %d codes\n", before.Count, r.Codes)
+	}
 	return exitOK, nil
 }
 

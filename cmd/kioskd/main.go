@@ -48,6 +48,7 @@ func commands() []command {
 		{"status", "cache, sync, events, camera and GPIO state", cmdStatus},
 		{"export", "write the code cache to a file for a kiosk that has never been online", cmdExport},
 		{"import", "replace the code cache with an exported file", cmdImport},
+		{"store", "the store file: store check | store recover (a damaged store)", cmdStore},
 		{"camera", "installer tools: camera list | camera snapshot -o FILE.png", cmdCamera},
 		{"gpio", "installer tools: gpio test | gpio release -config FILE", cmdGPIO},
 		{"version", "print the version", cmdVersion},

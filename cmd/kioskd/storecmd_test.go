@@ -38,7 +38,7 @@ func (e *env) run(timeout time.Duration, args ...string) (stdout, stderr string,
 // the cache but not the redemptions).
 func snapshotRoot(t *testing.T, path string) (pgid int64, pageSize int, inUse int) {
 	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second, PreLoadFreelist: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,8 +45,8 @@ func (g *guardedDB) Err() error {
 func (g *guardedDB) fail(p any) error {
 	err := fmt.Errorf("%w: %w: %v", ErrFailed, ErrDamaged, p)
 	if g.failed.CompareAndSwap(nil, &err) {
-		g.log.Error("the store file is damaged: refusing every further read and write; stop the daemon and run kioskd store check",
-			"err", err, "stack", string(debug.Stack()))
+		g.log.Error("the store file is damaged: refusing every further read and write (no verdict can open the door); stop the daemon and run kioskd store check",
+			"err", err)
 	}
 	return g.Err()
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/kioskd/kioskd/scanner/demoframes"
+	"github.com/kioskd/kioskd/status"
 )
 
 // run runs the binary with a deadline of its own: a daemon that should have
@@ -215,4 +218,69 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "")
+}
+
+// TestRunStoreDamagedWhileRunning damages the cache's root page under a
+// running daemon (the file is mapped shared: it sees the change at once).
+// The code then shown must be a reject with reason error, the store refuses
+// everything after (health 503, the problem named), and nothing panics.
+func TestRunStoreDamagedWhileRunning(t *testing.T) {
+	e := newEnv(t, "")
+	valid, _, _ := demoframes.Codes()
+	if out, errOut, code := e.kioskd("sync", "-config", e.cfg); code != exitOK {
+		t.Fatalf("sync: exit %d %q %q", code, out, errOut)
+	}
+	// No sync in the daemon: nothing but the verdicts touches the store.
+	// The one-image folder loops so the test can swap what is in view.
+	raw, _ := os.ReadFile(e.cfg)
+	raw = bytes.Replace(raw, []byte("client_id: test-client"), []byte(`client_id: ""`), 1)
+	raw = bytes.Replace(raw, []byte("  rearm: 200ms\n"), []byte("  rearm: 200ms\n  loop: true\n"), 1)
+	os.WriteFile(e.cfg, raw, 0o600)
+	dbPath := filepath.Join(e.dir, "state", "kioskd.db")
+	root, ps, _ := snapshotRoot(t, dbPath)
+
+	d := startDaemon(t, e)
+	d.waitFor("daemon up", 20*time.Second, func(status.Snapshot) bool { return true })
+	f, err := os.OpenFile(dbPath, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0x5a}, ps), root*int64(ps)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	d.show("01-code-a.png")
+	s := d.waitFor("a verdict", 20*time.Second, func(s status.Snapshot) bool { return len(s.Recent) > 0 })
+	if v := s.Recent[0]; v.Accept || v.Reason != "error" {
+		t.Errorf("the code on a damaged store: %+v, want a reject with reason error", v)
+	}
+	s = d.waitFor("the store failure on the status", 10*time.Second, func(s status.Snapshot) bool { return !s.Healthy })
+	if len(s.Problems) == 0 || !strings.Contains(s.Problems[0], "store damaged") {
+		t.Errorf("problems %q: want the damaged store first", s.Problems)
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", e.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/healthz: %s, want 503", resp.Status)
+	}
+	if exited, _ := d.stop(10 * time.Second); !exited {
+		t.Fatal("no exit after SIGTERM")
+	}
+	l := d.log.String()
+	if strings.Contains(l, "accept=true") {
+		t.Error("an accept was logged on a damaged store")
+	}
+	if !strings.Contains(l, "the store file is damaged") {
+		t.Errorf("the log does not say the store is damaged:\n%s", l)
+	}
+	if strings.Contains(l, "panic:") || strings.Contains(l, "goroutine ") || strings.Contains(l, valid) {
+		t.Errorf("a panic trace or the code in the log:\n%s", l)
+	}
+	// A new start refuses the damaged file.
+	if _, errOut, code := e.run(20*time.Second, "run", "-config", e.cfg); code != exitError || !strings.Contains(errOut, "damaged") {
+		t.Errorf("restart on the damaged store: exit %d %q", code, lastLines(errOut, 2))
+	}
 }

@@ -30,6 +30,11 @@ type fileMeta struct {
 	pageSize int
 	hwm      int64 // bytes the pages in use need (high-water mark)
 	txid     uint64
+	root     uint64 // the root bucket's page
+	// bothMetas: both meta pages are valid. After a torn meta write bbolt
+	// uses the other one (and rewrites this one at the next commit), but
+	// its Tx.Check asserts on both.
+	bothMetas bool
 }
 
 // bbolt's meta page layout (go.etcd.io/bbolt/internal/common): a 16-byte
@@ -51,44 +56,48 @@ type rawMeta struct {
 	txid             uint64
 }
 
-// parseMeta validates one meta page; it returns why it is not one.
-func parseMeta(page []byte) (rawMeta, error) {
+// parseMeta reads meta page id the way bbolt validates it (magic, version,
+// checksum). headerOK says whether its page header (which the checksum does
+// not cover) also says meta page id: bbolt's Tx.Check asserts on that.
+func parseMeta(page []byte, id uint64) (r rawMeta, headerOK bool, err error) {
 	if len(page) < pageHeaderSize+metaSumOffset+8 {
-		return rawMeta{}, errors.New("short")
+		return rawMeta{}, false, errors.New("short")
 	}
-	if binary.LittleEndian.Uint16(page[8:]) != 0x04 {
-		return rawMeta{}, errors.New("not a meta page")
-	}
+	headerOK = binary.LittleEndian.Uint64(page) == id && binary.LittleEndian.Uint16(page[8:]) == 0x04
 	m := page[pageHeaderSize:]
 	if binary.LittleEndian.Uint32(m[0:]) != metaMagic {
-		return rawMeta{}, errors.New("bad magic")
+		return rawMeta{}, false, errors.New("bad magic")
 	}
 	if binary.LittleEndian.Uint32(m[4:]) != metaVersion {
-		return rawMeta{}, errors.New("unknown version")
+		return rawMeta{}, false, errors.New("unknown version")
 	}
 	h := fnv.New64a()
 	h.Write(m[:metaSumOffset])
 	if h.Sum64() != binary.LittleEndian.Uint64(m[metaSumOffset:]) {
-		return rawMeta{}, errors.New("checksum mismatch")
+		return rawMeta{}, false, errors.New("checksum mismatch")
 	}
-	r := rawMeta{
+	return rawMeta{
 		pageSize: int(binary.LittleEndian.Uint32(m[8:])),
 		root:     binary.LittleEndian.Uint64(m[16:]),
 		free:     binary.LittleEndian.Uint64(m[32:]),
 		pgid:     binary.LittleEndian.Uint64(m[40:]),
 		txid:     binary.LittleEndian.Uint64(m[48:]),
-	}
+	}, headerOK, nil
+}
+
+// sane checks what bbolt takes on trust in the meta it uses.
+func (r rawMeta) sane() error {
 	switch {
 	case r.pageSize < 512 || r.pageSize > 1<<20 || r.pageSize&(r.pageSize-1) != 0:
-		return rawMeta{}, fmt.Errorf("page size %d", r.pageSize)
+		return fmt.Errorf("page size %d", r.pageSize)
 	case r.pgid < 3 || r.pgid > 1<<40:
-		return rawMeta{}, fmt.Errorf("page count %d", r.pgid)
+		return fmt.Errorf("page count %d", r.pgid)
 	case r.root < 2 || r.root >= r.pgid:
-		return rawMeta{}, fmt.Errorf("root page %d of %d", r.root, r.pgid)
+		return fmt.Errorf("root page %d of %d", r.root, r.pgid)
 	case r.free != noFreelist && (r.free < 2 || r.free >= r.pgid):
-		return rawMeta{}, fmt.Errorf("freelist page %d of %d", r.free, r.pgid)
+		return fmt.Errorf("freelist page %d of %d", r.free, r.pgid)
 	}
-	return r, nil
+	return nil
 }
 
 // readFileMeta reads both meta pages the way bbolt picks one (the later
@@ -109,7 +118,7 @@ func readFileMeta(f *os.File) (fileMeta, error) {
 		return fm, fmt.Errorf("reading the first page: %w", err)
 	}
 	first = first[:n]
-	m0, err0 := parseMeta(first)
+	m0, ok0, err0 := parseMeta(first, 0)
 	// Meta 1 is one page further; trust meta 0's page size, else try the
 	// sizes bbolt uses.
 	sizes := []int{4096, os.Getpagesize(), 16384, 65536}
@@ -117,6 +126,7 @@ func readFileMeta(f *os.File) (fileMeta, error) {
 		sizes = []int{m0.pageSize}
 	}
 	var m1 rawMeta
+	var ok1 bool
 	err1 := errors.New("unreadable")
 	for _, ps := range sizes {
 		page := make([]byte, pageHeaderSize+metaSumOffset+8)
@@ -124,27 +134,81 @@ func readFileMeta(f *os.File) (fileMeta, error) {
 			err1 = errors.New("beyond the end of the file")
 			continue
 		}
-		if m1, err1 = parseMeta(page); err1 == nil {
+		if m1, ok1, err1 = parseMeta(page, 1); err1 == nil {
 			break
 		}
 	}
+	// The meta bbolt will use: the later valid one.
 	var m rawMeta
+	which := 0
 	switch {
 	case err0 != nil && err1 != nil:
 		return fm, fmt.Errorf("%w: no valid meta page (page 0: %v; page 1: %v)", ErrDamaged, err0, err1)
 	case err0 != nil:
-		m = m1
+		m, which = m1, 1
 	case err1 != nil, m0.txid >= m1.txid:
 		m = m0
 	default:
-		m = m1
+		m, which = m1, 1
 	}
-	fm.pageSize, fm.txid = m.pageSize, m.txid
+	if err := m.sane(); err != nil {
+		return fm, fmt.Errorf("%w: meta page %d: %v", ErrDamaged, which, err)
+	}
+	fm.pageSize, fm.txid, fm.root = m.pageSize, m.txid, m.root
+	fm.bothMetas = err0 == nil && err1 == nil && ok0 && ok1
 	fm.hwm = int64(m.pgid) * int64(m.pageSize)
 	if fm.size < fm.hwm {
 		return fm, fmt.Errorf("%w: truncated: the file has %d bytes, its pages need %d", ErrDamaged, fm.size, fm.hwm)
 	}
+	// bbolt reads the freelist page trusting its header (and its own
+	// check asserts on it where no recover reaches): check it here.
+	if m.free != noFreelist {
+		hdr := make([]byte, pageHeaderSize)
+		if _, err := f.ReadAt(hdr, int64(m.free)*int64(m.pageSize)); err != nil {
+			return fm, fmt.Errorf("reading the freelist page: %w", err)
+		}
+		if binary.LittleEndian.Uint64(hdr) != m.free || binary.LittleEndian.Uint16(hdr[8:]) != 0x10 {
+			return fm, fmt.Errorf("%w: the freelist page (%d) is overwritten", ErrDamaged, m.free)
+		}
+		if err := checkFreelist(f, hdr, m); err != nil {
+			return fm, fmt.Errorf("%w: the freelist (page %d): %v", ErrDamaged, m.free, err)
+		}
+	}
 	return fm, nil
+}
+
+// checkFreelist checks the free page ids bbolt will load: as many as fit,
+// each a page in use range, ascending. A garbage count makes bbolt build
+// maps of millions of pages; a garbage id makes it hand out a live page.
+func checkFreelist(f *os.File, hdr []byte, m rawMeta) error {
+	over := uint64(binary.LittleEndian.Uint32(hdr[12:]))
+	if m.free+over >= m.pgid {
+		return fmt.Errorf("%d overflow pages run past the end", over)
+	}
+	buf := make([]byte, (over+1)*uint64(m.pageSize))
+	if _, err := f.ReadAt(buf, int64(m.free)*int64(m.pageSize)); err != nil {
+		return err
+	}
+	ids := buf[pageHeaderSize:]
+	n := uint64(binary.LittleEndian.Uint16(hdr[10:]))
+	if n == 0xFFFF { // the real count is the first element
+		if len(ids) < 8 {
+			return errors.New("short")
+		}
+		n, ids = binary.LittleEndian.Uint64(ids), ids[8:]
+	}
+	if n > uint64(len(ids))/8 {
+		return fmt.Errorf("%d free pages do not fit", n)
+	}
+	var prev uint64
+	for i := range n {
+		id := binary.LittleEndian.Uint64(ids[i*8:])
+		if id < 2 || id >= m.pgid || id <= prev {
+			return fmt.Errorf("free page %d: impossible id %d", i, id)
+		}
+		prev = id
+	}
+	return nil
 }
 
 // BucketCount is how many keys a bucket holds (nested buckets' keys count
@@ -169,8 +233,9 @@ type CheckReport struct {
 func (r CheckReport) Healthy() bool { return len(r.Problems) == 0 }
 
 // Check reads the whole store file at path without changing it: the meta
-// pages and file size, every key of every bucket, then bbolt's own
-// consistency check (free and reachable pages). Damage is reported in
+// pages and file size, every page of every bucket (rawCheck), then every
+// key through bbolt, then bbolt's own consistency check (free and
+// reachable pages). Damage is reported in
 // Problems; the error is for a file that could not be checked at all
 // (missing, locked by a running daemon). It never panics on a damaged file.
 func Check(path string, o Options) (CheckReport, error) {
@@ -189,10 +254,14 @@ func Check(path string, o Options) (CheckReport, error) {
 		return r, fmt.Errorf("checking store: %w", err)
 	}
 	fm, err := readFileMeta(f)
-	f.Close()
 	r.Size, r.InUse, r.PageSize = fm.size, fm.hwm, fm.pageSize
-	if err != nil {
+	if err == nil {
+		r.Problems = rawCheck(f, fm, fm.root)
+	} else {
 		r.Problems = append(r.Problems, why(err))
+	}
+	f.Close()
+	if len(r.Problems) > 0 {
 		r.Took = time.Since(t0)
 		return r, nil
 	}
@@ -214,7 +283,7 @@ func Check(path string, o Options) (CheckReport, error) {
 	err = catch(func() error {
 		return db.View(func(tx *bolt.Tx) error {
 			r.Buckets, r.Problems = walk(tx)
-			if len(r.Problems) == 0 {
+			if len(r.Problems) == 0 && fm.bothMetas {
 				r.Problems = boltCheck(tx)
 			}
 			return nil
@@ -229,7 +298,8 @@ func Check(path string, o Options) (CheckReport, error) {
 
 // boltCheck runs bbolt's consistency check (every page reachable or free,
 // none both, keys in order). It runs on a goroutine of bbolt's, which no
-// recover reaches: call it only after walk read every page without a panic.
+// recover reaches: call it only after rawCheck and walk found every page
+// sound, the freelist page's header and both meta pages included.
 func boltCheck(tx *bolt.Tx) []string {
 	var problems []string
 	for err := range tx.Check() {
@@ -262,7 +332,7 @@ func walk(tx *bolt.Tx) ([]BucketCount, []string) {
 			if b == nil {
 				return errors.New("not a bucket")
 			}
-			return walkBucket(b, &n)
+			return walkBucket(b, tx.Size(), &n)
 		})
 		counts = append(counts, BucketCount{Name: string(name), Keys: n})
 		if err != nil {
@@ -273,7 +343,10 @@ func walk(tx *bolt.Tx) ([]BucketCount, []string) {
 }
 
 // walkBucket counts b's keys, nested buckets' included, reading every value.
-func walkBucket(b *bolt.Bucket, n *int) error {
+// A key or value longer than bbolt allows, or than the pages in use (size),
+// is a damaged element (its length is garbage): writing near it would make
+// bbolt allocate that much.
+func walkBucket(b *bolt.Bucket, size int64, n *int) error {
 	c := b.Cursor()
 	var prev []byte
 	var sink byte
@@ -282,12 +355,15 @@ func walkBucket(b *bolt.Bucket, n *int) error {
 			return fmt.Errorf("keys out of order after %d keys", *n)
 		}
 		prev = k
+		if len(k) > bolt.MaxKeySize || int64(len(v)) > size {
+			return fmt.Errorf("key %d: impossible length (key %d, value %d bytes)", *n, len(k), len(v))
+		}
 		if v == nil {
 			child := b.Bucket(k)
 			if child == nil {
 				return fmt.Errorf("key %d: neither a value nor a bucket", *n)
 			}
-			if err := walkBucket(child, n); err != nil {
+			if err := walkBucket(child, size, n); err != nil {
 				return err
 			}
 			continue

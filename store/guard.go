@@ -31,6 +31,18 @@ type guardedDB struct {
 	*bolt.DB
 	log    *slog.Logger
 	failed atomic.Pointer[error]
+	// inWrite: the failure happened in a write transaction, whose panic may
+	// have left bbolt's locks held; Close then leaves the file to the
+	// process's exit instead of waiting on them for ever.
+	inWrite atomic.Bool
+}
+
+// Close closes the file, unless a write transaction failed (see inWrite).
+func (g *guardedDB) Close() error {
+	if g.inWrite.Load() {
+		return fmt.Errorf("not closed after the failure, released at exit: %w", g.Err())
+	}
+	return g.DB.Close()
 }
 
 // Err is the failure that stopped the store, or nil.
@@ -52,13 +64,16 @@ func (g *guardedDB) fail(p any) error {
 }
 
 // guarded runs op with faults turned into panics and panics into a failure.
-func (g *guardedDB) guarded(op func() error) (err error) {
+func (g *guardedDB) guarded(write bool, op func() error) (err error) {
 	if err := g.Err(); err != nil {
 		return err
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
+			if write {
+				g.inWrite.Store(true)
+			}
 			err = g.fail(p)
 		}
 	}()
@@ -66,20 +81,20 @@ func (g *guardedDB) guarded(op func() error) (err error) {
 }
 
 func (g *guardedDB) View(fn func(*bolt.Tx) error) error {
-	return g.guarded(func() error { return g.DB.View(fn) })
+	return g.guarded(false, func() error { return g.DB.View(fn) })
 }
 
 func (g *guardedDB) Update(fn func(*bolt.Tx) error) error {
-	return g.guarded(func() error { return g.DB.Update(fn) })
+	return g.guarded(true, func() error { return g.DB.Update(fn) })
 }
 
 // Batch guards fn where it runs: bbolt may run a batch on its timer's
 // goroutine, which has no SetPanicOnFault of its own, and would recover a
 // panic of fn itself only to retry it alone.
 func (g *guardedDB) Batch(fn func(*bolt.Tx) error) error {
-	return g.guarded(func() error {
+	return g.guarded(true, func() error {
 		return g.DB.Batch(func(tx *bolt.Tx) error {
-			return g.guarded(func() error { return fn(tx) })
+			return g.guarded(true, func() error { return fn(tx) })
 		})
 	})
 }

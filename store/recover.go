@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // BucketRecovery is what Recover copied of one bucket.
@@ -143,66 +141,43 @@ func lockFile(f *os.File, timeout time.Duration) error {
 	}
 }
 
-// salvageFile copies what can be read of src into dst.
+// salvageFile copies what can be read of src into dst, with plain reads
+// (rawTree): no page of the damaged file is ever handed to bbolt. A
+// truncated file is read as far as it goes: missing pages are damage.
 func salvageFile(src *os.File, dst *bolt.DB, r *RecoverReport) error {
 	fm, err := readFileMeta(src)
 	if fm.size == 0 || fm.hwm == 0 {
 		r.Unreadable = why(err)
 		return nil
 	}
-	// Read a copy: bbolt maps the file, and pages missing from a truncated
-	// one would fault; the copy is padded with zero pages (which bbolt
-	// refuses with a panic that is recovered) up to the size it needs.
-	cp, err := os.CreateTemp(filepath.Dir(src.Name()), filepath.Base(src.Name())+".copy-*")
-	if err != nil {
-		return fmt.Errorf("copying the damaged file: %w", err)
-	}
-	defer os.Remove(cp.Name())
-	if _, err := src.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	_, err = io.Copy(cp, src)
-	if err == nil && fm.size < fm.hwm {
-		err = cp.Truncate(fm.hwm)
-	}
-	if err = errors.Join(err, cp.Close()); err != nil {
-		return fmt.Errorf("copying the damaged file: %w", err)
-	}
-	var db *bolt.DB
-	err = catch(func() error {
-		var err error
-		db, err = bolt.Open(cp.Name(), 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
-		return err
-	})
-	if err != nil {
-		r.Unreadable = why(err)
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return err
+	rt := newRawTree(src, fm)
+	type top struct{ name, header []byte }
+	var tops []top
+	_ = rt.walk("the list of buckets", fm.root, func(k, v []byte, bucket bool) error {
+		if bucket {
+			tops = append(tops, top{bytes.Clone(k), bytes.Clone(v)})
 		}
 		return nil
-	}
-	defer db.Close()
-	return db.View(func(tx *bolt.Tx) error { return salvageTx(tx, dst, r) })
-}
-
-func salvageTx(tx *bolt.Tx, dst *bolt.DB, r *RecoverReport) error {
-	var names [][]byte
-	if err := catch(func() error {
-		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-			names = append(names, bytes.Clone(name))
-			return nil
-		})
-	}); err != nil && len(names) == 0 {
-		r.Unreadable = "the list of buckets: " + why(err)
+	})
+	if len(tops) == 0 {
+		r.Unreadable = "no bucket is readable"
+		if len(rt.problems) > 0 {
+			r.Unreadable = rt.problems[0]
+		}
 		return nil
 	}
 	var active []byte
-	_ = catch(func() error {
-		if m := tx.Bucket(bucketMeta); m != nil {
-			active = bytes.Clone(m.Get(keyActive))
+	for _, t := range tops {
+		if bytes.Equal(t.name, bucketMeta) {
+			probe := newRawTree(src, fm)
+			_ = probe.walkBucketValue("meta", t.header, func(k, v []byte, bucket bool) error {
+				if !bucket && bytes.Equal(k, keyActive) {
+					active = bytes.Clone(v)
+				}
+				return nil
+			})
 		}
-		return nil
-	})
+	}
 	// Redemptions and the outbox first, the cache last, stale snapshots
 	// (never committed) not at all.
 	rank := func(name []byte) int {
@@ -216,17 +191,17 @@ func salvageTx(tx *bolt.Tx, dst *bolt.DB, r *RecoverReport) error {
 		}
 		return len(recoverOrder)
 	}
-	sort.SliceStable(names, func(i, j int) bool { return rank(names[i]) < rank(names[j]) })
-	for _, name := range names {
-		if isSnapBucket(name) && !bytes.Equal(name, active) {
+	sort.SliceStable(tops, func(i, j int) bool { return rank(tops[i].name) < rank(tops[j].name) })
+	for _, t := range tops {
+		if isSnapBucket(t.name) && !bytes.Equal(t.name, active) {
 			continue
 		}
-		br, err := salvageBucket(tx, dst, [][]byte{name})
+		br, err := salvageBucket(rt, dst, [][]byte{t.name}, t.header)
 		if err != nil {
 			return err
 		}
 		r.Buckets = append(r.Buckets, br)
-		if bytes.Equal(name, active) && !br.Complete {
+		if bytes.Equal(t.name, active) && !br.Complete {
 			r.CacheDropped = true
 		}
 	}
@@ -243,6 +218,95 @@ func hasBucket(bs []BucketRecovery, name string) bool {
 		}
 	}
 	return false
+}
+
+// salvageBucket copies the bucket at path (from the root), whose header
+// value is header, into dst: every key on a readable page, nested buckets
+// too; a damaged page costs the keys under it, not the pages beside it.
+func salvageBucket(rt *rawTree, dst *bolt.DB, path [][]byte, header []byte) (BucketRecovery, error) {
+	br := BucketRecovery{Name: string(bytes.Join(path, []byte("/"))), Complete: true}
+	_, seq, _, _ := bucketHeader(header)
+	type kv struct{ k, v []byte }
+	var batch []kv
+	type sub struct{ name, header []byte }
+	var nested []sub
+	flush := func() error {
+		err := dst.Update(func(tx *bolt.Tx) error {
+			b, err := createPath(tx, path)
+			if err != nil {
+				return err
+			}
+			for _, e := range batch {
+				if err := b.Put(e.k, e.v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		batch = batch[:0]
+		return err
+	}
+	before := len(rt.problems)
+	var last []byte
+	err := rt.walkBucketValue(br.Name, header, func(k, v []byte, bucket bool) error {
+		if bucket {
+			nested = append(nested, sub{bytes.Clone(k), bytes.Clone(v)})
+			return nil
+		}
+		batch = append(batch, kv{bytes.Clone(k), bytes.Clone(v)})
+		last = batch[len(batch)-1].k
+		br.Keys++
+		if len(batch) >= 10000 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush() // also makes the bucket when it is empty
+	}
+	if err != nil {
+		return br, err
+	}
+	if len(rt.problems) > before {
+		br.Complete = false
+		br.Problem = rt.problems[before]
+	}
+	// A sequence (NextSequence) must stay above every key made from it.
+	if len(last) == 8 && br.Name == string(bucketEvents) && binary.BigEndian.Uint64(last) > seq {
+		seq = binary.BigEndian.Uint64(last)
+	}
+	err = dst.Update(func(tx *bolt.Tx) error {
+		b, err := createPath(tx, path)
+		if err != nil {
+			return err
+		}
+		return b.SetSequence(seq)
+	})
+	if err != nil {
+		return br, err
+	}
+	for _, n := range nested {
+		sb, err := salvageBucket(rt, dst, append(append([][]byte(nil), path...), n.name), n.header)
+		if err != nil {
+			return br, err
+		}
+		br.Keys += sb.Keys
+		if !sb.Complete && br.Complete {
+			br.Complete, br.Problem = false, sb.Problem
+		}
+	}
+	return br, nil
+}
+
+func createPath(tx *bolt.Tx, path [][]byte) (*bolt.Bucket, error) {
+	b, err := tx.CreateBucketIfNotExists(path[0])
+	for _, p := range path[1:] {
+		if err != nil {
+			return nil, err
+		}
+		b, err = b.CreateBucketIfNotExists(p)
+	}
+	return b, err
 }
 
 // reconcileMeta makes the recovered meta agree with what was recovered.
@@ -267,187 +331,4 @@ func reconcileMeta(tx *bolt.Tx, active []byte, r *RecoverReport) error {
 		return putUint(m, keyPending, uint64(evs.Stats().KeyN))
 	}
 	return putUint(m, keyPending, 0)
-}
-
-// salvageBucket copies the bucket at path (from the root) into dst, skipping
-// past keys it cannot read, then its nested buckets the same way.
-func salvageBucket(tx *bolt.Tx, dst *bolt.DB, path [][]byte) (BucketRecovery, error) {
-	br := BucketRecovery{Name: string(bytes.Join(path, []byte("/"))), Complete: true}
-	bucket := func() *bolt.Bucket {
-		b := tx.Bucket(path[0])
-		for _, p := range path[1:] {
-			if b == nil {
-				return nil
-			}
-			b = b.Bucket(p)
-		}
-		return b
-	}
-	var seq uint64
-	var nested [][]byte
-	var batch []kv
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		err := dst.Update(func(tx *bolt.Tx) error {
-			b, err := createPath(tx, path)
-			if err != nil {
-				return err
-			}
-			for _, e := range batch {
-				if err := b.Put(e.k, e.v); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		batch = batch[:0]
-		return err
-	}
-	problem := func(err error) {
-		br.Complete = false
-		if br.Problem == "" {
-			br.Problem = why(err)
-		}
-	}
-	if err := catch(func() error {
-		if b := bucket(); b != nil {
-			seq = b.Sequence()
-		}
-		return nil
-	}); err != nil {
-		problem(err)
-	}
-
-	var from, last []byte // seek target; last key copied
-	// Where skipping starts from: the last key copied, or (nothing read
-	// yet) the smallest 8-byte key, the events' sequence width.
-	base, level := make([]byte, 8), -1
-	for {
-		progressed := false
-		err := catch(func() error {
-			b := bucket()
-			if b == nil {
-				return errors.New("unreadable")
-			}
-			c := b.Cursor()
-			var k, v []byte
-			if from == nil {
-				k, v = c.First()
-			} else {
-				k, v = c.Seek(from)
-			}
-			for ; k != nil; k, v = c.Next() {
-				if last != nil && bytes.Compare(k, last) <= 0 {
-					return errors.New("keys out of order")
-				}
-				last = bytes.Clone(k)
-				progressed = true
-				if v == nil {
-					nested = append(nested, last)
-					continue
-				}
-				batch = append(batch, kv{last, bytes.Clone(v)})
-				br.Keys++
-				if len(batch) >= 10000 {
-					if err := flush(); err != nil {
-						return &writeError{err}
-					}
-				}
-			}
-			return nil
-		})
-		var we *writeError
-		if errors.As(err, &we) {
-			return br, we.err
-		}
-		if err == nil {
-			break
-		}
-		problem(err)
-		// Skip past the damage, by ever larger key ranges until a seek
-		// lands on a readable page again; then by first byte.
-		if progressed {
-			base, level = last, 0
-		} else {
-			level++
-		}
-		next, ok := successor(base, level)
-		if !ok && len(from) > 0 && from[0] < 0xff {
-			next, ok = []byte{from[0] + 1}, true
-		}
-		if !ok {
-			break
-		}
-		from = next
-	}
-	if err := flush(); err != nil {
-		return br, err
-	}
-	// A sequence (NextSequence) must stay above every key made from it.
-	if len(last) == 8 && binary.BigEndian.Uint64(last) > seq && br.Name == string(bucketEvents) {
-		seq = binary.BigEndian.Uint64(last)
-	}
-	err := dst.Update(func(tx *bolt.Tx) error {
-		b, err := createPath(tx, path)
-		if err != nil {
-			return err
-		}
-		return b.SetSequence(seq)
-	})
-	if err != nil {
-		return br, err
-	}
-	for _, name := range nested {
-		sub, err := salvageBucket(tx, dst, append(append([][]byte(nil), path...), name))
-		if err != nil {
-			return br, err
-		}
-		br.Keys += sub.Keys
-		if !sub.Complete {
-			problem(errors.New(sub.Problem))
-		}
-	}
-	return br, nil
-}
-
-type kv struct{ k, v []byte }
-
-// writeError marks a failure to write the fresh store (not damage to read).
-type writeError struct{ err error }
-
-func (e *writeError) Error() string { return e.err.Error() }
-
-func createPath(tx *bolt.Tx, path [][]byte) (*bolt.Bucket, error) {
-	b, err := tx.CreateBucketIfNotExists(path[0])
-	for _, p := range path[1:] {
-		if err != nil {
-			return nil, err
-		}
-		b, err = b.CreateBucketIfNotExists(p)
-	}
-	return b, err
-}
-
-// successor returns a seek target past base: level 0 is the key right after
-// base; level n skips every key sharing base's first len(base)-n+1 bytes.
-// ok is false when no key can follow.
-func successor(base []byte, level int) ([]byte, bool) {
-	if level == 0 {
-		return append(bytes.Clone(base), 0), true
-	}
-	keep := len(base) - level + 1
-	if keep <= 0 {
-		return nil, false
-	}
-	q := bytes.Clone(base[:keep])
-	for len(q) > 0 {
-		if q[len(q)-1] < 0xff {
-			q[len(q)-1]++
-			return q, true
-		}
-		q = q[:len(q)-1]
-	}
-	return nil, false
 }

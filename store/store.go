@@ -189,8 +189,8 @@ func NewNonce() string {
 // Open garbage-collects snapshots that were never committed.
 //
 // A damaged file is refused with an error wrapping ErrDamaged, never a
-// panic: an empty (0-byte) file, a truncated one, bad meta pages, a page
-// bbolt cannot read (every key of every bucket is read first, unless
+// panic: an empty (0-byte) file, a truncated one, bad meta pages, a damaged
+// page (every page of every bucket is read and checked first, unless
 // o.SkipCheck), or a missing file where MarkerPath shows a store existed.
 func Open(path string, o Options) (*Store, error) {
 	if o.MaxPendingEvents <= 0 {
@@ -211,7 +211,7 @@ func Open(path string, o Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("opening store: creating folder: %w", err)
 	}
-	fresh, err := preflight(path)
+	err := preflight(path, !o.SkipCheck)
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
@@ -236,52 +236,43 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	db.MaxBatchDelay = batchDelay
 	s := &Store{db: &guardedDB{DB: db, log: o.Logger}, path: path, log: o.Logger, opt: o}
-	if !fresh && !o.SkipCheck {
-		var problems []string
-		err := catch(func() error {
-			return db.View(func(tx *bolt.Tx) error {
-				_, problems = walk(tx)
-				return nil
-			})
-		})
-		if err != nil {
-			problems = append(problems, why(err))
-		}
-		if len(problems) > 0 {
-			db.Close()
-			return nil, fmt.Errorf("opening store %s: %w", path, problemsError(problems))
-		}
-	}
 	if err := s.init(); err != nil {
-		db.Close()
+		s.db.Close()
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
 	if err := writeMarker(path); err != nil {
-		db.Close()
+		s.db.Close()
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
 	return s, nil
 }
 
 // preflight looks at the file before bbolt maps it: bbolt would take an
-// empty file for a new store and panic (or fault) on a truncated one. fresh
-// is true when there is no file yet and no sign one ever existed.
-func preflight(path string) (fresh bool, err error) {
+// empty file for a new store, panic (or fault) on a truncated one, and loop
+// for ever on a page that points back at itself. With check, every page of
+// every bucket is read and its pointers checked (rawCheck).
+func preflight(path string, check bool) error {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if b, merr := os.ReadFile(MarkerPath(path)); merr == nil {
-			return false, fmt.Errorf("%w: the store file is missing, but %s shows a store was created here (%s); "+
+			return fmt.Errorf("%w: the store file is missing, but %s shows a store was created here (%s); "+
 				"refusing to start an empty store, which would forget every code already used",
 				ErrDamaged, filepath.Base(MarkerPath(path)), strings.TrimSpace(string(b)))
 		}
-		return true, nil
+		return nil
 	}
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer f.Close()
-	_, err = readFileMeta(f)
-	return false, err
+	fm, err := readFileMeta(f)
+	if err != nil || !check {
+		return err
+	}
+	if problems := rawCheck(f, fm, fm.root); len(problems) > 0 {
+		return problemsError(problems)
+	}
+	return nil
 }
 
 // writeMarker records, once, that a store was created at path (see

@@ -265,12 +265,7 @@ func Check(path string, o Options) (CheckReport, error) {
 		r.Took = time.Since(t0)
 		return r, nil
 	}
-	var db *bolt.DB
-	err = catch(func() error {
-		var err error
-		db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: o.LockTimeout, PreLoadFreelist: true})
-		return err
-	})
+	db, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: o.LockTimeout, PreLoadFreelist: true})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return r, fmt.Errorf("checking store %s: %w (waited %v)", path, ErrLocked, o.LockTimeout)
 	}

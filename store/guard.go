@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"sync/atomic"
 
@@ -109,4 +110,26 @@ func catch(fn func() error) (err error) {
 		}
 	}()
 	return fn()
+}
+
+// openBolt is bolt.Open under catch. bbolt takes the file's lock before it
+// reads the file; when it panics, it returns no DB to close, so the file
+// it opened is closed here (releasing the lock for the next open).
+func openBolt(path string, o *bolt.Options) (*bolt.DB, error) {
+	var f *os.File
+	o.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		var err error
+		f, err = os.OpenFile(name, flag, perm)
+		return f, err
+	}
+	var db *bolt.DB
+	err := catch(func() error {
+		var err error
+		db, err = bolt.Open(path, 0o600, o)
+		return err
+	})
+	if db == nil && f != nil {
+		f.Close() // after a panic; after an error bbolt closed it already
+	}
+	return db, err
 }

@@ -215,16 +215,11 @@ func Open(path string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
-	var db *bolt.DB
-	err = catch(func() error {
-		var err error
-		db, err = bolt.Open(path, 0o600, &bolt.Options{
-			Timeout:         o.LockTimeout,
-			FreelistType:    bolt.FreelistMapType,
-			InitialMmapSize: o.InitialMmapSize,
-			NoSync:          o.NoSync,
-		})
-		return err
+	db, err := openBolt(path, &bolt.Options{
+		Timeout:         o.LockTimeout,
+		FreelistType:    bolt.FreelistMapType,
+		InitialMmapSize: o.InitialMmapSize,
+		NoSync:          o.NoSync,
 	})
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):

@@ -358,6 +358,10 @@ func BenchmarkOpen1M(b *testing.B) {
 	}
 	importFile(b, st, benchFile(b, n))
 	st.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, bc := range []struct {
 		name string
 		run  func() error
@@ -390,6 +394,7 @@ func BenchmarkOpen1M(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(fi.Size())/1e6, "db-MB")
 		})
 	}
 }

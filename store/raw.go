@@ -51,14 +51,14 @@ func (r *rawTree) page(id uint64) ([]byte, error) {
 	if r.seen(id) {
 		return nil, fmt.Errorf("page %d reached twice", id)
 	}
-	hdr := make([]byte, pageHeaderSize)
-	if _, err := r.f.ReadAt(hdr, int64(id)*int64(r.ps)); err != nil {
+	buf := make([]byte, r.ps)
+	if _, err := r.f.ReadAt(buf, int64(id)*int64(r.ps)); err != nil {
 		return nil, fmt.Errorf("page %d: %w", id, err)
 	}
-	if got := binary.LittleEndian.Uint64(hdr); got != id {
+	if got := binary.LittleEndian.Uint64(buf); got != id {
 		return nil, fmt.Errorf("page %d is overwritten (it says it is page %d)", id, got)
 	}
-	over := uint64(binary.LittleEndian.Uint32(hdr[12:]))
+	over := uint64(binary.LittleEndian.Uint32(buf[12:]))
 	if id+over >= r.npages {
 		return nil, fmt.Errorf("page %d: %d overflow pages run past the end", id, over)
 	}
@@ -70,9 +70,11 @@ func (r *rawTree) page(id uint64) ([]byte, error) {
 	for i := id; i <= id+over; i++ {
 		r.mark(i)
 	}
-	buf := make([]byte, int(over+1)*r.ps)
-	if _, err := r.f.ReadAt(buf, int64(id)*int64(r.ps)); err != nil {
-		return nil, fmt.Errorf("page %d: %w", id, err)
+	if over > 0 {
+		buf = append(buf, make([]byte, int(over)*r.ps)...)
+		if _, err := r.f.ReadAt(buf[r.ps:], int64(id+1)*int64(r.ps)); err != nil {
+			return nil, fmt.Errorf("page %d: %w", id, err)
+		}
 	}
 	return buf, nil
 }

@@ -52,9 +52,10 @@ var recoverOrder = [][]byte{bucketRedemptions, bucketEvents, bucketEventNonces, 
 
 // Recover copies whatever can still be read from the store file at path
 // into a fresh store, moves the damaged file aside (path.damaged-<UTC time>)
-// and puts the fresh one in its place. Each bucket is read under its own
-// recover, and a damaged page only costs the keys it holds: the walk skips
-// past it and goes on. A serving cache that cannot be read whole is dropped
+// and puts the fresh one in its place. The damaged file is read with plain
+// reads, never by bbolt (rawTree), and a damaged page only costs the keys
+// under it: the walk skips it and goes on with the pages beside it. A
+// serving cache that cannot be read whole is dropped
 // (meta then says never synced). A missing file where MarkerPath shows a
 // store existed gives a deliberately new, empty store. The store must not
 // be open elsewhere (ErrLocked).

@@ -106,6 +106,19 @@
 // redemption, and pulls times stamped later than the device's clock
 // (LastSync, redemption times) back to it.
 //
+// # A damaged file
+//
+// bbolt trusts its file: a damaged page makes it panic deep inside, fault
+// past its memory map or loop for ever. Open therefore reads the meta pages
+// and checks the file size itself, then walks every bucket's pages with
+// plain reads, checking each pointer before bbolt may follow it (raw.go),
+// and refuses a damaged file with ErrDamaged; it also refuses a missing
+// file where MarkerPath shows a store was created (an empty store would
+// forget every redemption). While running, every bbolt call is guarded
+// (guard.go): a panic becomes ErrFailed, and the store refuses everything
+// after it. Check reports on a file without changing it; Recover copies
+// what is readable into a fresh store, redemptions and the outbox first.
+//
 // # Provisioning
 //
 // Export writes the serving cache as a portable file (hashes and record

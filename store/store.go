@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,6 +92,9 @@ type Options struct {
 	// ClockAgreement is how closely a second sync must agree with a held
 	// jump of the server's time to confirm it; 0 = DefaultClockAgreement.
 	ClockAgreement time.Duration
+	// SkipCheck skips reading every key at Open (see Open): for
+	// benchmarks that measure it, and for Recover's own use.
+	SkipCheck bool
 }
 
 // Record is what a verdict needs to know about one cached code. It never
@@ -129,7 +134,7 @@ type Meta struct {
 // the trusted clock and the sync's refresh token, in one bbolt file.
 // It is safe for concurrent use.
 type Store struct {
-	db   *bolt.DB
+	db   *guardedDB
 	path string
 	log  *slog.Logger
 	opt  Options
@@ -197,6 +202,11 @@ func NewNonce() string {
 // Open opens (creating if needed) the store file at path. If another process
 // holds it, Open fails with ErrLocked after o.LockTimeout instead of hanging.
 // Open garbage-collects snapshots that were never committed.
+//
+// A damaged file is refused with an error wrapping ErrDamaged, never a
+// panic: an empty (0-byte) file, a truncated one, bad meta pages, a damaged
+// page (every page of every bucket is read and checked first, unless
+// o.SkipCheck), or a missing file where MarkerPath shows a store existed.
 func Open(path string, o Options) (*Store, error) {
 	if o.MaxPendingEvents <= 0 {
 		o.MaxPendingEvents = DefaultMaxPendingEvents
@@ -216,25 +226,91 @@ func Open(path string, o Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("opening store: creating folder: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
+	err := preflight(path, !o.SkipCheck)
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", path, err)
+	}
+	db, err := openBolt(path, &bolt.Options{
 		Timeout:         o.LockTimeout,
 		FreelistType:    bolt.FreelistMapType,
 		InitialMmapSize: o.InitialMmapSize,
 		NoSync:          o.NoSync,
 	})
-	if errors.Is(err, bolterrors.ErrTimeout) {
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
 		return nil, fmt.Errorf("opening store %s: %w (waited %v)", path, ErrLocked, o.LockTimeout)
-	}
-	if err != nil {
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum), errors.Is(err, bolterrors.ErrVersionMismatch):
+		return nil, fmt.Errorf("opening store %s: %w: %w", path, ErrDamaged, err)
+	case err != nil:
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
 	db.MaxBatchDelay = batchDelay
-	s := &Store{db: db, path: path, log: o.Logger, opt: o}
+	s := &Store{db: &guardedDB{DB: db, log: o.Logger}, path: path, log: o.Logger, opt: o}
 	if err := s.init(); err != nil {
-		db.Close()
+		s.db.Close()
+		return nil, fmt.Errorf("opening store %s: %w", path, err)
+	}
+	if err := writeMarker(path); err != nil {
+		s.db.Close()
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// preflight looks at the file before bbolt maps it: bbolt would take an
+// empty file for a new store, panic (or fault) on a truncated one, and loop
+// for ever on a page that points back at itself. With check, every page of
+// every bucket is read and its pointers checked (rawCheck).
+func preflight(path string, check bool) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if b, merr := os.ReadFile(MarkerPath(path)); merr == nil {
+			return fmt.Errorf("%w: the store file is missing, but %s shows a store was created here (%s); "+
+				"refusing to start an empty store, which would forget every code already used",
+				ErrDamaged, filepath.Base(MarkerPath(path)), strings.TrimSpace(string(b)))
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fm, err := readFileMeta(f)
+	if err != nil || !check {
+		return err
+	}
+	if problems := rawCheck(f, fm, fm.root); len(problems) > 0 {
+		return problemsError(problems)
+	}
+	return nil
+}
+
+// writeMarker records, once, that a store was created at path (see
+// MarkerPath). It is durable before the store is used.
+func writeMarker(path string) error {
+	mp := MarkerPath(path)
+	if _, err := os.Stat(mp); err == nil {
+		return nil
+	}
+	f, err := os.OpenFile(mp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("writing the store marker: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "kioskd store %s first opened %s\n", filepath.Base(path), time.Now().UTC().Format(time.RFC3339))
+	if err == nil {
+		err = f.Sync()
+	}
+	if err = errors.Join(err, f.Close()); err != nil {
+		return fmt.Errorf("writing the store marker: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(mp)); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return fmt.Errorf("writing the store marker: syncing the folder: %w", err)
+		}
+	}
+	return nil
 }
 
 // init creates the buckets, drops uncommitted snapshots and loads the meta.
@@ -303,12 +379,17 @@ func (s *Store) Close() error {
 // Path is the store file's path.
 func (s *Store) Path() string { return s.path }
 
-// Meta returns the serving cache's description.
+// Meta returns the serving cache's description. After the store failed
+// (Err) it returns the failure too, so health turns bad.
 func (s *Store) Meta() (Meta, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.meta, nil
+	return s.meta, s.db.Err()
 }
+
+// Err is why the store stopped serving (bbolt panicked on a damaged page
+// while running: see ErrFailed), or nil while it is sound.
+func (s *Store) Err() error { return s.db.Err() }
 
 // TrustedTime returns the latest trustworthy time seen (zero if none).
 func (s *Store) TrustedTime() time.Time {

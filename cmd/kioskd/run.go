@@ -403,6 +403,10 @@ func (d *daemon) snapshot() status.Snapshot {
 	s.GPIO = status.GPIO{Driver: d.cfg.GPIO.Driver, Detail: d.sig.Status().String()}
 	s.Recent = d.hist.List()
 	s.Problems = append(d.mon.Problems(), syncProblems(s.Sync)...)
+	if err := d.st.Err(); err != nil {
+		// Every verdict is an error from now on: say why first.
+		s.Problems = append([]string{"store damaged, no verdicts until it is recovered (kioskd store check): " + err.Error()}, s.Problems...)
+	}
 	s.Healthy = len(s.Problems) == 0
 	if d.display != nil {
 		s.Display.State = d.display.Screen().State.String()

@@ -31,6 +31,9 @@ func openStore(cfg *config.Config, log *slog.Logger) (*store.Store, error) {
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%w: is the kioskd daemon running? stop it first (systemctl stop kioskd), or use its status page", err)
 	}
+	if errors.Is(err, store.ErrDamaged) {
+		return nil, fmt.Errorf("%w\nkioskd will not decide with it: run kioskd store check for details, then kioskd store recover to rescue what is readable (docs/operations.md, A damaged store)", err)
+	}
 	return st, err
 }
 

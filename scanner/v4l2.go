@@ -124,6 +124,9 @@ func (s *v4l2) session(ctx context.Context, fn func(Frame), seq *uint64, onUp fu
 	if err := cam.SetBufferCount(uint32(max(s.cfg.Buffers, 2))); err != nil {
 		return fmt.Errorf("setting buffer count: %w", err)
 	}
+	// After the format: some drivers reset controls when it changes. On
+	// every open, so a replugged camera gets them back.
+	ctrlSet, ctrlAsked := applyControls(cam, s.cfg.Controls, s.cfg.Source, s.o.logger())
 	// Not every driver takes a rate (v4l2loopback follows its writer).
 	rateErr := cam.SetFramerate(float32(s.cfg.FPS))
 	rate, _ := cam.GetFramerate()
@@ -167,6 +170,9 @@ func (s *v4l2) session(ctx context.Context, fn func(Frame), seq *uint64, onUp fu
 			detail := fmt.Sprintf("%s %v %dx%d @%gfps, %d buffers", s.cfg.Source, pf, f.Width, f.Height, rate, max(s.cfg.Buffers, 2))
 			if rateErr != nil {
 				detail += fmt.Sprintf(" (rate %d not set: %v)", s.cfg.FPS, rateErr)
+			}
+			if ctrlAsked > 0 {
+				detail += fmt.Sprintf(", %d of %d controls set", ctrlSet, ctrlAsked)
 			}
 			onUp(detail)
 		}

@@ -61,7 +61,8 @@ func (r *replay) Describe() string { return r.desc }
 // callback takes longer than a frame period, the images whose time passed
 // meanwhile are dropped (a gap in Frame.Seq) and the one due now is shown
 // next, so a slow decoder never works through a backlog of old pictures. The
-// last image of a replay that does not loop is always shown. An image that
+// last image of a replay that does not loop is always shown. With
+// SourceOptions.EveryImage every image is shown, late if need be. An image that
 // cannot be read is logged and skipped; Run fails only if none can be.
 func (r *replay) Run(ctx context.Context, fn func(Frame)) error {
 	log := r.o.logger()
@@ -95,7 +96,12 @@ func (r *replay) Run(ctx context.Context, fn func(Frame)) error {
 		}
 		// The newest slot whose time has come: the ones before it passed
 		// while the callback ran, and a camera would have overwritten them.
-		if now := int(time.Since(start) / period); now > next {
+		if now := int(time.Since(start) / period); now > next && r.o.EveryImage {
+			// A slideshow late by a period or more starts its schedule over
+			// from this image: the rest keep a full period apart.
+			start = time.Now().Add(-time.Duration(next) * period)
+			due = start.Add(time.Duration(next) * period)
+		} else if now > next {
 			if !r.loop {
 				now = min(now, n-1)
 			}

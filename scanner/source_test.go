@@ -301,3 +301,50 @@ func TestReplayDropsStaleFrames(t *testing.T) {
 		t.Errorf("last frame delivered: image %d seq %d; want the last image, %d", last.img, last.seq, n)
 	}
 }
+
+// TestReplayEveryImage: a slideshow (kioskd demo) shows every image in
+// turn even to a slow consumer, none sooner than a period after the last
+// (no burst of catching up).
+func TestReplayEveryImage(t *testing.T) {
+	const (
+		n      = 8
+		period = 5 * time.Millisecond
+	)
+	dir := t.TempDir()
+	for i := range n {
+		img := image.NewGray(image.Rect(0, 0, 16, 16))
+		img.Pix[0] = byte(i)
+		writePNG(t, filepath.Join(dir, fmt.Sprintf("%02d.png", i)), img)
+	}
+	cfg := replayCfg("dir:" + dir)
+	cfg.FPS = int(time.Second / period)
+	src, err := Open(cfg, SourceOptions{EveryImage: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		got   []int
+		times []time.Time
+	)
+	if err := src.Run(context.Background(), func(f Frame) {
+		if f.Seq != uint64(len(got)+1) {
+			t.Errorf("seq %d after %d frames: a gap in a slideshow", f.Seq, len(got))
+		}
+		got = append(got, int(f.Y[0]))
+		times = append(times, time.Now())
+		time.Sleep(3 * period)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("shown %v, want all %d images", got, n)
+	}
+	for i := 1; i < n; i++ {
+		if got[i] != i {
+			t.Errorf("image %d shown %d-th", got[i], i)
+		}
+		if gap := times[i].Sub(times[i-1]); gap < period {
+			t.Errorf("image %d shown %v after the one before, less than a period", i, gap)
+		}
+	}
+}

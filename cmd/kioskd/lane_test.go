@@ -133,6 +133,7 @@ func TestLaneKeepsUp(t *testing.T) {
 	if float64(s.Camera.FramesDropped) != dropped {
 		t.Errorf("status: %d frames dropped, metrics %v", s.Camera.FramesDropped, dropped)
 	}
+	t.Logf("%d frames at 240 fps: %v decoded, %v dropped; verdict latency %s", noisy+1, decoded, dropped, s.Camera.LatencyP50)
 	lat, err := time.ParseDuration(s.Camera.LatencyP50)
 	if err != nil || lat <= 0 || lat > 30*time.Second {
 		t.Errorf("status: verdict latency p50 %q (%v); want a measured duration", s.Camera.LatencyP50, err)

@@ -20,6 +20,9 @@ type Camera struct {
 	Rearm time.Duration `yaml:"rearm"`
 	// Loop makes a replay source start over at the end (dir:/file: only).
 	Loop bool `yaml:"loop"`
+	// Controls are V4L2 controls (exposure, gain, focus...) set each time
+	// the camera is opened, by name or hex id; a replay source ignores them.
+	Controls map[string]int `yaml:"controls"`
 }
 
 func defaultCamera() Camera {
@@ -52,6 +55,9 @@ func (c *Camera) validate() error {
 	}
 	if c.Rearm < 0 {
 		return keyErr("camera.rearm", "must not be negative")
+	}
+	if err := validateControls(c.Controls); err != nil {
+		return err
 	}
 	return nil
 }

@@ -46,6 +46,11 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"http host empty", "http:\n  hosts: [\"\"]\n", "http.hosts"},
 		{"http host wildcard", "http:\n  hosts: [\"*.local\"]\n", "http.hosts"},
 		{"http host bad label", "http:\n  hosts: [door..local]\n", "http.hosts"},
+		{"control name with spaces", "camera:\n  controls: {\"Exposure Time, Absolute\": 100}\n", "camera.controls"},
+		{"control name upper case", "camera:\n  controls: {Gain: 10}\n", "camera.controls"},
+		{"control id too long", "camera:\n  controls: {\"0x1009a0902\": 1}\n", "camera.controls"},
+		{"control value past 32 bits", "camera:\n  controls: {gain: 4294967296}\n", "camera.controls.gain"},
+		{"control value not a number", "camera:\n  controls: {gain: high}\n", "high"},
 		{"http host not a list", "http:\n  hosts: door-3.local\n", "cannot unmarshal"},
 		{"negative page bound", "bitbadges:\n  sync_max_pages: -1\n", "bitbadges.sync_max_pages"},
 		{"tiny time bound", "bitbadges:\n  sync_max_duration: 10ms\n", "bitbadges.sync_max_duration"},
@@ -193,6 +198,22 @@ func TestHTTPHostsAccepted(t *testing.T) {
 		}
 		if len(c.HTTP.Hosts) != 1 || c.HTTP.Hosts[0] != h {
 			t.Errorf("http.hosts [%q] read as %q", h, c.HTTP.Hosts)
+		}
+	}
+}
+
+func TestCameraControls(t *testing.T) {
+	c, err := Parse([]byte("camera:\n  controls:\n    auto_exposure: 1\n    exposure_time_absolute: 150\n    gain: 0\n    0x009a090a: 0\n    brightness: -10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"auto_exposure": 1, "exposure_time_absolute": 150, "gain": 0, "0x009a090a": 0, "brightness": -10}
+	if len(c.Camera.Controls) != len(want) {
+		t.Fatalf("controls %v, want %v", c.Camera.Controls, want)
+	}
+	for k, v := range want {
+		if got, ok := c.Camera.Controls[k]; !ok || got != v {
+			t.Errorf("controls[%s] = %d, %v; want %d", k, got, ok, v)
 		}
 	}
 }

@@ -143,7 +143,9 @@ func Run(ctx context.Context, out io.Writer, o Options) (Result, error) {
 		r.Codes, r.Pages, r.Duration.Round(time.Millisecond), r.Deleted, filepath.Base(dir)+"/kioskd.db")
 
 	ver := verify.New(st, verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log})
-	src, err := scanner.Open(cfg.Camera, scanner.SourceOptions{Logger: log})
+	// The demo's frames are a script: each is shown, even on a machine too
+	// slow for the frame rate, where a camera's would be dropped.
+	src, err := scanner.Open(cfg.Camera, scanner.SourceOptions{Logger: log, EveryImage: true})
 	if err != nil {
 		sig.Close()
 		return res, fmt.Errorf("opening the replay source: %w", err)

@@ -18,6 +18,10 @@ type Meter interface {
 	DecodeLatency(d time.Duration)
 	Frame()
 	CameraUp(up bool)
+	// FramesDropped counts frames the source dropped unseen (gaps in Seq).
+	FramesDropped(n uint64)
+	// VerdictLatency records one verdict's time from frame capture.
+	VerdictLatency(d time.Duration)
 }
 
 // Monitor watches the lane: the camera's state, the frame rate and decode
@@ -41,6 +45,10 @@ type Monitor struct {
 	decodes   []time.Duration // recent decode times, a ring
 	decodeIdx int
 	lastFrame time.Time
+	lastSeq   uint64
+	dropped   uint64
+	latencies []time.Duration // recent verdict latencies, a ring
+	latIdx    int
 
 	// faultMu makes evaluating health and driving the fault indication one
 	// step, so the watch loop and a camera event cannot reorder them.
@@ -87,12 +95,15 @@ func (m *Monitor) Frame(f scanner.Frame, took time.Duration, found bool) {
 		cut++
 	}
 	m.frames = append(m.frames[cut:], now)
-	if len(m.decodes) < decodeRing {
-		m.decodes = append(m.decodes, took)
-	} else {
-		m.decodes[m.decodeIdx] = took
-		m.decodeIdx = (m.decodeIdx + 1) % decodeRing
+	m.decodes, m.decodeIdx = ring(m.decodes, m.decodeIdx, took)
+	// A gap in Seq is frames the source dropped while the lane was busy. A
+	// Seq that goes back is a new source (a reload): nothing was dropped.
+	var dropped uint64
+	if m.lastSeq != 0 && f.Seq > m.lastSeq+1 {
+		dropped = f.Seq - m.lastSeq - 1
+		m.dropped += dropped
 	}
+	m.lastSeq = f.Seq
 	if !m.camSeen {
 		// A source that reports no state (a replay) is up once it delivers.
 		m.cam = scanner.State{Up: true}
@@ -107,6 +118,30 @@ func (m *Monitor) Frame(f scanner.Frame, took time.Duration, found bool) {
 	if m.Meter != nil {
 		m.Meter.Frame()
 		m.Meter.DecodeLatency(took)
+		if dropped > 0 {
+			m.Meter.FramesDropped(dropped)
+		}
+	}
+}
+
+// ring appends d to a ring of decodeRing durations whose oldest is at idx.
+func ring(r []time.Duration, idx int, d time.Duration) ([]time.Duration, int) {
+	if len(r) < decodeRing {
+		return append(r, d), idx
+	}
+	r[idx] = d
+	return r, (idx + 1) % decodeRing
+}
+
+var _ LatencyObserver = (*Monitor)(nil)
+
+// VerdictLatency implements LatencyObserver.
+func (m *Monitor) VerdictLatency(d time.Duration) {
+	m.mu.Lock()
+	m.latencies, m.latIdx = ring(m.latencies, m.latIdx, d)
+	m.mu.Unlock()
+	if m.Meter != nil {
+		m.Meter.VerdictLatency(d)
 	}
 }
 
@@ -127,6 +162,14 @@ type LaneStats struct {
 	FPS          float64
 	DecodeP50    time.Duration
 	LastFrame    time.Time
+	// FramesDropped counts frames dropped unseen since start: while the
+	// lane decodes, newer frames replace each other and only the newest
+	// is decoded next.
+	FramesDropped uint64
+	// VerdictLatencyP50 and P95 are over the recent verdicts, from capture
+	// to outputs; zero before the first verdict.
+	VerdictLatencyP50 time.Duration
+	VerdictLatencyP95 time.Duration
 }
 
 // Stats returns the lane's current figures.
@@ -149,6 +192,13 @@ func (m *Monitor) Stats() LaneStats {
 		d := slices.Clone(m.decodes)
 		slices.Sort(d)
 		s.DecodeP50 = d[len(d)/2]
+	}
+	s.FramesDropped = m.dropped
+	if len(m.latencies) > 0 {
+		d := slices.Clone(m.latencies)
+		slices.Sort(d)
+		s.VerdictLatencyP50 = d[len(d)/2]
+		s.VerdictLatencyP95 = d[(len(d)*95)/100]
 	}
 	return s
 }

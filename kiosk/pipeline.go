@@ -35,6 +35,12 @@ type Observer interface {
 	Verdict(v verify.Verdict)
 }
 
+// LatencyObserver is an Observer that also hears each verdict's latency:
+// from the frame's capture (scanner.Frame.Time) to the outputs being driven.
+type LatencyObserver interface {
+	VerdictLatency(d time.Duration)
+}
+
 // Pipeline is one scan lane: a source, a decoder and the verdict's outputs.
 type Pipeline struct {
 	Source   scanner.Source
@@ -65,6 +71,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		now = time.Now
 	}
 	presence := scanner.NewPresence(p.Rearm)
+	lat, _ := p.Observer.(LatencyObserver)
 	err := p.Source.Run(ctx, func(f scanner.Frame) {
 		t0 := time.Now()
 		text, ok := p.Decoder.Decode(f)
@@ -104,6 +111,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			v = p.Verifier.Check(ctx, code, verify.CheckOpts{Direction: p.Direction})
 		}
 		p.signal(v)
+		// From capture, not from when decoding began: the time the frame
+		// waited and the decode are part of what the visitor waits for.
+		if lat != nil && !f.Time.IsZero() {
+			lat.VerdictLatency(time.Since(f.Time))
+		}
 		if p.Observer != nil {
 			p.Observer.Verdict(v)
 		}

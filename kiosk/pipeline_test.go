@@ -294,3 +294,88 @@ func TestMonitorCameraEventsDriveFaultAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// gapSource delivers frames with the given Seq numbers, each captured age
+// before it is handed over (as a frame that waited in the driver is).
+type gapSource struct {
+	frames []scanner.Frame
+	seqs   []uint64
+	age    time.Duration
+}
+
+func (s *gapSource) Run(ctx context.Context, fn func(scanner.Frame)) error {
+	for i, f := range s.frames {
+		f.Seq = s.seqs[i]
+		f.Time = time.Now().Add(-s.age)
+		fn(f)
+	}
+	return nil
+}
+
+func (s *gapSource) Describe() string { return "gaps" }
+
+// slowDecoder is the real decoder made slower by a fixed cost.
+type slowDecoder struct {
+	d    *scanner.Decoder
+	cost time.Duration
+}
+
+func (s slowDecoder) Decode(f scanner.Frame) (string, bool) {
+	time.Sleep(s.cost)
+	return s.d.Decode(f)
+}
+
+type recMeter struct {
+	mu        stdsync.Mutex
+	dropped   uint64
+	latencies []time.Duration
+}
+
+func (m *recMeter) Verdict(string, bool)        {}
+func (m *recMeter) DecodeLatency(time.Duration) {}
+func (m *recMeter) Frame()                      {}
+func (m *recMeter) CameraUp(bool)               {}
+func (m *recMeter) FramesDropped(n uint64)      { m.mu.Lock(); m.dropped += n; m.mu.Unlock() }
+func (m *recMeter) VerdictLatency(d time.Duration) {
+	m.mu.Lock()
+	m.latencies = append(m.latencies, d)
+	m.mu.Unlock()
+}
+
+// TestPipelineCountsDropsAndLatencyFromCapture: gaps in Seq are counted as
+// dropped frames (a Seq that goes back is a new source, not a drop), and a
+// verdict's latency runs from the frame's capture, so it includes the time
+// the frame waited and the decode, not only what came after decoding.
+func TestPipelineCountsDropsAndLatencyFromCapture(t *testing.T) {
+	const (
+		age  = 80 * time.Millisecond
+		cost = 20 * time.Millisecond
+	)
+	code := strings.Repeat("ab", 32)
+	empty, withCode := qrFrame(t, ""), qrFrame(t, code)
+	src := &gapSource{
+		frames: []scanner.Frame{empty, empty, empty, withCode, empty, empty},
+		seqs:   []uint64{1, 2, 6, 9, 1, 3}, // 3 + 2 dropped, a restart, 1 dropped
+		age:    age,
+	}
+	meter := &recMeter{}
+	mon := &Monitor{Verifier: &fakeVerifier{seen: map[string]int{}}, Meter: meter}
+	p := &Pipeline{Source: src, Decoder: slowDecoder{scanner.NewDecoder(scanner.DecoderOptions{}), cost},
+		Verifier: &fakeVerifier{seen: map[string]int{}}, Rearm: time.Second, Observer: mon}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := mon.Stats()
+	if st.FramesDropped != 6 || meter.dropped != 6 {
+		t.Errorf("dropped: status %d, metrics %d; want 6", st.FramesDropped, meter.dropped)
+	}
+	if len(meter.latencies) != 1 {
+		t.Fatalf("%d verdict latencies, want 1", len(meter.latencies))
+	}
+	if l := meter.latencies[0]; l < age+cost {
+		t.Errorf("verdict latency %v: less than the frame's age %v plus the decode %v, so not from capture", l, age, cost)
+	}
+	if st.VerdictLatencyP50 != meter.latencies[0] || st.VerdictLatencyP95 != meter.latencies[0] {
+		t.Errorf("status latency p50 %v p95 %v, want %v", st.VerdictLatencyP50, st.VerdictLatencyP95, meter.latencies[0])
+	}
+}

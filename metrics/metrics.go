@@ -50,6 +50,8 @@ type Metrics struct {
 	verdicts      *prometheus.CounterVec
 	decode        prometheus.Histogram
 	frames        prometheus.Counter
+	dropped       prometheus.Counter
+	verdictLat    prometheus.Histogram
 	cameraUp      prometheus.Gauge
 	cacheCodes    prometheus.Gauge
 	lastSyncTS    prometheus.Gauge
@@ -98,6 +100,17 @@ func newWithClock(now func() time.Time) *Metrics {
 			Name: "kioskd_frames_total",
 			Help: "Camera frames taken into the pipeline; rate() gives the frame rate.",
 		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kioskd_frames_dropped_total",
+			Help: "Camera frames dropped unseen because the lane was still decoding an older one (it decodes the newest next).",
+		}),
+		verdictLat: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "kioskd_verdict_latency_seconds",
+			Help: "Time from the capture of the frame showing a code to the verdict on the outputs.",
+			// 5 ms to ~10 s: a frame period plus a decode on a Pi, up to an
+			// online check on a slow link.
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}),
 		cameraUp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kioskd_camera_up",
 			Help: "1 while the camera delivers frames, 0 while it is down or being reopened.",
@@ -139,7 +152,7 @@ func newWithClock(now func() time.Time) *Metrics {
 			func() float64 { return v(m.syncState()) })
 	}
 	m.reg.MustRegister(
-		m.verdicts, m.decode, m.frames, m.cameraUp, m.cacheCodes, m.lastSyncTS,
+		m.verdicts, m.decode, m.frames, m.dropped, m.verdictLat, m.cameraUp, m.cacheCodes, m.lastSyncTS,
 		cacheAge, m.syncs, m.syncDuration, m.eventsPending, m.doubleEntries,
 		syncGauge("kioskd_sync_in_progress", "1 while a pre-fetch runs.",
 			func(s SyncState) float64 { return b2f(s.Running) }),
@@ -224,6 +237,22 @@ func (m *Metrics) Frame() {
 		return
 	}
 	m.frames.Inc()
+}
+
+// FramesDropped counts n frames dropped unseen.
+func (m *Metrics) FramesDropped(n uint64) {
+	if m == nil {
+		return
+	}
+	m.dropped.Add(float64(n))
+}
+
+// VerdictLatency records one verdict's time from frame capture to outputs.
+func (m *Metrics) VerdictLatency(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.verdictLat.Observe(d.Seconds())
 }
 
 // CameraUp sets whether the camera is delivering frames.

@@ -116,12 +116,19 @@ func TestHandlerExposesEverySeries(t *testing.T) {
 	m := New()
 	m.DecodeLatency(2 * time.Millisecond)
 	m.SyncResult(true, time.Second)
+	m.FramesDropped(3)
+	m.FramesDropped(2)
+	m.VerdictLatency(40 * time.Millisecond)
 	body := scrape(t, m)
 	for _, name := range []string{
 		"kioskd_verdicts_total{reason=\"ok\",result=\"accept\"} 0",
 		"kioskd_verdicts_total{reason=\"already-used\",result=\"reject\"} 0",
 		"kioskd_decode_duration_seconds_bucket",
 		"kioskd_frames_total 0",
+		"kioskd_frames_dropped_total 5",
+		"kioskd_verdict_latency_seconds_bucket{le=\"0.04\"} 1",
+		"kioskd_verdict_latency_seconds_bucket{le=\"0.02\"} 0",
+		"kioskd_verdict_latency_seconds_count 1",
 		"kioskd_camera_up 0",
 		"kioskd_cache_codes 0",
 		"kioskd_cache_age_seconds",
@@ -159,6 +166,8 @@ func TestNilIsNoop(t *testing.T) {
 	m.SyncResult(true, time.Second)
 	m.EventsPending(1)
 	m.DoubleEntry()
+	m.FramesDropped(1)
+	m.VerdictLatency(time.Millisecond)
 	if err := m.Register(nil); err != nil {
 		t.Fatal(err)
 	}

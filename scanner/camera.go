@@ -18,9 +18,32 @@ type CameraInfo struct {
 	Name    string
 	Bus     string
 	Formats []FormatInfo
+	// Controls are the camera's V4L2 controls, settable in camera.controls.
+	Controls []ControlInfo
 	// Err says why the device could not be described (e.g. it is a
 	// metadata node, or busy); the other fields are then partial.
 	Err string
+}
+
+// ControlInfo is one V4L2 control (exposure, gain, focus...) of a camera.
+type ControlInfo struct {
+	Name  string // as camera.controls takes it, e.g. exposure_time_absolute
+	ID    uint32
+	Label string // the driver's name, e.g. "Exposure Time, Absolute"
+	Type  string // int, bool or menu
+	Min   int32
+	Max   int32
+	Step  int32
+	// Default is the driver's default, when it could be read.
+	Default    int32
+	HasDefault bool
+	// Current is the value now, when it could be read (else Err says why).
+	Current    int32
+	HasCurrent bool
+	Err        string
+	// Inactive: the driver ignores the control now, typically a manual
+	// exposure or focus while the automatic mode is on.
+	Inactive bool
 }
 
 // FormatInfo is one pixel format with its sizes.

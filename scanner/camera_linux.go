@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/blackjack/webcam"
+	"golang.org/x/sys/unix"
 )
 
 // ListCameras describes every /dev/video* device: name, bus, and for each
@@ -53,5 +54,13 @@ func describeCamera(path string) CameraInfo {
 		}
 		info.Formats = append(info.Formats, fi)
 	}
+	// webcam v0.6.1 does not return a control's default or flags: ask the
+	// driver on a descriptor of our own (V4L2 allows several opens).
+	var query func(uint32) (int32, uint32, error)
+	if fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
+		defer unix.Close(fd)
+		query = func(id uint32) (int32, uint32, error) { return queryControl(fd, id) }
+	}
+	info.Controls = describeControls(cam, query)
 	return info
 }

@@ -7,7 +7,8 @@
 //
 // A Source delivers Frames: the luminance plane of the newest camera image,
 // valid only during the callback. Frames that arrive while the callback runs
-// are dropped, never queued, so a slow decode never shows an old picture.
+// are dropped, never queued, so a slow decode never shows an old picture;
+// they leave a gap in Frame.Seq, which the pipeline counts.
 // Open picks the source from config.Camera.Source:
 //
 //   - /dev/videoN: V4L2 through github.com/blackjack/webcam, GREY or YUYV

@@ -13,8 +13,13 @@ type Frame struct {
 	Width  int
 	Height int
 	Stride int
-	Seq    uint64    // increasing per source; gaps are dropped frames
-	Time   time.Time // when the frame was captured
+	// Seq counts the frames the source took, from 1; a gap is frames
+	// dropped unseen because the consumer was busy.
+	Seq uint64
+	// Time is when the frame was captured (a V4L2 camera: when its buffer was
+	// dequeued; a replay: its slot in the schedule), not when decoding began:
+	// verdict latency is measured from it.
+	Time time.Time
 }
 
 // Source is where frames come from: a camera or a replay of images.

@@ -56,50 +56,86 @@ func newReplay(cfg config.Camera, o SourceOptions) (*replay, error) {
 
 func (r *replay) Describe() string { return r.desc }
 
-// Run shows each image in turn at the configured rate. An image that cannot
-// be read is logged and skipped; Run fails only if none can be.
+// Run shows each image in turn at the configured rate, like a camera that
+// captures image i at start+i/fps whether or not anyone is reading. When the
+// callback takes longer than a frame period, the images whose time passed
+// meanwhile are dropped (a gap in Frame.Seq) and the one due now is shown
+// next, so a slow decoder never works through a backlog of old pictures. The
+// last image of a replay that does not loop is always shown. With
+// SourceOptions.EveryImage every image is shown, late if need be. An image that
+// cannot be read is logged and skipped; Run fails only if none can be.
 func (r *replay) Run(ctx context.Context, fn func(Frame)) error {
 	log := r.o.logger()
 	r.o.state(State{Up: true, Detail: r.desc})
 	defer r.o.state(State{Up: false, Detail: "replay ended"})
-	tick := time.NewTicker(time.Second / time.Duration(r.fps))
-	defer tick.Stop()
+	period := time.Second / time.Duration(r.fps)
+	n := len(r.files)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
 	var (
-		buf []byte
-		seq uint64
+		buf         []byte
+		shown       int
+		failedInRow int
+		seq         uint64 // frames delivered or dropped; an unreadable image is neither
+		dropped     uint64 // dropped since the last delivery
 	)
-	for {
-		shown := 0
-		for _, name := range r.files {
-			img, err := loadImageFile(name)
-			if err != nil {
-				log.Warn("replay: skipping image", "file", name, "err", err)
-				continue
-			}
+	start := time.Now()
+	// next is the index in the schedule: slot i shows files[i%n] at start+i*period.
+	for next := 0; r.loop || next < n; next++ {
+		due := start.Add(time.Duration(next) * period)
+		if d := time.Until(due); d > 0 {
+			timer.Reset(d)
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-tick.C:
+			case <-timer.C:
 			}
-			f := FrameFromImage(img, buf)
-			if _, ok := img.(*image.Gray); !ok {
-				if _, ok := img.(*image.YCbCr); !ok {
-					buf = f.Y // keep the conversion buffer for the next image
-				}
-			}
-			seq++
-			f.Seq = seq
-			f.Time = time.Now()
-			fn(f)
-			shown++
-		}
-		if shown == 0 {
-			return fmt.Errorf("scanner: replay: none of %d images could be read", len(r.files))
-		}
-		if !r.loop {
+		} else if ctx.Err() != nil {
 			return nil
 		}
+		// The newest slot whose time has come: the ones before it passed
+		// while the callback ran, and a camera would have overwritten them.
+		if now := int(time.Since(start) / period); now > next && r.o.EveryImage {
+			// A slideshow late by a period or more starts its schedule over
+			// from this image: the rest keep a full period apart.
+			start = time.Now().Add(-time.Duration(next) * period)
+			due = start.Add(time.Duration(next) * period)
+		} else if now > next {
+			if !r.loop {
+				now = min(now, n-1)
+			}
+			dropped += uint64(now - next)
+			next = now
+			due = start.Add(time.Duration(next) * period)
+		}
+		name := r.files[next%n]
+		img, err := loadImageFile(name)
+		if err != nil {
+			log.Warn("replay: skipping image", "file", name, "err", err)
+			if failedInRow++; failedInRow >= n {
+				return fmt.Errorf("scanner: replay: none of %d images could be read", n)
+			}
+			continue
+		}
+		failedInRow = 0
+		f := FrameFromImage(img, buf)
+		if _, ok := img.(*image.Gray); !ok {
+			if _, ok := img.(*image.YCbCr); !ok {
+				buf = f.Y // keep the conversion buffer for the next image
+			}
+		}
+		seq += dropped + 1
+		dropped = 0
+		f.Seq = seq
+		f.Time = due // when this camera "captured" it
+		fn(f)
+		shown++
 	}
+	if shown == 0 {
+		return fmt.Errorf("scanner: replay: none of %d images could be read", n)
+	}
+	return nil
 }
 
 // loadImageFile decodes a PGM, PNG, JPEG or GIF file.

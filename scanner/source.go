@@ -17,6 +17,10 @@ type SourceOptions struct {
 	// with what the driver set, or down with the fault). It is called from
 	// the goroutine running Run; nil ignores.
 	OnState func(State)
+	// EveryImage makes a replay source show every image in turn however
+	// long the callback takes, like a slideshow, instead of dropping the
+	// images whose time passed as a camera would (kioskd demo's script).
+	EveryImage bool
 }
 
 func (o SourceOptions) logger() *slog.Logger {

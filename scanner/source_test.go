@@ -3,6 +3,7 @@ package scanner
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -61,7 +62,11 @@ func TestReplayEndToEnd(t *testing.T) {
 	}
 
 	var states []State
-	src, err := Open(replayCfg("dir:"+dir), SourceOptions{OnState: func(s State) { states = append(states, s) }})
+	// Slow enough that even a -race decode fits in a frame period: this test
+	// wants every frame (TestReplayDropsStaleFrames is the one that does not).
+	cfg := replayCfg("dir:" + dir)
+	cfg.FPS = 5
+	src, err := Open(cfg, SourceOptions{OnState: func(s State) { states = append(states, s) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,5 +229,122 @@ func TestSnapshotMissingCamera(t *testing.T) {
 	err := Snapshot(ctx, replayCfg("/dev/video-kioskd-test-missing"), &bytes.Buffer{})
 	if err == nil {
 		t.Fatal("snapshot of a missing camera succeeded")
+	}
+}
+
+// TestReplayDropsStaleFrames shows the lane keeping up with a camera faster
+// than its decoder: while a slow callback runs, the frames whose time passed
+// are dropped (a gap in Seq as wide as the number skipped), the one due now
+// is delivered next, and its Time is its capture slot, not when decoding
+// began. Before, every image was delivered in turn, each later than the last.
+func TestReplayDropsStaleFrames(t *testing.T) {
+	const (
+		n      = 40
+		fps    = 200
+		period = time.Second / fps
+		slow   = 6 * period // the deliberately slow decoder
+	)
+	dir := t.TempDir()
+	for i := range n {
+		img := image.NewGray(image.Rect(0, 0, 16, 16))
+		img.Pix[0] = byte(i) // which image this is
+		writePNG(t, filepath.Join(dir, fmt.Sprintf("%02d.png", i)), img)
+	}
+	cfg := replayCfg("dir:" + dir)
+	cfg.FPS = fps
+	src, err := Open(cfg, SourceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		seq     uint64
+		img     int
+		at      time.Time // Frame.Time
+		prevEnd time.Time // when the previous callback returned
+	}
+	var (
+		frames  []got
+		prevEnd time.Time
+	)
+	if err := src.Run(context.Background(), func(f Frame) {
+		frames = append(frames, got{f.Seq, int(f.Y[0]), f.Time, prevEnd})
+		time.Sleep(slow) // decoding takes six frame periods
+		prevEnd = time.Now()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(frames) < 2 || len(frames) > n/5 {
+		t.Fatalf("%d of %d frames delivered to a decoder 6 periods slow; want 2..%d", len(frames), n, n/5)
+	}
+	for i, f := range frames {
+		// Seq counts every frame the camera took: the image shown is the
+		// (Seq)th, and the gap before it is how many were dropped.
+		if f.img != int(f.seq)-1 {
+			t.Errorf("frame %d: image %d with seq %d; the gaps in Seq must be the frames dropped", i, f.img, f.seq)
+		}
+		if i == 0 {
+			continue
+		}
+		if gap := f.seq - frames[i-1].seq; gap < 6 && f.img != n-1 {
+			t.Errorf("frame %d: seq %d after %d: a frame from the backlog, not the newest", i, f.seq, frames[i-1].seq)
+		}
+		// The newest frame was captured at most one period before the
+		// decoder asked again; a stale one earlier.
+		if !f.at.After(f.prevEnd.Add(-period)) && f.img != n-1 {
+			t.Errorf("frame %d captured %v before the decoder was free again: stale", i, f.prevEnd.Sub(f.at))
+		}
+		if !f.at.After(frames[i-1].at) {
+			t.Errorf("frame %d: capture time does not advance", i)
+		}
+	}
+	if last := frames[len(frames)-1]; last.img != n-1 || last.seq != n {
+		t.Errorf("last frame delivered: image %d seq %d; want the last image, %d", last.img, last.seq, n)
+	}
+}
+
+// TestReplayEveryImage: a slideshow (kioskd demo) shows every image in
+// turn even to a slow consumer, none sooner than a period after the last
+// (no burst of catching up).
+func TestReplayEveryImage(t *testing.T) {
+	const (
+		n      = 8
+		period = 5 * time.Millisecond
+	)
+	dir := t.TempDir()
+	for i := range n {
+		img := image.NewGray(image.Rect(0, 0, 16, 16))
+		img.Pix[0] = byte(i)
+		writePNG(t, filepath.Join(dir, fmt.Sprintf("%02d.png", i)), img)
+	}
+	cfg := replayCfg("dir:" + dir)
+	cfg.FPS = int(time.Second / period)
+	src, err := Open(cfg, SourceOptions{EveryImage: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		got   []int
+		times []time.Time
+	)
+	if err := src.Run(context.Background(), func(f Frame) {
+		if f.Seq != uint64(len(got)+1) {
+			t.Errorf("seq %d after %d frames: a gap in a slideshow", f.Seq, len(got))
+		}
+		got = append(got, int(f.Y[0]))
+		times = append(times, time.Now())
+		time.Sleep(3 * period)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("shown %v, want all %d images", got, n)
+	}
+	for i := 1; i < n; i++ {
+		if got[i] != i {
+			t.Errorf("image %d shown %d-th", got[i], i)
+		}
+		if gap := times[i].Sub(times[i-1]); gap < period {
+			t.Errorf("image %d shown %v after the one before, less than a period", i, gap)
+		}
 	}
 }

@@ -124,6 +124,9 @@ func (s *v4l2) session(ctx context.Context, fn func(Frame), seq *uint64, onUp fu
 	if err := cam.SetBufferCount(uint32(max(s.cfg.Buffers, 2))); err != nil {
 		return fmt.Errorf("setting buffer count: %w", err)
 	}
+	// After the format: some drivers reset controls when it changes. On
+	// every open, so a replugged camera gets them back.
+	ctrlSet, ctrlAsked := applyControls(cam, s.cfg.Controls, s.cfg.Source, s.o.logger())
 	// Not every driver takes a rate (v4l2loopback follows its writer).
 	rateErr := cam.SetFramerate(float32(s.cfg.FPS))
 	rate, _ := cam.GetFramerate()
@@ -147,7 +150,11 @@ func (s *v4l2) session(ctx context.Context, fn func(Frame), seq *uint64, onUp fu
 			}
 			return fmt.Errorf("waiting for a frame: %w", err)
 		}
-		buf, idx, err := newestFrame(cam)
+		buf, idx, drained, err := newestFrame(cam)
+		// The capture time: webcam v0.6.1 does not hand out the buffer's
+		// timestamp, so the moment the newest buffer was dequeued, before
+		// any conversion, stands for it.
+		captured := time.Now()
 		if errors.Is(err, unix.EAGAIN) {
 			continue
 		}
@@ -155,7 +162,8 @@ func (s *v4l2) session(ctx context.Context, fn func(Frame), seq *uint64, onUp fu
 			return fmt.Errorf("reading a frame: %w", err)
 		}
 		timeouts = 0
-		*seq++
+		// Frames drained unseen leave a gap in Seq: the pipeline counts them dropped.
+		*seq += uint64(drained) + 1
 		f, ferr := s.frame(pf, buf, w, h, sizes)
 		if ferr == nil && f.Y != nil && !announced {
 			announced = true
@@ -163,11 +171,14 @@ func (s *v4l2) session(ctx context.Context, fn func(Frame), seq *uint64, onUp fu
 			if rateErr != nil {
 				detail += fmt.Sprintf(" (rate %d not set: %v)", s.cfg.FPS, rateErr)
 			}
+			if ctrlAsked > 0 {
+				detail += fmt.Sprintf(", %d of %d controls set", ctrlSet, ctrlAsked)
+			}
 			onUp(detail)
 		}
 		if ferr == nil && f.Y != nil { // nil: a torn MJPEG frame, skipped
 			f.Seq = *seq
-			f.Time = time.Now()
+			f.Time = captured
 			fn(f)
 		}
 		// Hand the buffer back only now: GREY frames were read in place.
@@ -182,24 +193,33 @@ func (s *v4l2) session(ctx context.Context, fn func(Frame), seq *uint64, onUp fu
 }
 
 // newestFrame dequeues every frame that is ready and keeps only the last,
-// so that decoding always works on the newest and never falls behind.
-func newestFrame(cam *webcam.Webcam) ([]byte, uint32, error) {
+// so that decoding always works on the newest and never falls behind. It
+// also returns how many older frames it handed back unseen.
+func newestFrame(cam frameQueue) ([]byte, uint32, int, error) {
 	buf, idx, err := cam.GetFrame()
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
+	drained := 0
 	for {
 		nb, ni, err := cam.GetFrame()
 		if err != nil {
 			// EAGAIN: nothing newer. Anything else shows up next time.
-			return buf, idx, nil
+			return buf, idx, drained, nil
 		}
 		if rerr := cam.ReleaseFrame(idx); rerr != nil {
 			_ = cam.ReleaseFrame(ni)
-			return nil, 0, rerr
+			return nil, 0, 0, rerr
 		}
 		buf, idx = nb, ni
+		drained++
 	}
+}
+
+// frameQueue is the part of *webcam.Webcam that newestFrame uses.
+type frameQueue interface {
+	GetFrame() ([]byte, uint32, error)
+	ReleaseFrame(index uint32) error
 }
 
 // frame turns a captured buffer into a Frame without allocating for GREY

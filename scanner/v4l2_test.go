@@ -4,9 +4,12 @@ package scanner
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/jpeg"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/kioskd/kioskd/scanner/internal/synth"
 )
@@ -62,5 +65,52 @@ func TestV4L2FrameFormats(t *testing.T) {
 	greyAllocs := testing.AllocsPerRun(10, func() { _, _ = s.frame(fmtGREY, img.Pix, w, h, nil) })
 	if yuyvAllocs != 0 || greyAllocs != 0 {
 		t.Errorf("allocations per frame: YUYV %v, GREY %v", yuyvAllocs, greyAllocs)
+	}
+}
+
+// fakeQueue is a driver queue holding ready frames, oldest first.
+type fakeQueue struct {
+	ready    []uint32
+	released []uint32
+}
+
+func (q *fakeQueue) GetFrame() ([]byte, uint32, error) {
+	if len(q.ready) == 0 {
+		return nil, 0, unix.EAGAIN
+	}
+	i := q.ready[0]
+	q.ready = q.ready[1:]
+	return []byte{byte(i)}, i, nil
+}
+
+func (q *fakeQueue) ReleaseFrame(i uint32) error {
+	q.released = append(q.released, i)
+	return nil
+}
+
+// TestNewestFrameCountsDrained: frames that piled up in the driver while
+// the last one was decoded are handed back unseen, and counted, so the
+// capture loop can leave a gap in Seq that the pipeline reports as dropped.
+func TestNewestFrameCountsDrained(t *testing.T) {
+	for _, tc := range []struct {
+		ready   []uint32
+		want    uint32
+		drained int
+	}{
+		{[]uint32{3}, 3, 0},
+		{[]uint32{0, 1}, 1, 1},
+		{[]uint32{2, 3, 0, 1}, 1, 3},
+	} {
+		q := &fakeQueue{ready: tc.ready}
+		buf, idx, drained, err := newestFrame(q)
+		if err != nil || idx != tc.want || buf[0] != byte(tc.want) || drained != tc.drained {
+			t.Errorf("%v: got buffer %d, %d drained, %v; want %d, %d", tc.ready, idx, drained, err, tc.want, tc.drained)
+		}
+		if len(q.released) != tc.drained {
+			t.Errorf("%v: released %v; want the %d older ones back to the driver", tc.ready, q.released, tc.drained)
+		}
+	}
+	if _, _, _, err := newestFrame(&fakeQueue{}); !errors.Is(err, unix.EAGAIN) {
+		t.Errorf("empty queue: %v, want EAGAIN", err)
 	}
 }

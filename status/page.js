@@ -44,6 +44,8 @@
     set("camera-state", c.up ? "up" + (c.source ? " (" + c.source + ")" : "") : "DOWN", c.up ? "good" : "fail");
     set("camera-fps", c.up ? c.fps.toFixed(1) + " fps" : "–");
     set("camera-decode", c.up ? c.decode_p50 : "–");
+    set("camera-latency", c.verdict_latency_p50 && c.verdict_latency_p50 !== "0s" ? c.verdict_latency_p50 + " / " + c.verdict_latency_p95 : "–");
+    set("camera-dropped", String(c.frames_dropped || 0));
     set("camera-detail", c.detail || "–");
 
     var k = s.cache;

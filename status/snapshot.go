@@ -64,6 +64,13 @@ type Camera struct {
 	FPS float64 `json:"fps"`
 	// DecodeP50 is the median time to decode one frame, recently.
 	DecodeP50 Duration `json:"decode_p50"`
+	// FramesDropped counts frames dropped unseen since start because the
+	// lane was still decoding an older one (it decodes the newest next).
+	FramesDropped uint64 `json:"frames_dropped"`
+	// VerdictLatencyP50 and P95 run from a frame's capture to the verdict on
+	// the outputs, over the recent verdicts; zero before the first.
+	VerdictLatencyP50 Duration `json:"verdict_latency_p50"`
+	VerdictLatencyP95 Duration `json:"verdict_latency_p95"`
 }
 
 // GPIO is the output side (LEDs, buzzer, relay).

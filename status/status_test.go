@@ -176,6 +176,10 @@ func TestWriteText(t *testing.T) {
 	fleet.Fleet = &Fleet{Broker: "mqtts://broker.venue:8883", Connected: false, Pending: 2, Published: 5, Applied: 11, Ignored: 1}
 	fleet.Peers = []Peer{{Kiosk: "door-4", LastSeen: fleet.Now.Add(-time.Minute), Online: true}}
 
+	lagging := fixture()
+	lagging.Camera.FramesDropped = 41
+	lagging.Camera.VerdictLatencyP50 = Duration(62 * time.Millisecond)
+	lagging.Camera.VerdictLatencyP95 = Duration(140 * time.Millisecond)
 	stuck := fixture()
 	stuck.Events = Events{Pending: 250, UploadError: "event 17 (verdict of 2026-11-23T18:00:00Z) kept: event upload: HTTP 422 Unprocessable Entity (refused)",
 		Failures: 3, Stuck: 1, StuckID: 17, NextAttempt: stuck.Now.Add(20 * time.Second)}
@@ -210,6 +214,9 @@ func TestWriteText(t *testing.T) {
 			"2026-11-23 18:29:50 UTC  REJECT  already-used  9f86d081  Ada Lovelace",
 			"2026-11-23 18:28:30 UTC  REJECT  not-a-code    -",
 		}, []string{"daemon", "STALE", "fleet", "peer", "FAILING"}},
+		{"lane behind", lagging, []string{
+			"camera   /dev/video0, up, 29.7 fps, decode p50 3.1ms, 41 frames dropped, verdict latency p50 62ms p95 140ms, 640x480 YUYV",
+		}, nil},
 		{"upload stuck", stuck, []string{
 			"events   250 pending upload, 0 dropped",
 			"upload   FAILING (3 in a row): event 17 (verdict of 2026-11-23T18:00:00Z) kept: event upload: HTTP 422 Unprocessable Entity (refused); 1 refused, oldest id 17; next attempt 2026-11-23 18:30:20 UTC",

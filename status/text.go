@@ -41,6 +41,12 @@ func WriteText(w io.Writer, s Snapshot) error {
 		cam := "down"
 		if s.Camera.Up {
 			cam = fmt.Sprintf("up, %.1f fps, decode p50 %s", s.Camera.FPS, s.Camera.DecodeP50)
+			if s.Camera.FramesDropped > 0 {
+				cam += fmt.Sprintf(", %d frames dropped", s.Camera.FramesDropped)
+			}
+			if s.Camera.VerdictLatencyP50 > 0 {
+				cam += fmt.Sprintf(", verdict latency p50 %s p95 %s", s.Camera.VerdictLatencyP50, s.Camera.VerdictLatencyP95)
+			}
 		}
 		line("camera", "%s", join(s.Camera.Source, cam, s.Camera.Detail))
 		line("outputs", "%s", join(s.GPIO.Driver, s.GPIO.Detail))

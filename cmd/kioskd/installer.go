@@ -31,18 +31,7 @@ func cmdCamera(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 			fmt.Fprintln(stdout, "no V4L2 capture devices found (is the camera plugged in? ls /dev/video*)")
 			return exitOK, nil
 		}
-		for _, c := range cams {
-			fmt.Fprintf(stdout, "%s\t%s\t%s\n", c.Path, c.Name, c.Bus)
-			if c.Err != "" {
-				fmt.Fprintf(stdout, "\t(%s)\n", c.Err)
-			}
-			for _, f := range c.Formats {
-				fmt.Fprintf(stdout, "\t%s (%s)\n", f.FourCC, f.Description)
-				for _, sz := range f.Sizes {
-					fmt.Fprintf(stdout, "\t\t%s @ %s\n", sz.Size, strings.Join(sz.Rates, " "))
-				}
-			}
-		}
+		writeCameras(stdout, cams)
 		return exitOK, nil
 	case "snapshot":
 		fs := newFlags("camera snapshot", "-config FILE -o FILE.png", stderr)
@@ -99,4 +88,42 @@ func cmdGPIO(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitError, err
 	}
 	return exitOK, nil
+}
+
+// writeCameras prints `kioskd camera list`: each device, its formats and
+// sizes, and its controls with the names camera.controls takes.
+func writeCameras(w io.Writer, cams []scanner.CameraInfo) {
+	for _, c := range cams {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", c.Path, c.Name, c.Bus)
+		if c.Err != "" {
+			fmt.Fprintf(w, "\t(%s)\n", c.Err)
+		}
+		for _, f := range c.Formats {
+			fmt.Fprintf(w, "\t%s (%s)\n", f.FourCC, f.Description)
+			for _, sz := range f.Sizes {
+				fmt.Fprintf(w, "\t\t%s @ %s\n", sz.Size, strings.Join(sz.Rates, " "))
+			}
+		}
+		if len(c.Controls) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\tcontrols (set them in camera.controls by name):\n")
+		for _, ct := range c.Controls {
+			def, cur := "?", "?"
+			if ct.HasDefault {
+				def = fmt.Sprint(ct.Default)
+			}
+			if ct.HasCurrent {
+				cur = fmt.Sprint(ct.Current)
+			}
+			line := fmt.Sprintf("\t\t%-32s %-4s min %d max %d step %d default %s current %s", ct.Name, ct.Type, ct.Min, ct.Max, ct.Step, def, cur)
+			if ct.Inactive {
+				line += " (inactive: an automatic mode owns it)"
+			}
+			if ct.Err != "" {
+				line += " (" + ct.Err + ")"
+			}
+			fmt.Fprintf(w, "%s  [0x%08x %q]\n", line, ct.ID, ct.Label)
+		}
+	}
 }

@@ -396,7 +396,8 @@ func (d *daemon) snapshot() status.Snapshot {
 	s := offlineSnapshot(&d.cfg, d.st, d.svc)
 	s.Offline = false
 	ls := d.mon.Stats()
-	s.Camera = status.Camera{Up: ls.CameraUp, Source: d.cfg.Camera.Source, Detail: ls.CameraDetail, FPS: ls.FPS, DecodeP50: status.Duration(ls.DecodeP50)}
+	s.Camera = status.Camera{Up: ls.CameraUp, Source: d.cfg.Camera.Source, Detail: ls.CameraDetail, FPS: ls.FPS, DecodeP50: status.Duration(ls.DecodeP50),
+		FramesDropped: ls.FramesDropped, VerdictLatencyP50: status.Duration(ls.VerdictLatencyP50), VerdictLatencyP95: status.Duration(ls.VerdictLatencyP95)}
 	if s.Camera.Detail == "" {
 		s.Camera.Detail = d.src.Describe()
 	}

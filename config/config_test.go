@@ -41,6 +41,8 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"wrong type", "camera:\n  fps: fast\n", "fast"},
 		{"two documents", "state_dir: /a\n---\nstate_dir: /b\n", "more than one document"},
 		{"bad log level", "log_level: chatty\n", "log_level"},
+		{"pixel cap below the camera's frame", "camera:\n  max_image_pixels: 1000\n", "camera.max_image_pixels"},
+		{"pixel cap over the ceiling", "camera:\n  max_image_pixels: 1000000000\n", "camera.max_image_pixels"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,6 +70,9 @@ func TestParseDefaultsAndValues(t *testing.T) {
 	}
 	if c.Policy.Reuse != ReuseSingle || c.BitBadges.ExchangeBudget != 1500*time.Millisecond {
 		t.Errorf("defaults not applied: %+v %+v", c.Policy, c.BitBadges)
+	}
+	if c.Camera.MaxImagePixels != DefaultMaxImagePixels {
+		t.Errorf("camera.max_image_pixels = %d, want the default %d", c.Camera.MaxImagePixels, DefaultMaxImagePixels)
 	}
 	if _, err := Parse(nil); err != nil {
 		t.Errorf("empty config: %v", err)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,5 +121,102 @@ func TestFaultRunSkipsImageBombs(t *testing.T) {
 	}
 	if exited, err := d.stop(10 * time.Second); !exited || err != nil {
 		t.Errorf("stop: exited %v, %v", exited, err)
+	}
+}
+
+// waitLog waits until the daemon's log holds n lines containing s, or the
+// daemon exits, or timeout passes; it reports whether the lines came.
+func (d *daemonProc) waitLog(s string, n int, timeout time.Duration) bool {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if strings.Count(d.log.String(), s) >= n {
+			return true
+		}
+		select {
+		case d.err = <-d.exited:
+			d.done = true
+			return strings.Count(d.log.String(), s) >= n
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return false
+}
+
+// TestFaultReloadBadAtStartup (issue 17, item 6): a SIGHUP with a
+// configuration that is valid YAML but cannot start (a missing secret file,
+// a listener beyond localhost without a token, a missing frames folder) is
+// refused with a log line and the daemon keeps serving; one that passes
+// every check but still fails at start-up (its port is taken) is replaced
+// by the previous configuration. Before, each made the daemon exit 2.
+func TestFaultReloadBadAtStartup(t *testing.T) {
+	e := newEnv(t, "")
+	writeDemoFrames(t, filepath.Join(e.dir, "frames"), []string{"01-code-a.png"})
+	good, err := os.ReadFile(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := fmt.Sprintf("listen: 127.0.0.1:%d", e.port)
+	d := launch(t, e)
+	d.waitFor("the first verdict", 30*time.Second, func(s status.Snapshot) bool { return len(s.Recent) == 1 })
+
+	refused := []struct{ name, from, to, key string }{
+		{"missing secret file", "api_key_file: api_key", "api_key_file: no_such_key", "bitbadges.api_key_file"},
+		{"0.0.0.0 without a token", listen, fmt.Sprintf("listen: 0.0.0.0:%d", e.port), "http.listen"},
+		{"missing frames folder", "source: dir:" + e.dir + "/frames", "source: dir:" + e.dir + "/no-such-folder", "camera.source"},
+	}
+	for i, tt := range refused {
+		bad := strings.Replace(string(good), tt.from, tt.to, 1)
+		if bad == string(good) {
+			t.Fatalf("%s: %q is not in the config", tt.name, tt.from)
+		}
+		if err := os.WriteFile(e.cfg, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		d.cmd.Process.Signal(syscall.SIGHUP)
+		if !d.waitLog("reload refused", i+1, 20*time.Second) {
+			t.Fatalf("%s: no refusal logged (daemon exited: %v, %v)", tt.name, d.done, d.err)
+		}
+		lines := strings.Split(d.log.String(), "\n")
+		var last string
+		for _, l := range lines {
+			if strings.Contains(l, "reload refused") {
+				last = l
+			}
+		}
+		if !strings.Contains(last, tt.key) {
+			t.Errorf("%s: the refusal %q does not name %s", tt.name, last, tt.key)
+		}
+		if _, err := d.status(); err != nil || d.done {
+			t.Fatalf("%s: daemon gone after a refused reload: %v (exited %v, %v)", tt.name, err, d.done, d.err)
+		}
+	}
+
+	// Valid and checked, but its port is taken: the new generation fails at
+	// start-up and the previous configuration (port e.port) comes back.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	busy := strings.Replace(string(good), listen, "listen: "+taken.Addr().String(), 1)
+	if err := os.WriteFile(e.cfg, []byte(busy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	if !d.waitLog("going back to the previous configuration", 1, 30*time.Second) {
+		t.Fatalf("no fallback to the previous configuration logged (daemon exited: %v, %v)", d.done, d.err)
+	}
+	d.waitFor("the previous configuration's verdict", 30*time.Second, func(s status.Snapshot) bool { return len(s.Recent) == 1 })
+	if d.done {
+		t.Fatalf("daemon exited: %v", d.err)
+	}
+	if exited, err := d.stop(10 * time.Second); !exited || err != nil {
+		t.Errorf("stop: exited %v, %v", exited, err)
+	}
+	for _, s := range []string{e.srv.Options().APIKey, e.srv.Options().ClientSecret} {
+		if strings.Contains(d.log.String(), s) {
+			t.Error("a secret appears in the daemon's log")
+		}
 	}
 }

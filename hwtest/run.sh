@@ -21,7 +21,9 @@
 #        HWTEST_KIOSKD_PKG=./path build kioskd from another package (development)
 #        HWTEST_KIOSKD_BIN=file use a prebuilt kioskd (one arch only; development)
 #        HWTEST_VERBOSE=1  echo the guest console while it runs
-#        HWTEST_ONLY=a,b   run only these scenarios (names as in the report)
+#        HWTEST_ONLY=a,b   run only these scenarios (names as in the report);
+#                          selftest.guest-frozen freezes the guest to check
+#                          the host-side deadline (fails on purpose)
 #        HWTEST_VM_TIMEOUT=s  kill a VM after s seconds (default 600)
 # Exit:  0 all scenarios passed; 77 the package archive was unreachable
 #        (skipped, said loudly); anything else is a failure.

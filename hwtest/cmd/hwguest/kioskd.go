@@ -722,7 +722,8 @@ func (s *session) exitButton() (string, error) {
 	// low; a try that may have reached the debounce proves nothing and is
 	// made again, after any pulse it caused.
 	var bounce time.Time
-	for try := 1; ; try++ {
+	try := 1
+	for ; ; try++ {
 		bounce = time.Now()
 		if err := s.chip.SetPull(lineExit, false); err != nil {
 			return "", err
@@ -764,6 +765,6 @@ func (s *session) exitButton() (string, error) {
 	if longest < pulse-pulseEarly || shortest > pulse+pulseLate {
 		return "", fmt.Errorf("relay held between %v and %v after the exit button, want %v", shortest, longest, pulse)
 	}
-	return fmt.Sprintf("10 ms bounce ignored; 200 ms press -> relay %v later, held [%v..%v]",
-		onE.At.Sub(press).Round(time.Millisecond), shortest.Round(time.Millisecond), longest.Round(time.Millisecond)), nil
+	return fmt.Sprintf("10 ms bounce ignored (try %d); 200 ms press -> relay %v later, held [%v..%v]",
+		try, onE.At.Sub(press).Round(time.Millisecond), shortest.Round(time.Millisecond), longest.Round(time.Millisecond)), nil
 }

@@ -23,10 +23,24 @@ type Camera struct {
 	// Controls are V4L2 controls (exposure, gain, focus...) set each time
 	// the camera is opened, by name or hex id; a replay source ignores them.
 	Controls map[string]int `yaml:"controls"`
+	// MaxImagePixels caps width×height of an image file (replay) or an MJPEG
+	// frame, read from its header before decoding: a few bytes of PNG or GIF
+	// can claim 65535×65535, which decodes into gigabytes.
+	MaxImagePixels int `yaml:"max_image_pixels"`
 }
 
+// DefaultMaxImagePixels is 16 MP (4096×4096): above any phone photo of a
+// code or a camera frame kioskd reads, and at most 128 MB for the widest
+// (16-bit RGBA) decoded image.
+const DefaultMaxImagePixels = 4096 * 4096
+
+// maxImagePixelsCeiling bounds the setting itself (1 GB as 16-bit RGBA), and
+// keeps width×height within a 32-bit int on 32-bit Pi OS.
+const maxImagePixelsCeiling = 1 << 27
+
 func defaultCamera() Camera {
-	return Camera{Source: "/dev/video0", Width: 640, Height: 480, FPS: 15, Format: "auto", Buffers: 2, Rearm: 2 * time.Second}
+	return Camera{Source: "/dev/video0", Width: 640, Height: 480, FPS: 15, Format: "auto", Buffers: 2, Rearm: 2 * time.Second,
+		MaxImagePixels: DefaultMaxImagePixels}
 }
 
 func (c *Camera) validate() error {
@@ -58,6 +72,11 @@ func (c *Camera) validate() error {
 	}
 	if err := validateControls(c.Controls); err != nil {
 		return err
+	}
+	// A camera frame of the configured size must fit under the cap.
+	if c.MaxImagePixels < c.Width*c.Height || c.MaxImagePixels > maxImagePixelsCeiling {
+		return keyErr("camera.max_image_pixels", "must be between camera.width×camera.height (%d) and %d, not %d",
+			c.Width*c.Height, maxImagePixelsCeiling, c.MaxImagePixels)
 	}
 	return nil
 }

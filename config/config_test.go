@@ -58,6 +58,8 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"hold back drop above 1", "bitbadges:\n  hold_back_drop: 1.5\n", "bitbadges.hold_back_drop"},
 		{"hold back drop NaN", "bitbadges:\n  hold_back_drop: .nan\n", "bitbadges.hold_back_drop"},
 		{"hold back min codes 0", "bitbadges:\n  hold_back_min_codes: 0\n", "bitbadges.hold_back_min_codes"},
+		{"pixel cap below the camera's frame", "camera:\n  max_image_pixels: 1000\n", "camera.max_image_pixels"},
+		{"pixel cap over the ceiling", "camera:\n  max_image_pixels: 1000000000\n", "camera.max_image_pixels"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,6 +87,9 @@ func TestParseDefaultsAndValues(t *testing.T) {
 	}
 	if c.Policy.Reuse != ReuseSingle || c.BitBadges.ExchangeBudget != 1500*time.Millisecond {
 		t.Errorf("defaults not applied: %+v %+v", c.Policy, c.BitBadges)
+	}
+	if c.Camera.MaxImagePixels != DefaultMaxImagePixels {
+		t.Errorf("camera.max_image_pixels = %d, want the default %d", c.Camera.MaxImagePixels, DefaultMaxImagePixels)
 	}
 	if _, err := Parse(nil); err != nil {
 		t.Errorf("empty config: %v", err)

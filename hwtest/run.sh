@@ -21,7 +21,9 @@
 #        HWTEST_KIOSKD_PKG=./path build kioskd from another package (development)
 #        HWTEST_KIOSKD_BIN=file use a prebuilt kioskd (one arch only; development)
 #        HWTEST_VERBOSE=1  echo the guest console while it runs
-#        HWTEST_ONLY=a,b   run only these scenarios (names as in the report)
+#        HWTEST_ONLY=a,b   run only these scenarios (names as in the report);
+#                          selftest.guest-frozen freezes the guest to check
+#                          the host-side deadline (fails on purpose)
 #        HWTEST_VM_TIMEOUT=s  kill a VM after s seconds (default 600)
 # Exit:  0 all scenarios passed; 77 the package archive was unreachable
 #        (skipped, said loudly); anything else is a failure.
@@ -294,10 +296,59 @@ gobuild() {
 }
 
 # ---------------------------------------------------------------- boot
+# console_phase FILE: what the guest is doing according to its console, and
+# how long the host lets it take (seconds): "boot 300" until HWTEST-BOOTED,
+# "setup 120" until the first scenario, "NAME BOUND+60" once the guest
+# printed "HWTEST-START NAME BOUND" and until its report line, "after:NAME
+# 120" between scenarios. The guest bounds each scenario itself and prints
+# its goroutines when one overruns; the host's deadline is the backstop for
+# a guest hung below its own scheduler (timers that never fire, a kernel
+# stuck with interrupts off), which before was seen only as a VM killed at
+# HWTEST_VM_TIMEOUT "without a result marker".
+console_phase() {
+	tr -d '\r' <"$1" | awk '
+		BEGIN { p = "boot"; b = 300 }
+		/^HWTEST-BOOTED/ { p = "setup"; b = 120 }
+		/^HWTEST-START / { p = $2; b = $3 + 60 }
+		/^HWTEST [a-z0-9]+ +(PASS|FAIL) / { p = "after:" $4; b = 120 }
+		/^HWTEST-EXIT/ { p = "exit"; b = 60 }
+		END { print p, b }'
+}
+
+# watch_console PID FILE: while PID (the VM) runs, follow its console's
+# phases; if one outlasts its bound, kill the VM and print which phase hung
+# and how. Prints the failure to stdout (empty when the VM ended by itself).
+watch_console() {
+	local pid=$1 out=$2 phase="" bound since now cur
+	since=$(date +%s)
+	while kill -0 "$pid" 2>/dev/null; do
+		read -r cur bound < <(console_phase "$out")
+		now=$(date +%s)
+		if [ "$cur" != "$phase" ]; then
+			phase=$cur
+			since=$now
+		elif [ $((now - since)) -gt "$bound" ]; then
+			kill "$pid" 2>/dev/null
+			echo "the guest spent over ${bound}s in phase '$phase' (host-side deadline: the guest's own per-scenario bound did not report)"
+			return 0
+		fi
+		sleep 1
+	done
+}
+
 boot() {
 	local a=$1 out="$WORK/console.log"
 	local vmlinuz="$KDIR/root/boot/vmlinuz-$KABI"
-	local append="console=ttyS0 panic=-1 quiet loglevel=3 hwtest.arch=$a"
+	# panic=-1 and -no-reboot: a guest kernel that panics ends the VM at
+	# once, its message on the console. The lockup detectors are made to
+	# panic, so a guest wedged in the kernel says so instead of going
+	# silent: soft lockup (a CPU not scheduling for 2*watchdog_thresh s; 15
+	# leaves room for a host that stops running the VM for a while), hung
+	# task (D state for 60 s), RCU stall. loglevel=4 lets their KERN_ERR
+	# details through.
+	local append="console=ttyS0 panic=-1 quiet loglevel=4 hwtest.arch=$a"
+	append="$append softlockup_panic=1 watchdog_thresh=15 hung_task_panic=1"
+	append="$append sysctl.kernel.hung_task_timeout_secs=60 sysctl.kernel.panic_on_rcu_stall=1"
 	[ -n "${HWTEST_ONLY:-}" ] && append="$append hwtest.only=$HWTEST_ONLY"
 	local qemu
 	case $a in
@@ -315,14 +366,24 @@ boot() {
 		;;
 	esac
 	log "booting $a ($KABI)"
-	local t0 rc=0
+	local t0 rc=0 qpid tpid="" hung
 	t0=$(date +%s.%N)
+	: >"$out"
+	timeout "${HWTEST_VM_TIMEOUT:-600}" "${qemu[@]}" -nographic -no-reboot -kernel "$vmlinuz" \
+		-initrd "$WORK/initrd.gz" -append "$append" </dev/null >"$out" 2>&1 &
+	qpid=$!
 	if [ -n "${HWTEST_VERBOSE:-}" ]; then
-		timeout "${HWTEST_VM_TIMEOUT:-600}" "${qemu[@]}" -nographic -no-reboot -kernel "$vmlinuz" \
-			-initrd "$WORK/initrd.gz" -append "$append" </dev/null 2>&1 | tee "$out" >&2 || rc=${PIPESTATUS[0]}
-	else
-		timeout "${HWTEST_VM_TIMEOUT:-600}" "${qemu[@]}" -nographic -no-reboot -kernel "$vmlinuz" \
-			-initrd "$WORK/initrd.gz" -append "$append" </dev/null >"$out" 2>&1 || rc=$?
+		tail -n +1 -F --pid="$qpid" "$out" >&2 2>/dev/null &
+		tpid=$!
+	fi
+	hung=$(watch_console "$qpid" "$out")
+	wait "$qpid" || rc=$?
+	[ -z "$tpid" ] || wait "$tpid" 2>/dev/null || true
+	if [ -n "$hung" ]; then
+		tr -d '\r' <"$out" | grep -E '^(HWTEST|  )' | sed "s/^/[$a] /" >&2 || true
+		log "---- last console lines ----"
+		tr -d '\r' <"$out" | tail -40 >&2
+		die "$a: $hung; full log: $out"
 	fi
 	local secs
 	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
@@ -331,6 +392,8 @@ boot() {
 	marker=$(tr -d '\r' <"$out" | sed -n 's/^HWTEST-EXIT \([0-9]*\)$/\1/p' | tail -1)
 	if [ -z "$marker" ]; then
 		tail -40 "$out" >&2
+		# A kernel that panicked (lockup detectors above) said why.
+		tr -d '\r' <"$out" | grep -E 'Kernel panic|soft lockup|blocked for more than|rcu.*stall' | head -5 | sed 's/^/kernel: /' >&2 || true
 		die "$a: no result marker on the console (qemu exit $rc); full log: $out"
 	fi
 	if [ "$a" = amd64 ] && [ "$rc" -ne $(((marker << 1) | 1)) ]; then

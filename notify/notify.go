@@ -42,6 +42,9 @@ import (
 // nil *Notifier are valid no-op notifiers.
 type Notifier struct {
 	socket string // $NOTIFY_SOCKET: a path, or "@name" for an abstract socket
+	// stall, in tests, runs where a send may lose the CPU: between
+	// connecting and writing.
+	stall func()
 }
 
 // FromEnv returns a Notifier for $NOTIFY_SOCKET (a no-op one when unset).
@@ -71,13 +74,49 @@ func (n *Notifier) Send(assignments ...string) error {
 		return fmt.Errorf("sd_notify: connecting to %s: %w", n.socket, err)
 	}
 	defer conn.Close()
-	// A service manager that stops reading must not stall the daemon: a
-	// notification that cannot be queued within sendTimeout is dropped.
+	msg := []byte(strings.Join(assignments, "\n"))
+	if n.stall != nil {
+		n.stall()
+	}
+	// The datagram is offered at once, with no deadline: a deadline set
+	// first can pass before the write is even tried when kioskd is not
+	// scheduled for sendTimeout (a loaded Pi; the hwtest VM on a busy host
+	// lost READY=1 so), and Go then fails the write without trying it.
+	sent, err := sendNow(conn, msg)
+	if err != nil {
+		return fmt.Errorf("sd_notify: sending to %s: %w", n.socket, err)
+	}
+	if sent {
+		return nil
+	}
+	// The manager's queue is full. One that stops reading must not stall
+	// the daemon: a notification that cannot be queued within sendTimeout
+	// is dropped.
 	_ = conn.SetWriteDeadline(time.Now().Add(sendTimeout))
-	if _, err := conn.Write([]byte(strings.Join(assignments, "\n"))); err != nil {
+	if _, err := conn.Write(msg); err != nil {
 		return fmt.Errorf("sd_notify: sending to %s: %w", n.socket, err)
 	}
 	return nil
+}
+
+// sendNow writes msg on conn's non-blocking socket if it can be queued
+// without waiting; sent is false (and err nil) when the queue is full.
+func sendNow(conn *net.UnixConn, msg []byte) (sent bool, err error) {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	var werr error
+	if err := rc.Write(func(fd uintptr) bool {
+		_, werr = unix.Write(int(fd), msg)
+		return true // never wait here: that is what the deadline is for
+	}); err != nil {
+		return false, err
+	}
+	if errors.Is(werr, unix.EAGAIN) {
+		return false, nil
+	}
+	return werr == nil, werr
 }
 
 // Ready says start-up is complete; status, when not empty, is sent along.

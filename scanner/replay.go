@@ -15,17 +15,18 @@ import (
 
 // replay is a Source that shows image files as camera frames.
 type replay struct {
-	files []string
-	fps   int
-	loop  bool
-	desc  string
-	o     SourceOptions
+	files     []string
+	fps       int
+	loop      bool
+	maxPixels int
+	desc      string
+	o         SourceOptions
 }
 
 var replayExts = map[string]bool{".pgm": true, ".png": true, ".jpg": true, ".jpeg": true, ".gif": true}
 
 func newReplay(cfg config.Camera, o SourceOptions) (*replay, error) {
-	r := &replay{fps: max(cfg.FPS, 1), loop: cfg.Loop, o: o}
+	r := &replay{fps: max(cfg.FPS, 1), loop: cfg.Loop, maxPixels: cfg.MaxImagePixels, o: o}
 	if p, ok := strings.CutPrefix(cfg.Source, "file:"); ok {
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("scanner: opening replay file: %w", err)
@@ -110,7 +111,7 @@ func (r *replay) Run(ctx context.Context, fn func(Frame)) error {
 			due = start.Add(time.Duration(next) * period)
 		}
 		name := r.files[next%n]
-		img, err := loadImageFile(name)
+		img, err := loadImageFile(name, r.maxPixels)
 		if err != nil {
 			log.Warn("replay: skipping image", "file", name, "err", err)
 			if failedInRow++; failedInRow >= n {
@@ -138,24 +139,27 @@ func (r *replay) Run(ctx context.Context, fn func(Frame)) error {
 	return nil
 }
 
-// loadImageFile decodes a PGM, PNG, JPEG or GIF file.
-func loadImageFile(name string) (image.Image, error) {
+// loadImageFile decodes a PGM, PNG, JPEG or GIF file of at most maxPixels
+// (ErrImageTooLarge otherwise, found from the header before decoding).
+func loadImageFile(name string, maxPixels int) (image.Image, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	img, _, err := image.Decode(f)
+	img, err := decodeBounded(f, maxPixels)
 	if err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", filepath.Base(name), err)
 	}
 	return img, nil
 }
 
-// LoadImage reads an image file (PGM, PNG, JPEG, GIF): what `kioskd decode`
-// passes to DecodeImage.
-func LoadImage(name string) (image.Image, error) {
-	img, err := loadImageFile(name)
+// LoadImage reads an image file (PGM, PNG, JPEG, GIF) of at most maxPixels
+// (config camera.max_image_pixels): what `kioskd decode` passes to
+// DecodeImage. A larger one is refused from its header with
+// ErrImageTooLarge, before anything is allocated for it.
+func LoadImage(name string, maxPixels int) (image.Image, error) {
+	img, err := loadImageFile(name, maxPixels)
 	if err != nil {
 		return nil, fmt.Errorf("scanner: loading image: %w", err)
 	}

@@ -3,11 +3,9 @@
 package scanner
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"image/jpeg"
 	"sync"
 	"time"
 
@@ -226,9 +224,14 @@ type frameQueue interface {
 // and YUYV; MJPEG goes through image/jpeg (which allocates).
 func (s *v4l2) frame(pf fourCC, buf []byte, w, h int, sizes []frameSize) (Frame, error) {
 	if pf == fmtMJPEG {
-		img, err := jpeg.Decode(bytes.NewReader(buf))
+		// The frame's own header sizes the decode: a corrupt one claiming
+		// 65535×65535 is refused like a torn frame, before the allocation.
+		img, err := decodeBoundedBytes(buf, s.cfg.MaxImagePixels)
 		if err != nil {
 			// A torn MJPEG frame happens; skip it rather than reopen.
+			if errors.Is(err, ErrImageTooLarge) {
+				s.o.logger().Debug("camera: skipping an MJPEG frame", "err", err)
+			}
 			return Frame{}, nil
 		}
 		return FrameFromImage(img, nil), nil

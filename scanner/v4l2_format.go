@@ -119,10 +119,13 @@ func frameLayout(f fourCC, n, w, h int, sizes []frameSize) (fw, fh, bpl, bpp int
 		return 0, 0, 0, 0, fmt.Errorf("no raw layout for %v", f)
 	}
 	fits := func(w, h int) (int, bool) {
-		if w <= 0 || h <= 0 || n < w*h*bpp {
+		// In 64 bits: a listed size's w*h*bpp can wrap a 32-bit int (armv7)
+		// to a small buffer's length, which then "fits" a huge frame.
+		size := int64(w) * int64(h) * int64(bpp)
+		if w <= 0 || h <= 0 || int64(n) < size {
 			return 0, false
 		}
-		if n == w*h*bpp {
+		if int64(n) == size {
 			return w * bpp, true
 		}
 		// Padded rows: sizeimage = bytesperline × height.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/status"
 )
@@ -18,10 +18,13 @@ import (
 func cmdDecode(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	fs := newFlags("decode", "[-repeat N] FILE|DIR...", stderr)
 	repeat := fs.Int("repeat", 1, "decode each image `N` times and report the median time")
+	// The daemon's cap (camera.max_image_pixels): a file whose header claims
+	// more is refused before it is decoded, as a few bytes can claim gigabytes.
+	maxPixels := fs.Int("max-pixels", config.DefaultMaxImagePixels, "refuse images of more than `N` pixels (width×height, from the header)")
 	if err := parse(fs, args); err != nil {
 		return exitError, err
 	}
-	if fs.NArg() == 0 || *repeat < 1 {
+	if fs.NArg() == 0 || *repeat < 1 || *maxPixels < 1 {
 		fs.Usage()
 		return exitError, errUsage
 	}
@@ -35,7 +38,7 @@ func cmdDecode(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 		if ctx.Err() != nil {
 			return exitError, ctx.Err()
 		}
-		img, err := readImage(path)
+		img, err := scanner.LoadImage(path, *maxPixels)
 		if err != nil {
 			fmt.Fprintf(stderr, "kioskd decode: %v\n", err)
 			failed++
@@ -91,17 +94,4 @@ func imageFiles(args []string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-func readImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("reading image %s: %w", path, err)
-	}
-	return img, nil
 }

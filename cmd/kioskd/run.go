@@ -49,9 +49,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 	// Each configuration runs as one generation of the daemon. SIGHUP loads
 	// the file again: a bad new config is refused and the running generation
 	// goes on untouched; a good one replaces it (outputs released and
-	// re-driven to their safe level in between).
+	// re-driven to their safe level in between). "Bad" includes what only
+	// start-up would find (preflight); should the new generation still fail
+	// before it is ready (a port taken, the store), the previous
+	// configuration is started again rather than the daemon ending.
+	var prev *config.Config // set while a reloaded generation starts
 	for {
 		gctx, cancel := context.WithCancel(ctx)
+		ready := make(chan struct{})
+		var readyOnce stdsync.Once
+		gctx = withReadyHook(gctx, func() { readyOnce.Do(func() { close(ready) }) })
 		done := make(chan error, 1)
 		go func() { done <- runDaemon(gctx, cfg, log, n) }()
 	wait:
@@ -59,13 +66,26 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 			select {
 			case err := <-done:
 				cancel()
+				if err != nil && prev != nil && !closed(ready) && ctx.Err() == nil {
+					log.Error("reload failed at start-up: going back to the previous configuration", "err", err)
+					_ = n.Status("reload failed at start-up, previous configuration restored: " + err.Error())
+					cfg, prev = *prev, nil
+					log = newLogger(stderr, cfg.LogLevel)
+					break wait
+				}
 				_ = n.Stopping()
 				if err != nil {
 					return exitError, err
 				}
 				return exitOK, nil
+			case <-ready:
+				prev = nil // the new configuration is the one to keep now
+				ready = nil
 			case <-hup:
 				next, err := loadConfig(*cfgPath)
+				if err == nil {
+					err = preflight(&next)
+				}
 				if err != nil {
 					log.Error("reload refused: the running configuration stays", "err", err)
 					_ = n.Status("reload refused: " + err.Error())
@@ -76,6 +96,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (int, 
 				cancel()
 				if err := <-done; err != nil {
 					log.Error("stopping for reload", "err", err)
+				}
+				// A generation cut short before it was ready is not one to
+				// go back to: the last one that was stays the fallback.
+				if prev == nil {
+					running := cfg
+					prev = &running
 				}
 				cfg = next
 				log = newLogger(stderr, cfg.LogLevel)
@@ -332,6 +358,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	}
 
 	sig.Show(gpio.Idle)
+	generationReady(ctx)
 	_ = n.Ready("ready: scanning")
 	log.Info("kioskd running", "kiosk", cfg.KioskID, "camera", d.src.Describe(), "gpio", cfg.GPIO.Driver)
 

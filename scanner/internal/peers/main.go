@@ -28,6 +28,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/scanner/internal/synth"
 )
@@ -103,7 +104,7 @@ func rate(bin, root, tmp string) {
 			if err != nil {
 				continue
 			}
-			img, err := scanner.LoadImage(p)
+			img, err := scanner.LoadImage(p, config.DefaultMaxImagePixels)
 			if err != nil {
 				log.Fatal(err)
 			}
@@ -310,7 +311,7 @@ func writePGM(path string, f scanner.Frame) {
 }
 
 func readPGM(path string) scanner.Frame {
-	img, err := scanner.LoadImage(path)
+	img, err := scanner.LoadImage(path, config.DefaultMaxImagePixels)
 	if err != nil {
 		log.Fatal(err)
 	}

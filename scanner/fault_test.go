@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kioskd/kioskd/internal/imagebomb"
 	"github.com/kioskd/kioskd/scanner/internal/synth"
@@ -177,5 +179,45 @@ func TestFaultFrameLayoutHugeSize(t *testing.T) {
 		if fw, fh, _, _, err := frameLayout(tt.f, tt.n, 640, 480, sizes); err == nil {
 			t.Errorf("%v: a %d-byte frame taken as %dx%d", tt.f, tt.n, fw, fh)
 		}
+	}
+}
+
+// TestFaultReplaySkipsSpecialFiles: a FIFO (or a device node) named like an
+// image in a dir: source was opened with a blocking open, which waits for a
+// writer for ever: the lane stopped and the daemon's watchdog fired. It is
+// skipped with a log line, as an unreadable image is, and the next image is
+// shown.
+func TestFaultReplaySkipsSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "01-fifo.png"), 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	good := render(t, synth.Scene{Text: testCode, Size: 200, Seed: 1})
+	writePNG(t, filepath.Join(dir, "02-good.png"), good)
+	var (
+		mu   sync.Mutex
+		logs strings.Builder
+	)
+	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	src, err := Open(replayCfg("dir:"+dir), SourceOptions{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var frames []Frame
+	if err := src.Run(ctx, func(f Frame) { frames = append(frames, f) }); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the replay hung on the FIFO")
+	}
+	if len(frames) != 1 {
+		t.Fatalf("%d frames shown, want the one good one", len(frames))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "01-fifo.png") || !strings.Contains(logs.String(), "not a regular file") {
+		t.Errorf("the log does not say the FIFO was skipped:\n%s", logs.String())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kioskd/kioskd/config"
@@ -142,11 +143,18 @@ func (r *replay) Run(ctx context.Context, fn func(Frame)) error {
 // loadImageFile decodes a PGM, PNG, JPEG or GIF file of at most maxPixels
 // (ErrImageTooLarge otherwise, found from the header before decoding).
 func loadImageFile(name string, maxPixels int) (image.Image, error) {
-	f, err := os.Open(name)
+	// Non-blocking, and checked on the open file: a FIFO named like an image
+	// would otherwise block the lane for ever waiting for a writer.
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", filepath.Base(name))
+	}
 	img, err := decodeBounded(f, maxPixels)
 	if err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", filepath.Base(name), err)

@@ -118,11 +118,7 @@ func TestFaultReplaySkipsBombs(t *testing.T) {
 	}
 	good := render(t, synth.Scene{Text: testCode, Size: 200, Seed: 1})
 	writePNG(t, filepath.Join(dir, "03-good.png"), good)
-	var (
-		mu   sync.Mutex
-		logs strings.Builder
-	)
-	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	log, logs := captureLog()
 	src, err := Open(replayCfg("dir:"+dir), SourceOptions{Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -134,18 +130,17 @@ func TestFaultReplaySkipsBombs(t *testing.T) {
 	if len(frames) != 1 || frames[0].Width != good.Rect.Dx() {
 		t.Fatalf("%d frames shown, want the one good one", len(frames))
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	text := logs()
 	for _, name := range []string{"01-bomb.gif", "02-bomb.png"} {
 		refused := false
-		for _, l := range strings.Split(logs.String(), "\n") {
+		for _, l := range strings.Split(text, "\n") {
 			if strings.Contains(l, "skipping image") && strings.Contains(l, name) &&
 				(strings.Contains(l, "camera.max_image_pixels") || strconv.IntSize == 32 && strings.Contains(l, "dimension overflow")) {
 				refused = true
 			}
 		}
 		if !refused {
-			t.Errorf("the log does not say %s was refused for its size:\n%s", name, logs.String())
+			t.Errorf("the log does not say %s was refused for its size:\n%s", name, text)
 		}
 	}
 }
@@ -194,11 +189,7 @@ func TestFaultReplaySkipsSpecialFiles(t *testing.T) {
 	}
 	good := render(t, synth.Scene{Text: testCode, Size: 200, Seed: 1})
 	writePNG(t, filepath.Join(dir, "02-good.png"), good)
-	var (
-		mu   sync.Mutex
-		logs strings.Builder
-	)
-	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	log, logs := captureLog()
 	src, err := Open(replayCfg("dir:"+dir), SourceOptions{Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -215,9 +206,21 @@ func TestFaultReplaySkipsSpecialFiles(t *testing.T) {
 	if len(frames) != 1 {
 		t.Fatalf("%d frames shown, want the one good one", len(frames))
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(logs.String(), "01-fifo.png") || !strings.Contains(logs.String(), "not a regular file") {
-		t.Errorf("the log does not say the FIFO was skipped:\n%s", logs.String())
+	if text := logs(); !strings.Contains(text, "01-fifo.png") || !strings.Contains(text, "not a regular file") {
+		t.Errorf("the log does not say the FIFO was skipped:\n%s", text)
 	}
+}
+
+// captureLog returns a logger and a function reading what it logged so far.
+func captureLog() (*slog.Logger, func() string) {
+	var (
+		mu   sync.Mutex
+		logs strings.Builder
+	)
+	read := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.String()
+	}
+	return slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)), read
 }

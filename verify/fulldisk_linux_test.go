@@ -32,13 +32,7 @@ func TestFullDisk(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "k.db")
 	seed(t, path)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFullDisk$", "-test.v")
-	cmd.Env = append(os.Environ(), fullDiskEnv+"="+path)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "CHILD DONE") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
-	t.Logf("child:\n%s", out)
+	t.Logf("child:\n%s", runChild(t, "TestFullDisk", fullDiskEnv, path))
 
 	// Afterwards the store opens, keeps the old cache and recorded nothing.
 	st, err := store.Open(path, store.Options{})
@@ -145,4 +139,19 @@ func fullDiskChild(t *testing.T, path string) {
 		t.Errorf("close: %v", err)
 	}
 	fmt.Println("CHILD DONE")
+}
+
+// runChild re-executes this test binary to run only test, with env set to
+// the store's path: a file size limit is per process, so the child takes it
+// and the parent checks what the child left on disk. The child prints
+// "CHILD DONE" when it got to its end.
+func runChild(t *testing.T, test, env, path string) []byte {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env+"="+path)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "CHILD DONE") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -29,12 +28,7 @@ func TestHealthRecording(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "k.db")
 	seed(t, path)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHealthRecording$", "-test.v")
-	cmd.Env = append(os.Environ(), recordingEnv+"="+path)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "CHILD DONE") {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
+	runChild(t, "TestHealthRecording", recordingEnv, path)
 }
 
 func recordingChild(t *testing.T, path string) {

@@ -119,7 +119,7 @@ func TestFaultReplaySkipsBombs(t *testing.T) {
 	good := render(t, synth.Scene{Text: testCode, Size: 200, Seed: 1})
 	writePNG(t, filepath.Join(dir, "03-good.png"), good)
 	log, logs := captureLog()
-	src, err := Open(replayCfg("dir:"+dir), SourceOptions{Logger: log})
+	src, err := Open(replayCfg("dir:"+dir), SourceOptions{Logger: log, EveryImage: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestFaultReplaySkipsSpecialFiles(t *testing.T) {
 	good := render(t, synth.Scene{Text: testCode, Size: 200, Seed: 1})
 	writePNG(t, filepath.Join(dir, "02-good.png"), good)
 	log, logs := captureLog()
-	src, err := Open(replayCfg("dir:"+dir), SourceOptions{Logger: log})
+	src, err := Open(replayCfg("dir:"+dir), SourceOptions{Logger: log, EveryImage: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/sync/bitbadges"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
 )
 
@@ -200,15 +201,17 @@ func TestFaultDuplicatePages(t *testing.T) {
 // _docId is absent or the hash of the upper-case text.
 func TestFaultUppercaseCodes(t *testing.T) {
 	e := newEnv(t, bbtest.Options{})
-	lowerA, lowerB, plain := bbtest.Code(1), bbtest.Code(2), bbtest.Code(3)
+	lowerA, lowerB, lowerC, plain := bbtest.Code(1), bbtest.Code(2), bbtest.Code(4), bbtest.Code(3)
 	e.srv.Add(bbtest.Record{Code: strings.ToUpper(lowerA)})                  // _docId = sha256(upper)
 	e.srv.Add(bbtest.Record{Code: strings.ToUpper(lowerB), OmitCode: false}) // same, second one
+	// The code in upper case, its _docId the hash of the lower-case text.
+	e.srv.Add(bbtest.Record{Code: strings.ToUpper(lowerC), DocID: bitbadges.HashCode(lowerC)})
 	e.srv.AddCode(plain, "plain")
 	r := e.mustSync(t)
-	if r.Normalised != 2 || r.Codes != 3 || r.Malformed != 0 {
+	if r.Normalised != 3 || r.Codes != 4 || r.Malformed != 0 {
 		t.Fatalf("result %+v", r)
 	}
-	for _, c := range []string{lowerA, lowerB, plain} {
+	for _, c := range []string{lowerA, lowerB, lowerC, plain} {
 		if !e.cached(t, c) {
 			t.Errorf("code %.8s… cannot match a scan", c)
 		}

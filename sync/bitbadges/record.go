@@ -154,7 +154,9 @@ func (w *wireRecord) check() (Record, error) {
 			return Record{}, fmt.Errorf("%w: record: code is not 64 hex characters", ErrMalformed)
 		}
 		h := HashCode(code)
-		if doc != "" && doc != h {
+		// A code sent in upper case may carry the hash of its lower-case
+		// text (what a scan is looked up by): the same code, not a forgery.
+		if doc != "" && doc != h && doc != HashCode(strings.ToLower(code)) {
 			return Record{}, fmt.Errorf("%w: record: _docId is not the sha256 of its code", ErrMalformed)
 		}
 		r.Code, r.DocID = code, h

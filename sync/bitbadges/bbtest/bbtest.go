@@ -72,8 +72,18 @@ type Record struct {
 	ExpiresAt time.Time // zero = never
 	// OmitCode leaves "code" out of the pre-fetch record (2024 server).
 	OmitCode bool
+	// DocID overrides "_docId", the sha256 of Code by default: a server may
+	// send a code in upper case with the hash of its lower-case text.
+	DocID string
 	// NumericTimes sends timestamps as JSON numbers instead of strings.
 	NumericTimes bool
+}
+
+func (r Record) docID() string {
+	if r.DocID != "" {
+		return r.DocID
+	}
+	return hashCode(r.Code)
 }
 
 type entry struct {
@@ -229,7 +239,7 @@ func (s *Server) addLocked(r Record) {
 		r.CreatedAt = s.opts.Now()
 	}
 	s.seq++
-	e := &entry{id: fmt.Sprintf("6684%020x", s.seq), rec: r, docID: hashCode(r.Code)}
+	e := &entry{id: fmt.Sprintf("6684%020x", s.seq), rec: r, docID: r.docID()}
 	s.entries = append(s.entries, e)
 	s.byCode[r.Code] = e
 }

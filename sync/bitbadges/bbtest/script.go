@@ -93,7 +93,7 @@ func (s *Server) scriptedEntry(r Record, id string) *entry {
 	if r.CreatedAt.IsZero() {
 		r.CreatedAt = s.opts.Now()
 	}
-	return &entry{id: id, rec: r, docID: hashCode(r.Code)}
+	return &entry{id: id, rec: r, docID: r.docID()}
 }
 
 // Code is the n-th code of a scripted list: 64 lower-case hex characters,

@@ -268,9 +268,10 @@ func (s *Store) init() error {
 // which holds the only snapshot slot).
 func dropStaleSnapshots(tx *bolt.Tx) ([]string, error) {
 	active := tx.Bucket(bucketMeta).Get(keyActive)
+	owners := tx.Bucket(bucketMeta).Get(keyOwnersActive) // the serving snapshot's badge owners
 	var stale [][]byte
 	err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-		if isSnapBucket(name) && string(name) != string(active) {
+		if isSnapBucket(name) && string(name) != string(active) && string(name) != string(owners) {
 			stale = append(stale, append([]byte(nil), name...))
 		}
 		return nil

@@ -68,10 +68,10 @@ type Holding struct {
 
 // ownersWriter buffers a snapshot's owners and writes them in batches.
 type ownersWriter struct {
-	name  []byte // the bucket
-	keys  [][]byte
-	vals  [][]byte
-	info  *OwnersInfo // set by OwnersSynced: the owners are complete
+	name []byte // the bucket
+	keys [][]byte
+	vals [][]byte
+	info *OwnersInfo // set by OwnersSynced: the owners are complete
 }
 
 func ownerKey(collection, address string) []byte {
@@ -351,4 +351,14 @@ func decodeBalances(v []byte) ([]Balance, error) {
 		return nil, errBadBalances
 	}
 	return out, nil
+}
+
+// OwnerAddress is the address the record's holder owns badges under: its
+// bitbadgesAddress, or Address when the record came without one (a Cosmos
+// address is its own bitbadgesAddress; an imported cache carries Address only).
+func (r Record) OwnerAddress() string {
+	if r.BitBadgesAddress != "" {
+		return r.BitBadgesAddress
+	}
+	return r.Address
 }

@@ -132,3 +132,21 @@ func TestBalancesCodec(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordBitBadgesAddress(t *testing.T) {
+	r := Record{Address: "0xabc", BitBadgesAddress: "bb1xyz", Chain: "ETH", Name: "n"}
+	got, err := decodeRecord(encodeRecord(nil, r))
+	if err != nil || got.BitBadgesAddress != "bb1xyz" || got.OwnerAddress() != "bb1xyz" {
+		t.Fatalf("decoded %+v, %v", got, err)
+	}
+	same := Record{Address: "bb1xyz", BitBadgesAddress: "bb1xyz"}
+	if got, _ := decodeRecord(encodeRecord(nil, same)); got.OwnerAddress() != "bb1xyz" {
+		t.Fatalf("a Cosmos record joins on %q", got.OwnerAddress())
+	}
+	// The snapshot file carries the body without the tail.
+	v := encodeRecord(nil, r)
+	body, err := recordBody(v[1:])
+	if err != nil || string(body) != string(appendRecordBody(nil, r)) {
+		t.Fatalf("recordBody = %x, %v", body, err)
+	}
+}

@@ -95,12 +95,15 @@ type Options struct {
 // Record is what a verdict needs to know about one cached code. It never
 // holds the code itself, only its hash.
 type Record struct {
-	Hash      string // hex sha256 of the code's 64-hex text (BitBadges _docId)
-	Address   string
-	Chain     string
-	Name      string
-	CreatedAt time.Time
-	ExpiresAt time.Time // zero = never expires
+	Hash    string // hex sha256 of the code's 64-hex text (BitBadges _docId)
+	Address string
+	// BitBadgesAddress (bb1…) is the join to badge owners, kept only when
+	// it differs from Address: see OwnerAddress.
+	BitBadgesAddress string
+	Chain            string
+	Name             string
+	CreatedAt        time.Time
+	ExpiresAt        time.Time // zero = never expires
 }
 
 // SyncInfo describes a completed snapshot.

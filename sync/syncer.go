@@ -246,7 +246,7 @@ func (s *Syncer) prefetch(ctx context.Context) (Result, error) {
 	}
 	prev, _ := s.Cache.Meta()
 	st, err := s.Client.PrefetchFrom(ctx, s.access, p.bookmark, func(r bitbadges.Record) error {
-		if err := p.snap.Put(store.Record{Hash: r.DocID, Address: r.Address, Chain: r.Chain,
+		if err := p.snap.Put(store.Record{Hash: r.DocID, Address: r.Address, BitBadgesAddress: r.BitBadgesAddress, Chain: r.Chain,
 			Name: r.Name, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}); err != nil {
 			return fmt.Errorf("%w: %w", errSnapshot, err)
 		}

@@ -22,6 +22,9 @@ type Service struct {
 	Scheduler *Scheduler
 	// Exchanger is nil unless bitbadges.online_exchange is true.
 	Exchanger *Exchanger
+	// Balances re-checks a visitor's badges online; nil unless access
+	// requirements are configured.
+	Balances *BalanceChecker
 	// Uploader is nil when events.url is empty (events stay local). A kiosk
 	// without BitBadges credentials has no Service: see NewUploader.
 	Uploader *Uploader
@@ -87,11 +90,15 @@ func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Ser
 	}
 	refreshSecret := cfg.RefreshToken()
 	syncer := &Syncer{Client: client, Cache: cache, Trusted: trusted, Logger: log, Clock: clk,
+		Require:             cfg.Access.Require,
 		InitialRefreshToken: func() (string, error) { return secret(refreshSecret, false) }}
 	s := &Service{
 		Client: client, Syncer: syncer, Trusted: trusted, cache: cache, outbox: outbox, clock: clk,
 		Scheduler: &Scheduler{Sync: syncer.Sync, Schedule: cfg.BitBadges.SyncSchedule,
 			MaxBackoff: cfg.BitBadges.MaxBackoff, Clock: clk, Logger: log},
+	}
+	if cfg.Access.Gated() {
+		s.Balances = &BalanceChecker{Client: client}
 	}
 	if cfg.BitBadges.OnlineExchange {
 		s.Exchanger = &Exchanger{Client: client, Budget: cfg.BitBadges.ExchangeBudget, Logger: log}

@@ -8,6 +8,7 @@ import (
 	stdsync "sync"
 	"time"
 
+	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync/bitbadges"
 )
@@ -41,6 +42,9 @@ type Syncer struct {
 	// (its snapshot held open) rather than started over; 0 =
 	// DefaultResumeWithin, negative = never resume.
 	ResumeWithin time.Duration
+	// Require are the access requirements whose token owners each sync
+	// pages into the snapshot after the codes (owners.go).
+	Require []config.Requirement
 
 	mu          stdsync.Mutex
 	access      string
@@ -68,6 +72,7 @@ type Result struct {
 	// be believed from one sync; the store holds it until a second agrees
 	// (the Scheduler runs that one soon: see ClockConfirmAfter).
 	ClockHeld bool
+	Owners    OwnersResult // the badge owners fetched (access requirements)
 }
 
 func (s *Syncer) log() *slog.Logger { return orDiscard(s.Logger) }
@@ -273,6 +278,12 @@ func (s *Syncer) prefetch(ctx context.Context) (Result, error) {
 			s.log().Error("sync: aborting the snapshot", "err", aerr)
 		}
 		return res, fmt.Errorf("pre-fetch (page %d, old cache kept): %w", res.Pages+1, err)
+	}
+	if res.Owners, err = s.syncOwners(ctx, p.snap); err != nil {
+		if aerr := p.snap.Abort(); aerr != nil {
+			s.log().Error("sync: aborting the snapshot", "err", aerr)
+		}
+		return res, fmt.Errorf("badge owners: %w", err)
 	}
 	// At is trusted by the store: take the server's clock, the device's
 	// only when the server sent none.

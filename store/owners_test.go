@@ -9,7 +9,7 @@ import (
 )
 
 func hold(token uint64) []Balance {
-	return []Balance{{Amount: 1, TokenIDs: []Range{{token, token}}, OwnershipTimes: []Range{{1, math.MaxUint64}}}}
+	return []Balance{{Amount: 1, TokenIDs: []Range{{Start: token, End: token}}, OwnershipTimes: []Range{{Start: 1, End: math.MaxUint64}}}}
 }
 
 func commitOwners(t *testing.T, st *Store, at time.Time, keys []string, owners map[string][]Balance) {
@@ -105,7 +105,7 @@ func TestBalancesCodec(t *testing.T) {
 	for _, bals := range [][]Balance{
 		nil,
 		hold(1),
-		{{Amount: math.MaxUint64, TokenIDs: []Range{{1, 5}, {9, 9}}, OwnershipTimes: []Range{{100, 200}, {300, math.MaxUint64}}}, {Amount: 2}},
+		{{Amount: math.MaxUint64, TokenIDs: []Range{{Start: 1, End: 5}, {Start: 9, End: 9}}, OwnershipTimes: []Range{{Start: 100, End: 200}, {Start: 300, End: math.MaxUint64}}}, {Amount: 2}},
 	} {
 		got, err := decodeBalances(encodeBalances(nil, bals))
 		if err != nil {

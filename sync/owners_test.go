@@ -108,4 +108,3 @@ func TestSyncWithoutRequirementsHasNoOwners(t *testing.T) {
 		t.Fatalf("%d owner pages asked", c.OwnerPages)
 	}
 }
-

@@ -51,8 +51,8 @@ func TestOwnersPaging(t *testing.T) {
 			for _, a := range want {
 				o, ok := got[a]
 				if !ok || len(o.Balances) != 1 || o.Balances[0].Amount != 1 ||
-					!slices.Equal(o.Balances[0].TokenIDs, []bitbadges.Range{{3, 3}}) ||
-					!slices.Equal(o.Balances[0].OwnershipTimes, []bitbadges.Range{{1, bbtest.Forever}}) {
+					!slices.Equal(o.Balances[0].TokenIDs, []bitbadges.Range{{Start: 3, End: 3}}) ||
+					!slices.Equal(o.Balances[0].OwnershipTimes, []bitbadges.Range{{Start: 1, End: bbtest.Forever}}) {
 					t.Fatalf("owner %s = %+v", a, o)
 				}
 			}
@@ -71,8 +71,8 @@ func TestOwnersOwnershipTimes(t *testing.T) {
 	}
 	o := got["bb1season"]
 	want := []bitbadges.Balance{
-		{Amount: 2, TokenIDs: []bitbadges.Range{{1, 1}}, OwnershipTimes: []bitbadges.Range{{uint64(from.UnixMilli()), uint64(until.UnixMilli()) - 1}}},
-		{Amount: 1, TokenIDs: []bitbadges.Range{{9, 9}}, OwnershipTimes: []bitbadges.Range{{1, bbtest.Forever}}},
+		{Amount: 2, TokenIDs: []bitbadges.Range{{Start: 1, End: 1}}, OwnershipTimes: []bitbadges.Range{{Start: uint64(from.UnixMilli()), End: uint64(until.UnixMilli()) - 1}}},
+		{Amount: 1, TokenIDs: []bitbadges.Range{{Start: 9, End: 9}}, OwnershipTimes: []bitbadges.Range{{Start: 1, End: bbtest.Forever}}},
 	}
 	if len(o.Balances) != 2 || o.Balances[0].Amount != 2 || !slices.Equal(o.Balances[0].OwnershipTimes, want[0].OwnershipTimes) ||
 		!slices.Equal(o.Balances[1].TokenIDs, want[1].TokenIDs) {

@@ -33,13 +33,13 @@ type Balance struct {
 
 // Hold is the common balance: amount of one token, owned for ever.
 func Hold(token, amount uint64) Balance {
-	return Balance{Amount: amount, TokenIDs: []Range{{token, token}}, OwnershipTimes: []Range{{1, Forever}}}
+	return Balance{Amount: amount, TokenIDs: []Range{{Start: token, End: token}}, OwnershipTimes: []Range{{Start: 1, End: Forever}}}
 }
 
 // HoldDuring is amount of one token owned only in [from, until) (a season pass).
 func HoldDuring(token, amount uint64, from, until time.Time) Balance {
-	return Balance{Amount: amount, TokenIDs: []Range{{token, token}},
-		OwnershipTimes: []Range{{uint64(from.UnixMilli()), uint64(until.UnixMilli()) - 1}}}
+	return Balance{Amount: amount, TokenIDs: []Range{{Start: token, End: token}},
+		OwnershipTimes: []Range{{Start: uint64(from.UnixMilli()), End: uint64(until.UnixMilli()) - 1}}}
 }
 
 // collection is one collection's balances and its per-token owner lists.
@@ -64,8 +64,8 @@ func (s *Server) setBalancesLocked(collectionID, address string, bals []Balance)
 	c := s.colls[collectionID]
 	if c == nil {
 		c = &collection{bal: map[string][]Balance{
-			"Mint":  {{Amount: 1, TokenIDs: []Range{{1, Forever}}, OwnershipTimes: []Range{{1, Forever}}}},
-			"Total": {{Amount: 1, TokenIDs: []Range{{1, Forever}}, OwnershipTimes: []Range{{1, Forever}}}},
+			"Mint":  {{Amount: 1, TokenIDs: []Range{{Start: 1, End: Forever}}, OwnershipTimes: []Range{{Start: 1, End: Forever}}}},
+			"Total": {{Amount: 1, TokenIDs: []Range{{Start: 1, End: Forever}}, OwnershipTimes: []Range{{Start: 1, End: Forever}}}},
 		}}
 		s.colls[collectionID] = c
 	}

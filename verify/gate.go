@@ -322,3 +322,34 @@ func (v *Verifier) Requirements(now time.Time) ([]RequirementStatus, error) {
 	}
 	return out, nil
 }
+
+// OwnersHealth is the age of the badge owners data, apart from the codes'.
+type OwnersHealth struct {
+	Synced time.Time     // when the serving owners were complete; zero: none
+	Age    time.Duration // at the decision time (0 when none)
+	// Stale: a requirement has no owners in the serving snapshot, or they
+	// are older than access.max_owners_age.
+	Stale  bool
+	Owners int // (collection, address) entries
+}
+
+// OwnersHealth reports the owners data's age at wall time now, measured as
+// the cache's is (up to the last trusted time when the clock is not).
+func (v *Verifier) OwnersHealth(now time.Time) (OwnersHealth, error) {
+	info, err := v.st.Owners()
+	if err != nil {
+		return OwnersHealth{Stale: true}, err
+	}
+	at, _ := v.policy().decisionTime(now, v.st.TrustedTime())
+	h := OwnersHealth{Synced: info.SyncedAt, Owners: info.Owners}
+	if !info.SyncedAt.IsZero() {
+		h.Age = max(at.Sub(info.SyncedAt), 0)
+	}
+	a := accessPolicy{v.o.Access}
+	for _, q := range a.Require {
+		if a.state(q, info, at) != ownersFresh {
+			h.Stale = true
+		}
+	}
+	return h, nil
+}

@@ -72,6 +72,9 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	fmt.Fprintf(stdout, "synced %d codes (%d pages, %d deleted skipped, %d malformed skipped) in %v\n",
 		r.Codes, r.Pages, r.Deleted, r.Malformed, r.Duration.Round(time.Millisecond))
+	if r.Owners.Tokens > 0 {
+		fmt.Fprintf(stdout, "synced %d badge owners of %d tokens (%d pages)\n", r.Owners.Owners, r.Owners.Tokens, r.Owners.Pages)
+	}
 	return exitOK, nil
 }
 
@@ -89,13 +92,19 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if len(rest) != 1 {
 		return exitError, errors.New("give exactly one CODE (64 hex characters, or a URL with ?code=)")
 	}
-	o := verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log, ExchangeBudget: cfg.BitBadges.ExchangeBudget}
-	if cfg.BitBadges.OnlineExchange && !*dryRun {
+	o := verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log, ExchangeBudget: cfg.BitBadges.ExchangeBudget,
+		Access: cfg.Access}
+	if (cfg.BitBadges.OnlineExchange || (cfg.Access.Gated() && cfg.BitBadges.ClientID != "")) && !*dryRun {
 		svc, err := sync.New(&cfg, st, sync.Options{Logger: log})
 		if err != nil {
 			return exitError, err
 		}
-		o.Exchanger = svc.Exchanger
+		if svc.Exchanger != nil {
+			o.Exchanger = svc.Exchanger
+		}
+		if svc.Balances != nil {
+			o.Balances = svc.Balances
+		}
 	}
 	v := verify.New(st, o)
 	code, perr := scanner.ParsePayload(rest[0])
@@ -116,6 +125,10 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	// The name comes from the server: untrusted text, cleaned as status cleans it.
 	if verdict.Name != "" {
 		fmt.Fprintf(stdout, "\t%s", status.OneLine(verdict.Name))
+	}
+	// Which badge requirement failed (or was met): the operator's first question.
+	if verdict.Requirement != "" {
+		fmt.Fprintf(stdout, "\trequirement: %s", status.OneLine(verdict.Requirement))
 	}
 	if verdict.Warning != "" {
 		fmt.Fprintf(stdout, "\twarning: %s", status.OneLine(verdict.Warning))

@@ -199,47 +199,92 @@ func (s *Store) Owners() (OwnersInfo, error) {
 	return info, nil
 }
 
+// InspectHoldings is Inspect that also reads, in the same transaction (so
+// from the same snapshot), the owners' description and what the record's
+// OwnerAddress holds in each of collections (see Holdings).
+func (s *Store) InspectHoldings(hash string, collections []string) (Inspection, OwnersInfo, map[string]Holding, error) {
+	var key [32]byte
+	if err := decodeHash(&key, hash); err != nil {
+		return Inspection{}, OwnersInfo{}, nil, err
+	}
+	var in Inspection
+	var info OwnersInfo
+	var hold map[string]Holding
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		in.Record, in.Found, err = lookupTx(tx, key[:], hash)
+		if err != nil {
+			return err
+		}
+		if v := tx.Bucket(bucketRedemptions).Get(key[:]); v != nil {
+			in.State, err = decodeState(v)
+			if err != nil {
+				return fmt.Errorf("redemption %.12s: %w", hash, err)
+			}
+			in.State.Last.Hash, in.State.LastUse.Hash = hash, hash
+			in.Redeemed = true
+		}
+		if in.Found {
+			info, hold, err = holdingsTx(tx, in.Record.OwnerAddress(), collections)
+		}
+		return err
+	})
+	if err != nil {
+		return Inspection{}, OwnersInfo{}, nil, fmt.Errorf("inspecting code: %w", err)
+	}
+	in.Meta, _ = s.Meta()
+	return in, info, hold, nil
+}
+
 // Holdings reads, in one transaction, the owners' description and what
 // address holds in each of collections (an online re-check since the last
 // sync wins over the synced owners). A collection the address holds nothing
 // in is absent from the map.
 func (s *Store) Holdings(address string, collections []string) (OwnersInfo, map[string]Holding, error) {
 	var info OwnersInfo
-	out := map[string]Holding{}
+	var out map[string]Holding
 	err := s.db.View(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		info = readOwnersInfo(m)
-		var synced *bolt.Bucket
-		if name := m.Get(keyOwnersActive); name != nil {
-			synced = tx.Bucket(name)
-		}
-		online := tx.Bucket(bucketOwnersOnline)
-		for _, c := range collections {
-			k := ownerKey(c, address)
-			var v []byte
-			h := Holding{}
-			if online != nil {
-				if v = online.Get(k); v != nil {
-					h.Online = true
-				}
-			}
-			if v == nil && synced != nil {
-				v = synced.Get(k)
-			}
-			if v == nil {
-				continue
-			}
-			bals, err := decodeBalances(v)
-			if err != nil {
-				return fmt.Errorf("owner %.16s… in collection %s: %w", address, c, err)
-			}
-			h.Balances = bals
-			out[c] = h
-		}
-		return nil
+		var err error
+		info, out, err = holdingsTx(tx, address, collections)
+		return err
 	})
 	if err != nil {
 		return OwnersInfo{}, nil, fmt.Errorf("reading holdings: %w", err)
+	}
+	return info, out, nil
+}
+
+func holdingsTx(tx *bolt.Tx, address string, collections []string) (OwnersInfo, map[string]Holding, error) {
+	m := tx.Bucket(bucketMeta)
+	info := readOwnersInfo(m)
+	out := make(map[string]Holding, len(collections))
+	var synced *bolt.Bucket
+	if name := m.Get(keyOwnersActive); name != nil {
+		synced = tx.Bucket(name)
+	}
+	online := tx.Bucket(bucketOwnersOnline)
+	var k []byte
+	for _, c := range collections {
+		k = append(append(append(k[:0], c...), 0), address...)
+		var v []byte
+		h := Holding{}
+		if online != nil {
+			if v = online.Get(k); v != nil {
+				h.Online = true
+			}
+		}
+		if v == nil && synced != nil {
+			v = synced.Get(k)
+		}
+		if v == nil {
+			continue
+		}
+		bals, err := decodeBalances(v)
+		if err != nil {
+			return info, nil, fmt.Errorf("owner %.16s… in collection %s: %w", address, c, err)
+		}
+		h.Balances = bals
+		out[c] = h
 	}
 	return info, out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +18,13 @@ import (
 // badge minutes ago). The sync package implements it over BitBadges.
 type BalanceChecker interface {
 	Balance(ctx context.Context, collection, address string) ([]store.Balance, error)
+}
+
+// prefetched are the owners' description and a visitor's holdings, read
+// in the same transaction as the code's record.
+type prefetched struct {
+	info     store.OwnersInfo
+	holdings map[string]store.Holding
 }
 
 // gateOutcome is the access requirements' answer for one visitor.
@@ -88,8 +96,8 @@ const (
 	ownersMissing             // the serving snapshot has none for this requirement
 )
 
-func (a accessPolicy) state(q config.Requirement, info store.OwnersInfo, at time.Time) ownersState {
-	if !info.Has(q.Key()) {
+func (a accessPolicy) state(i int, info store.OwnersInfo, at time.Time) ownersState {
+	if !info.Has(a.keys[i]) {
 		return ownersMissing
 	}
 	if a.MaxOwnersAge > 0 && at.Sub(info.SyncedAt) > a.MaxOwnersAge {
@@ -98,17 +106,22 @@ func (a accessPolicy) state(q config.Requirement, info store.OwnersInfo, at time
 	return ownersFresh
 }
 
-type accessPolicy struct{ config.Access }
+// accessPolicy is config.Access with what every verdict needs precomputed.
+type accessPolicy struct {
+	config.Access
+	keys  []string // Requirement.Key of each requirement
+	colls []string // the requirements' collections, once each
+}
 
-// collections lists the requirements' collections, once each.
-func (a accessPolicy) collections() []string {
-	var out []string
+func newAccessPolicy(a config.Access) accessPolicy {
+	p := accessPolicy{Access: a}
 	for _, q := range a.Require {
-		if !strings.Contains(strings.Join(out, "\x00")+"\x00", q.CollectionID+"\x00") {
-			out = append(out, q.CollectionID)
+		p.keys = append(p.keys, q.Key())
+		if !slices.Contains(p.colls, q.CollectionID) {
+			p.colls = append(p.colls, q.CollectionID)
 		}
 	}
-	return out
+	return p
 }
 
 // evaluate decides the requirements for one visitor from what the store
@@ -118,9 +131,9 @@ func (a accessPolicy) evaluate(info store.OwnersInfo, holdings map[string]store.
 	var failed, unsure, met []string // names
 	var stale bool                   // a decision rests on stale data
 	firstFail := ""
-	for _, q := range a.Require {
+	for i, q := range a.Require {
 		h := holdings[q.CollectionID]
-		st := a.state(q, info, at)
+		st := a.state(i, info, at)
 		if h.Online {
 			st = ownersFresh // re-checked online since the last sync
 		}
@@ -182,13 +195,20 @@ func (a accessPolicy) evaluate(info store.OwnersInfo, holdings map[string]store.
 
 // gate applies the access requirements to an otherwise accepted entry of
 // address at time at, with the online second chance when it fails.
-func (v *Verifier) gate(ctx context.Context, address string, at time.Time, dry bool) gateOutcome {
-	a := accessPolicy{v.o.Access}
-	colls := a.collections()
-	info, holdings, err := v.st.Holdings(address, colls)
-	if err != nil {
-		v.log.Error("reading badge holdings", "err", err)
-		return gateOutcome{Reason: Error, Detail: "reading badge holdings"}
+// pre, when set, are the holdings already read with the code's record.
+func (v *Verifier) gate(ctx context.Context, address string, at time.Time, dry bool, pre *prefetched) gateOutcome {
+	a := v.access
+	colls := a.colls
+	var info store.OwnersInfo
+	var holdings map[string]store.Holding
+	if pre != nil {
+		info, holdings = pre.info, pre.holdings
+	} else {
+		var err error
+		if info, holdings, err = v.st.Holdings(address, colls); err != nil {
+			v.log.Error("reading badge holdings", "err", err)
+			return gateOutcome{Reason: Error, Detail: "reading badge holdings"}
+		}
 	}
 	out := a.evaluate(info, holdings, at)
 	if out.Reason == OK || out.Reason == Error || dry || v.o.Balances == nil || address == "" {
@@ -345,9 +365,8 @@ func (v *Verifier) OwnersHealth(now time.Time) (OwnersHealth, error) {
 	if !info.SyncedAt.IsZero() {
 		h.Age = max(at.Sub(info.SyncedAt), 0)
 	}
-	a := accessPolicy{v.o.Access}
-	for _, q := range a.Require {
-		if a.state(q, info, at) != ownersFresh {
+	for i := range v.access.Require {
+		if v.access.state(i, info, at) != ownersFresh {
 			h.Stale = true
 		}
 	}

@@ -81,7 +81,8 @@ type Verifier struct {
 	recMu sync.Mutex
 	rec   Recording
 
-	holders holderCache // see Requirements
+	holders holderCache  // see Requirements
+	access  accessPolicy // o.Access, precomputed
 }
 
 // New returns a Verifier over st.
@@ -95,7 +96,7 @@ func New(st *store.Store, o Options) *Verifier {
 	if o.ExchangeBudget <= 0 {
 		o.ExchangeBudget = 1500 * time.Millisecond
 	}
-	v := &Verifier{st: st, o: o, log: o.Logger}
+	v := &Verifier{st: st, o: o, log: o.Logger, access: newAccessPolicy(o.Access)}
 	v.from, v.until = o.Policy.Window()
 	return v
 }
@@ -116,7 +117,16 @@ func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict 
 		defer v.st.LockCode(hash)()
 	}
 	wall := v.o.Now()
-	in, err := v.st.Inspect(hash)
+	var in store.Inspection
+	var pre *prefetched
+	var err error
+	if v.o.Access.Gated() {
+		// The holder's badges from the same snapshot as the code's record.
+		pre = &prefetched{}
+		in, pre.info, pre.holdings, err = v.st.InspectHoldings(hash, v.access.colls)
+	} else {
+		in, err = v.st.Inspect(hash)
+	}
 	if err != nil {
 		return v.fail(c, Verdict{Hash: hash, At: wall}, "reading store", err)
 	}
@@ -133,6 +143,7 @@ func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict 
 	ownerAddr := in.Record.OwnerAddress()
 	if d.NeedExchange {
 		vd, ownerAddr = v.exchange(ctx, code, vd)
+		pre = nil // not the cached record's holder: read them now
 	}
 	var gated gateOutcome
 	if vd.Reason == OK && v.o.Access.Gated() && c.Direction != store.DirExit {
@@ -142,7 +153,7 @@ func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict 
 			// Ownership windows and the owners' age are time rules.
 			vd.Reason = ClockUntrusted
 		default:
-			gated = v.gate(ctx, ownerAddr, vd.At, c.DryRun)
+			gated = v.gate(ctx, ownerAddr, vd.At, c.DryRun, pre)
 			vd.Reason, vd.Requirement = gated.Reason, gated.Requirement
 			vd.Warning = joinWarn(vd.Warning, gated.Warning)
 			if vd.Reason != OK {

@@ -13,7 +13,12 @@
 //     snapshot open and the next attempt resumes after the last complete page
 //     (within ResumeWithin, 15 min: 4,000 pages on a flaky link must not start
 //     over each time); a store failure or a bookmark loop aborts it. A 401
-//     triggers one token renewal, then a clear error.
+//     triggers one token renewal, then a clear error. With access
+//     requirements (owners.go) the Syncer then pages the owners of every
+//     required token into the same snapshot; any failure there aborts the
+//     whole snapshot (the next attempt starts over), so codes and owners
+//     always change together. BalanceChecker is the verifier's online
+//     second chance for one visitor's badges.
 //   - Scheduler runs the Syncer at start-up and on bitbadges.sync_schedule
 //     (robfig/cron), never two at once, with SyncNow for a manual trigger.
 //     Failures back off exponentially with jitter up to bitbadges.max_backoff;

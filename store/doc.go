@@ -15,7 +15,7 @@
 //	meta             active snapshot name, last sync, count, server time,
 //	                 source, trusted time, refresh token, outbox counters
 //	snap.<seq>       one cache snapshot: sha256 (32 bytes) → record
-//	snap.<seq>.owners  its badge owners: collection 0x00 address → balances
+//	owners.<seq>     its badge owners: collection 0x00 address → balances
 //	                 (see owners.go); swapped with the codes by Commit
 //	owners-online    online badge re-checks since the last Commit
 //	redemptions      sha256 → RedemptionState (count, inside, last, last use);

@@ -16,9 +16,13 @@ import (
 //
 // A sync pages the owners of each required token into the same Snapshot as
 // the codes (PutOwner, then OwnersSynced with the requirements it covered),
-// into a bucket beside the codes' (snap.<seq>.owners). Commit swaps both in
-// one transaction, so a verdict never sees new codes with old owners, and a
-// sync that fails part-way through the owners keeps the old snapshot whole.
+// into a bucket beside the codes' (owners.<seq>, the snapshot's sequence).
+// Commit swaps both in one transaction, so a verdict never sees new codes
+// with old owners, and a sync that fails part-way through the owners keeps
+// the old snapshot whole. An owners bucket that was never committed (an
+// aborted sync, a crash) is deleted by the next snapshot that writes owners
+// and by the next Commit: only one snapshot is written at a time, so any
+// owners bucket but the serving one and its own is an orphan.
 // A snapshot without owners (an import, a sync with no requirement)
 // leaves none: the verdict then treats the owners as missing.
 //
@@ -32,6 +36,34 @@ var (
 	keyOwnersKeys      = []byte("owners_keys")
 	keyOwnersCount     = []byte("owners_count")
 )
+
+const ownersPrefix = "owners."
+
+// ownersName is the owners bucket of the snapshot whose codes bucket is base.
+func ownersName(base []byte) []byte {
+	return append([]byte(ownersPrefix), base[len(snapPrefix):]...)
+}
+
+// dropOrphanOwners deletes every owners bucket but the serving one and keep.
+func dropOrphanOwners(tx *bolt.Tx, keep []byte) error {
+	active := tx.Bucket(bucketMeta).Get(keyOwnersActive)
+	var orphans [][]byte
+	err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		if bytes.HasPrefix(name, []byte(ownersPrefix)) && !bytes.Equal(name, active) && !bytes.Equal(name, keep) {
+			orphans = append(orphans, bytes.Clone(name))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range orphans {
+		if err := tx.DeleteBucket(name); err != nil {
+			return fmt.Errorf("dropping uncommitted owners %s: %w", name, err)
+		}
+	}
+	return nil
+}
 
 // Range is an inclusive uint64 range: token ids, or ms ownership times.
 type Range struct{ Start, End uint64 }
@@ -92,7 +124,7 @@ func (sn *Snapshot) PutOwner(collection, address string, bals []Balance) error {
 		return errors.New("snapshot owner: empty collection or address")
 	}
 	if sn.own == nil {
-		sn.own = &ownersWriter{name: fmt.Appendf(nil, "%s.owners", sn.base)}
+		sn.own = &ownersWriter{name: ownersName(sn.base)}
 	}
 	w := sn.own
 	w.keys = append(w.keys, ownerKey(collection, address))
@@ -107,7 +139,7 @@ func (sn *Snapshot) PutOwner(collection, address string, bals []Balance) error {
 // named by keys; Commit then serves them. Without it Commit drops them.
 func (sn *Snapshot) OwnersSynced(keys []string) {
 	if sn.own == nil {
-		sn.own = &ownersWriter{name: fmt.Appendf(nil, "%s.owners", sn.base)}
+		sn.own = &ownersWriter{name: ownersName(sn.base)}
 	}
 	sn.own.info = &OwnersInfo{Keys: slices.Clone(keys)}
 }
@@ -118,9 +150,16 @@ func (sn *Snapshot) flushOwners() error {
 		return nil
 	}
 	err := sn.s.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(w.name)
-		if err != nil {
-			return err
+		b := tx.Bucket(w.name)
+		if b == nil {
+			// The first batch: a failed sync's owners are garbage now.
+			if err := dropOrphanOwners(tx, w.name); err != nil {
+				return err
+			}
+			var err error
+			if b, err = tx.CreateBucket(w.name); err != nil {
+				return err
+			}
 		}
 		for i, k := range w.keys {
 			if err := b.Put(k, w.vals[i]); err != nil {
@@ -155,10 +194,14 @@ func (sn *Snapshot) commitOwners(tx *bolt.Tx, m *bolt.Bucket, at time.Time) erro
 		}
 	}
 	w := sn.own
-	if w == nil || w.info == nil {
-		if w != nil && tx.Bucket(w.name) != nil {
-			return tx.DeleteBucket(w.name)
-		}
+	var keep []byte
+	if w != nil && w.info != nil {
+		keep = w.name
+	}
+	if err := dropOrphanOwners(tx, keep); err != nil {
+		return err
+	}
+	if keep == nil {
 		return nil
 	}
 	b, err := tx.CreateBucketIfNotExists(w.name)
@@ -175,8 +218,12 @@ func (sn *Snapshot) commitOwners(tx *bolt.Tx, m *bolt.Bucket, at time.Time) erro
 	return putUint(m, keyOwnersCount, uint64(b.Stats().KeyN))
 }
 
-func readOwnersInfo(m *bolt.Bucket) OwnersInfo {
-	if m.Get(keyOwnersActive) == nil {
+// readOwnersInfo describes the serving owners; a bucket that is gone (a
+// recovered store copies what it can) reads as no owners at all, never as
+// a list nobody is on.
+func readOwnersInfo(tx *bolt.Tx) OwnersInfo {
+	m := tx.Bucket(bucketMeta)
+	if name := m.Get(keyOwnersActive); name == nil || tx.Bucket(name) == nil {
 		return OwnersInfo{}
 	}
 	info := OwnersInfo{SyncedAt: getTime(m, keyOwnersAt), Owners: int(getUint(m, keyOwnersCount))}
@@ -190,7 +237,7 @@ func readOwnersInfo(m *bolt.Bucket) OwnersInfo {
 func (s *Store) Owners() (OwnersInfo, error) {
 	var info OwnersInfo
 	err := s.db.View(func(tx *bolt.Tx) error {
-		info = readOwnersInfo(tx.Bucket(bucketMeta))
+		info = readOwnersInfo(tx)
 		return nil
 	})
 	if err != nil {
@@ -256,7 +303,7 @@ func (s *Store) Holdings(address string, collections []string) (OwnersInfo, map[
 
 func holdingsTx(tx *bolt.Tx, address string, collections []string) (OwnersInfo, map[string]Holding, error) {
 	m := tx.Bucket(bucketMeta)
-	info := readOwnersInfo(m)
+	info := readOwnersInfo(tx)
 	out := make(map[string]Holding, len(collections))
 	var synced *bolt.Bucket
 	if name := m.Get(keyOwnersActive); name != nil {

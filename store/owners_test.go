@@ -2,6 +2,8 @@ package store
 
 import (
 	"math"
+
+	bolt "go.etcd.io/bbolt"
 	"reflect"
 	"strings"
 	"testing"
@@ -72,6 +74,9 @@ func TestOwnersSwapWithCodes(t *testing.T) {
 	if info, h, _ := st.Holdings("cbb1", []string{"17"}); info.Owners != 10 || h["17"].Balances == nil {
 		t.Fatalf("after an aborted sync: %+v %+v", info, h)
 	}
+	if n := countPrefix(t, st, ownersPrefix); n != 2 {
+		t.Fatalf("%d owners buckets after an aborted sync; want the serving one and the orphan", n)
+	}
 	// Reopening keeps the serving owners (they are not an orphan snapshot).
 	st = reopen(t, st, path, Options{SnapshotBatch: 3})
 	if info, h, _ := st.Holdings("cbb1", []string{"17"}); info.Owners != 10 || h["17"].Balances == nil {
@@ -86,6 +91,9 @@ func TestOwnersSwapWithCodes(t *testing.T) {
 		t.Fatalf("online holding = %+v", h)
 	}
 	commitOwners(t, st, t0.Add(time.Hour), []string{"17:1-10"}, map[string][]Balance{"zbb1": hold(1)})
+	if n := countPrefix(t, st, ownersPrefix); n != 1 {
+		t.Fatalf("%d owners buckets after the next sync; want 1 (the orphan dropped)", n)
+	}
 	if info, h, _ := st.Holdings("newbb1", []string{"17"}); len(h) != 0 || info.Owners != 1 {
 		t.Fatalf("after the next sync: %+v %+v", info, h)
 	}
@@ -95,7 +103,7 @@ func TestOwnersSwapWithCodes(t *testing.T) {
 		t.Fatalf("owners after a snapshot without them: %+v", info)
 	}
 	for _, name := range bucketNames(t, st) {
-		if strings.HasSuffix(name, ".owners") || name == string(bucketOwnersOnline) {
+		if strings.HasPrefix(name, ownersPrefix) || name == string(bucketOwnersOnline) {
 			t.Errorf("bucket %s left behind", name)
 		}
 	}
@@ -148,5 +156,32 @@ func TestRecordBitBadgesAddress(t *testing.T) {
 	body, err := recordBody(v[1:])
 	if err != nil || string(body) != string(appendRecordBody(nil, r)) {
 		t.Fatalf("recordBody = %x, %v", body, err)
+	}
+}
+
+func countPrefix(t *testing.T, st *Store, prefix string) int {
+	t.Helper()
+	n := 0
+	for _, name := range bucketNames(t, st) {
+		if strings.HasPrefix(name, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// A store whose owners bucket is gone (a recovery copies what it can) has
+// no owners, rather than owners nobody is among.
+func TestOwnersBucketGone(t *testing.T) {
+	st, _ := openTest(t, Options{})
+	commitOwners(t, st, time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC), []string{"17:1"}, map[string][]Balance{"abb1": hold(1)})
+	err := st.db.Update(func(tx *bolt.Tx) error {
+		return tx.DeleteBucket(tx.Bucket(bucketMeta).Get(keyOwnersActive))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := st.Owners(); !info.SyncedAt.IsZero() || info.Has("17:1") {
+		t.Fatalf("owners info with the bucket gone: %+v", info)
 	}
 }

@@ -95,15 +95,16 @@ type Options struct {
 // Record is what a verdict needs to know about one cached code. It never
 // holds the code itself, only its hash.
 type Record struct {
-	Hash    string // hex sha256 of the code's 64-hex text (BitBadges _docId)
-	Address string
+	Hash      string // hex sha256 of the code's 64-hex text (BitBadges _docId)
+	Address   string
+	Chain     string
+	Name      string
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero = never expires
+
 	// BitBadgesAddress (bb1…) is the join to badge owners, kept only when
 	// it differs from Address: see OwnerAddress.
 	BitBadgesAddress string
-	Chain            string
-	Name             string
-	CreatedAt        time.Time
-	ExpiresAt        time.Time // zero = never expires
 }
 
 // SyncInfo describes a completed snapshot.
@@ -271,10 +272,9 @@ func (s *Store) init() error {
 // which holds the only snapshot slot).
 func dropStaleSnapshots(tx *bolt.Tx) ([]string, error) {
 	active := tx.Bucket(bucketMeta).Get(keyActive)
-	owners := tx.Bucket(bucketMeta).Get(keyOwnersActive) // the serving snapshot's badge owners
 	var stale [][]byte
 	err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-		if isSnapBucket(name) && string(name) != string(active) && string(name) != string(owners) {
+		if isSnapBucket(name) && string(name) != string(active) {
 			stale = append(stale, append([]byte(nil), name...))
 		}
 		return nil

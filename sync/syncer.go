@@ -34,6 +34,11 @@ type Syncer struct {
 	Trusted *TrustedTime
 	Logger  *slog.Logger
 	Clock   Clock
+
+	// Require are the access requirements whose token owners each sync
+	// pages into the snapshot after the codes (owners.go).
+	Require []config.Requirement
+
 	// MaxMalformed is the fraction of malformed records above which a
 	// pre-fetch is refused (a changed schema must not empty the cache);
 	// 0 = 0.1.
@@ -42,9 +47,6 @@ type Syncer struct {
 	// (its snapshot held open) rather than started over; 0 =
 	// DefaultResumeWithin, negative = never resume.
 	ResumeWithin time.Duration
-	// Require are the access requirements whose token owners each sync
-	// pages into the snapshot after the codes (owners.go).
-	Require []config.Requirement
 
 	mu          stdsync.Mutex
 	access      string
@@ -279,17 +281,18 @@ func (s *Syncer) prefetch(ctx context.Context) (Result, error) {
 		}
 		return res, fmt.Errorf("pre-fetch (page %d, old cache kept): %w", res.Pages+1, err)
 	}
-	if res.Owners, err = s.syncOwners(ctx, p.snap); err != nil {
-		if aerr := p.snap.Abort(); aerr != nil {
-			s.log().Error("sync: aborting the snapshot", "err", aerr)
-		}
-		return res, fmt.Errorf("badge owners: %w", err)
-	}
 	// At is trusted by the store: take the server's clock, the device's
 	// only when the server sent none.
 	at := res.ServerTime
 	if at.IsZero() {
 		at = s.clock().Now()
+	}
+	// The badge owners go into the same snapshot; failing, it is dropped whole.
+	if res.Owners, err = s.syncOwners(ctx, p.snap); err != nil {
+		if aerr := p.snap.Abort(); aerr != nil {
+			s.log().Error("sync: aborting the snapshot", "err", aerr)
+		}
+		return res, fmt.Errorf("badge owners: %w", err)
 	}
 	if err := p.snap.Commit(store.SyncInfo{At: at, ServerTime: res.ServerTime, Source: "sync"}); err != nil {
 		return res, fmt.Errorf("%w: committing: %w", errSnapshot, err)

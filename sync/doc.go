@@ -13,12 +13,7 @@
 //     snapshot open and the next attempt resumes after the last complete page
 //     (within ResumeWithin, 15 min: 4,000 pages on a flaky link must not start
 //     over each time); a store failure or a bookmark loop aborts it. A 401
-//     triggers one token renewal, then a clear error. With access
-//     requirements (owners.go) the Syncer then pages the owners of every
-//     required token into the same snapshot; any failure there aborts the
-//     whole snapshot (the next attempt starts over), so codes and owners
-//     always change together. BalanceChecker is the verifier's online
-//     second chance for one visitor's badges.
+//     triggers one token renewal, then a clear error.
 //   - Scheduler runs the Syncer at start-up and on bitbadges.sync_schedule
 //     (robfig/cron), never two at once, with SyncNow for a manual trigger.
 //     Failures back off exponentially with jitter up to bitbadges.max_backoff;
@@ -30,6 +25,11 @@
 //   - Exchanger is the online fallback for a code not in the cache (it
 //     implements verify.Exchanger): one exchange within the caller's time
 //     budget. It records nothing; the verifier records the redemption.
+//   - With access requirements (owners.go) the Syncer, after the codes,
+//     pages the owners of every required token into the same snapshot; any
+//     failure there aborts the whole snapshot (the next attempt starts
+//     over), so codes and owners always change together. BalanceChecker is
+//     the verifier's online second chance for one visitor's badges.
 //   - Uploader drains the store's event outbox, oldest first, in batches,
 //     through a pluggable Transport (HTTPTransport POSTs JSON to events.url).
 //     An event leaves the outbox only after a 2xx (or an operator's

@@ -90,7 +90,6 @@ func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Ser
 	}
 	refreshSecret := cfg.RefreshToken()
 	syncer := &Syncer{Client: client, Cache: cache, Trusted: trusted, Logger: log, Clock: clk,
-		Require:             cfg.Access.Require,
 		InitialRefreshToken: func() (string, error) { return secret(refreshSecret, false) }}
 	s := &Service{
 		Client: client, Syncer: syncer, Trusted: trusted, cache: cache, outbox: outbox, clock: clk,
@@ -98,6 +97,7 @@ func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Ser
 			MaxBackoff: cfg.BitBadges.MaxBackoff, Clock: clk, Logger: log},
 	}
 	if cfg.Access.Gated() {
+		syncer.Require = cfg.Access.Require
 		s.Balances = &BalanceChecker{Client: client}
 	}
 	if cfg.BitBadges.OnlineExchange {

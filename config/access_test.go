@@ -8,6 +8,7 @@ import (
 
 func TestAccessParse(t *testing.T) {
 	c, err := Parse([]byte(`
+bitbadges: {client_id: app}
 access:
   match: any
   max_owners_age: 2h
@@ -50,7 +51,7 @@ func TestAccessInvalid(t *testing.T) {
 		{`access: {require: [{name: a, collection_id: "1", token_ids: ["1-600"]}, {name: b, collection_id: "2", token_ids: ["1-600"]}]}`, "access.require[1].token_ids", "at most 1000"},
 		{`access: {require: [{name: a, collection_id: "1", token_ids: [1]}, {name: a, collection_id: "2", token_ids: [1]}]}`, "access.require[1].name", "twice"},
 	} {
-		_, err := Parse([]byte(tc.yaml))
+		_, err := Parse([]byte("bitbadges: {client_id: app}\n" + tc.yaml))
 		var ke *KeyError
 		if !errors.As(err, &ke) || ke.Key != tc.key || !strings.Contains(ke.Msg, tc.msg) {
 			t.Errorf("%s: err = %v; want %s: …%s…", tc.yaml, err, tc.key, tc.msg)
@@ -61,5 +62,10 @@ func TestAccessInvalid(t *testing.T) {
 	}
 	if _, err := Parse([]byte(`access: {requires: []}`)); err == nil {
 		t.Error("an unknown access key was accepted")
+	}
+	_, err := Parse([]byte(`access: {require: [{name: a, collection_id: "1", token_ids: [1]}]}`))
+	var ke *KeyError
+	if !errors.As(err, &ke) || ke.Key != "access.require" || !strings.Contains(ke.Msg, "client_id") {
+		t.Errorf("gating without a sync: %v", err)
 	}
 }

@@ -134,6 +134,9 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
+	if c.Access.Gated() && c.BitBadges.ClientID == "" {
+		return keyErr("access.require", "needs bitbadges.client_id: the badge owners come from the sync")
+	}
 	if c.Display.Enabled && c.HTTP.Listen == "" {
 		return keyErr("http.listen", "must be set when display.enabled is true: the kiosk's screen is served there")
 	}

@@ -1,9 +1,11 @@
 package sync
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
 )
 
@@ -15,6 +17,9 @@ func TestSyncOwnersIntoSnapshot(t *testing.T) {
 	e := newEnv(t, bbtest.Options{})
 	codes := e.srv.AddCodes(30)
 	holders := e.srv.AddOwners("17", 2, 60)
+	// An ETH user: the record's bitbadgesAddress is the join, not its address.
+	eth := strings.Repeat("e7", 32)
+	e.srv.Add(bbtest.Record{Code: eth, Address: "0x00000000000000000000000000000000000000e7", Chain: "ETH", BitBadgesAddress: holders[0]})
 	e.srv.AddOwners("17", 3, 10) // outside the requirement: not fetched
 	e.syncer.Require = gate("17", config.TokenRange{Start: 1, End: 2})
 	r := e.mustSync(t)
@@ -40,6 +45,10 @@ func TestSyncOwnersIntoSnapshot(t *testing.T) {
 	}
 	if !e.cached(t, codes[0]) {
 		t.Fatal("codes missing")
+	}
+	rec, ok, err := e.st.Lookup(store.HashCode(eth))
+	if err != nil || !ok || rec.OwnerAddress() != holders[0] || rec.Address == holders[0] {
+		t.Fatalf("ETH record %+v, %v, %v: not joined on its bitbadgesAddress", rec, ok, err)
 	}
 }
 

@@ -29,6 +29,7 @@
 package bbtest
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -79,6 +80,9 @@ type Record struct {
 	OmitCode bool
 	// NumericTimes sends timestamps as JSON numbers instead of strings.
 	NumericTimes bool
+	// BitBadgesAddress is the bb1… address when it differs from Address
+	// (an ETH user); empty = Address.
+	BitBadgesAddress string
 }
 
 type entry struct {
@@ -437,7 +441,7 @@ func (e *entry) wire(clientID string) map[string]any {
 		return strconv.FormatInt(n, 10)
 	}
 	m := map[string]any{
-		"_docId": e.docID, "_id": e.id, "bitbadgesAddress": r.Address, "address": r.Address,
+		"_docId": e.docID, "_id": e.id, "bitbadgesAddress": cmp.Or(r.BitBadgesAddress, r.Address), "address": r.Address,
 		"chain": r.Chain, "name": r.Name, "scopes": []any{}, "expiresAt": ms(r.ExpiresAt),
 		"createdAt": ms(r.CreatedAt), "clientId": clientID,
 		"description": "", "image": "", "otherSignIns": []any{}, // unknown to the client

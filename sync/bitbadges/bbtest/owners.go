@@ -108,6 +108,9 @@ func (s *Server) AddressOf(code string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e := s.byCode[code]; e != nil {
+		if e.rec.BitBadgesAddress != "" {
+			return e.rec.BitBadgesAddress
+		}
 		return e.rec.Address
 	}
 	return ""

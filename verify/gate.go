@@ -33,7 +33,6 @@ type gateOutcome struct {
 	Requirement string // the failed requirement's name (or, on OK, the met ones)
 	Warning     string
 	Detail      string // for the event: what was decided how
-	Online      []string
 }
 
 // Meets reports whether bals hold at least q.MinAmount of q's tokens
@@ -266,7 +265,6 @@ func (v *Verifier) gate(ctx context.Context, address string, at time.Time, dry b
 		}
 	}
 	second.Detail = "online re-check passed"
-	second.Online = colls
 	return second
 }
 

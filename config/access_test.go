@@ -68,4 +68,11 @@ func TestAccessInvalid(t *testing.T) {
 	if !errors.As(err, &ke) || ke.Key != "access.require" || !strings.Contains(ke.Msg, "client_id") {
 		t.Errorf("gating without a sync: %v", err)
 	}
+	_, err = Parse([]byte(`bitbadges: {client_id: app}
+http: {listen: "127.0.0.1:8080"}
+display: {enabled: true, tenant_id: t, secret_key_file: s}
+access: {require: [{name: a, collection_id: "1", token_ids: [1]}]}`))
+	if !errors.As(err, &ke) || ke.Key != "display.enabled" {
+		t.Errorf("gating with the display sign-in: %v", err)
+	}
 }

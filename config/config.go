@@ -137,6 +137,11 @@ func (c *Config) Validate() error {
 	if c.Access.Gated() && c.BitBadges.ClientID == "" {
 		return keyErr("access.require", "needs bitbadges.client_id: the badge owners come from the sync")
 	}
+	if c.Access.Gated() && c.Display.Enabled {
+		// A display sign-in names an Authsignal user, not a BitBadges
+		// address: it would open a members-only door to anyone.
+		return keyErr("display.enabled", "cannot be combined with access.require: a display sign-in carries no BitBadges address to check the badge against")
+	}
 	if c.Display.Enabled && c.HTTP.Listen == "" {
 		return keyErr("http.listen", "must be set when display.enabled is true: the kiosk's screen is served there")
 	}

@@ -35,6 +35,9 @@ var (
 	keyOwnersAt        = []byte("owners_at")
 	keyOwnersKeys      = []byte("owners_keys")
 	keyOwnersCount     = []byte("owners_count")
+	// keyOwnersOnline marks that owners-online holds entries, so a verdict
+	// looks the bucket up only then (a missing bucket costs a B+tree search).
+	keyOwnersOnline = []byte("owners_online")
 )
 
 const ownersPrefix = "owners."
@@ -188,7 +191,7 @@ func (sn *Snapshot) commitOwners(tx *bolt.Tx, m *bolt.Bucket, at time.Time) erro
 			return fmt.Errorf("dropping online re-checks: %w", err)
 		}
 	}
-	for _, k := range [][]byte{keyOwnersActive, keyOwnersAt, keyOwnersKeys, keyOwnersCount} {
+	for _, k := range [][]byte{keyOwnersActive, keyOwnersAt, keyOwnersKeys, keyOwnersCount, keyOwnersOnline} {
 		if err := m.Delete(k); err != nil {
 			return err
 		}
@@ -222,15 +225,26 @@ func (sn *Snapshot) commitOwners(tx *bolt.Tx, m *bolt.Bucket, at time.Time) erro
 // recovered store copies what it can) reads as no owners at all, never as
 // a list nobody is on.
 func readOwnersInfo(tx *bolt.Tx) OwnersInfo {
-	m := tx.Bucket(bucketMeta)
-	if name := m.Get(keyOwnersActive); name == nil || tx.Bucket(name) == nil {
-		return OwnersInfo{}
+	info, _ := ownersTx(tx, tx.Bucket(bucketMeta))
+	return info
+}
+
+// ownersTx reads the owners' description and opens their bucket (nil when
+// there are none).
+func ownersTx(tx *bolt.Tx, m *bolt.Bucket) (OwnersInfo, *bolt.Bucket) {
+	name := m.Get(keyOwnersActive)
+	if name == nil {
+		return OwnersInfo{}, nil
+	}
+	b := tx.Bucket(name)
+	if b == nil {
+		return OwnersInfo{}, nil
 	}
 	info := OwnersInfo{SyncedAt: getTime(m, keyOwnersAt), Owners: int(getUint(m, keyOwnersCount))}
 	if k := m.Get(keyOwnersKeys); len(k) > 0 {
 		info.Keys = strings.Split(string(k), "\n")
 	}
-	return info
+	return info, b
 }
 
 // Owners describes the serving snapshot's owners.
@@ -303,13 +317,12 @@ func (s *Store) Holdings(address string, collections []string) (OwnersInfo, map[
 
 func holdingsTx(tx *bolt.Tx, address string, collections []string) (OwnersInfo, map[string]Holding, error) {
 	m := tx.Bucket(bucketMeta)
-	info := readOwnersInfo(tx)
+	info, synced := ownersTx(tx, m)
 	out := make(map[string]Holding, len(collections))
-	var synced *bolt.Bucket
-	if name := m.Get(keyOwnersActive); name != nil {
-		synced = tx.Bucket(name)
+	var online *bolt.Bucket
+	if m.Get(keyOwnersOnline) != nil {
+		online = tx.Bucket(bucketOwnersOnline)
 	}
-	online := tx.Bucket(bucketOwnersOnline)
 	var k []byte
 	for _, c := range collections {
 		k = append(append(append(k[:0], c...), 0), address...)
@@ -342,6 +355,9 @@ func (s *Store) PutOnlineHolding(collection, address string, bals []Balance) err
 	err := s.coalesced(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketOwnersOnline)
 		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketMeta).Put(keyOwnersOnline, []byte{1}); err != nil {
 			return err
 		}
 		return b.Put(ownerKey(collection, address), encodeBalances(nil, bals))

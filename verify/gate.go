@@ -127,8 +127,10 @@ func newAccessPolicy(a config.Access) accessPolicy {
 // holds, at time at. It is a pure function: the property tests compare it
 // with a direct evaluation.
 func (a accessPolicy) evaluate(info store.OwnersInfo, holdings map[string]store.Holding, at time.Time) gateOutcome {
-	var failed, unsure, met []string // names
-	var stale bool                   // a decision rests on stale data
+	// Names; small arrays so that a verdict does not allocate for them.
+	var fb, ub, mb [4]string
+	failed, unsure, met := fb[:0], ub[:0], mb[:0]
+	var stale bool // a decision rests on stale data
 	firstFail := ""
 	for i, q := range a.Require {
 		h := holdings[q.CollectionID]

@@ -166,7 +166,7 @@ func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict 
 	if vd.Warning != "" {
 		detail = append(detail, vd.Warning)
 	}
-	if vd.Requirement != "" {
+	if vd.Requirement != "" && !c.DryRun { // a dry run records no event
 		// The requirement's name and enough of the address to tell
 		// visitors apart, never the whole of it.
 		detail = append(detail, "requirement "+vd.Requirement, "address "+addrPrefix(ownerAddr))

@@ -39,6 +39,8 @@ type Config struct {
 	HTTP      HTTP      `yaml:"http"`
 	Display   Display   `yaml:"display"`
 	Fleet     Fleet     `yaml:"fleet"`
+	// Access gates entry on badges held (see access.go).
+	Access Access `yaml:"access"`
 
 	// path is the file the config came from; relative paths in it are taken
 	// relative to its folder.
@@ -63,6 +65,7 @@ func Default() Config {
 		HTTP:      defaultHTTP(),
 		Display:   defaultDisplay(),
 		Fleet:     defaultFleet(),
+		Access:    defaultAccess(),
 	}
 }
 
@@ -125,11 +128,19 @@ func (c *Config) Validate() error {
 		return keyErr("log_level", "must be debug, info, warn or error, not %q", c.LogLevel)
 	}
 	for _, v := range []interface{ validate() error }{
-		&c.BitBadges, &c.Policy, &c.Camera, &c.GPIO, &c.Events, &c.HTTP, &c.Display, &c.Fleet,
+		&c.BitBadges, &c.Policy, &c.Camera, &c.GPIO, &c.Events, &c.HTTP, &c.Display, &c.Fleet, &c.Access,
 	} {
 		if err := v.validate(); err != nil {
 			return err
 		}
+	}
+	if c.Access.Gated() && c.BitBadges.ClientID == "" {
+		return keyErr("access.require", "needs bitbadges.client_id: the badge owners come from the sync")
+	}
+	if c.Access.Gated() && c.Display.Enabled {
+		// A display sign-in names an Authsignal user, not a BitBadges
+		// address: it would open a members-only door to anyone.
+		return keyErr("display.enabled", "cannot be combined with access.require: a display sign-in carries no BitBadges address to check the badge against")
 	}
 	if c.Display.Enabled && c.HTTP.Listen == "" {
 		return keyErr("http.listen", "must be set when display.enabled is true: the kiosk's screen is served there")

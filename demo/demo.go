@@ -47,6 +47,8 @@ type Result struct {
 	Verdicts    []verify.Verdict
 	Transitions []gpiosim.Transition
 	Pending     int
+	// Gated are the verdicts of the badge-gated scene.
+	Gated []verify.Verdict
 }
 
 // Run runs the demo, printing to out.
@@ -100,7 +102,7 @@ func Run(ctx context.Context, out io.Writer, o Options) (Result, error) {
 
 	// Frames: written out and replayed by the real dir: source.
 	frames := filepath.Join(dir, "frames")
-	if err := writeFrames(frames); err != nil {
+	if err := writeFrames(frames, sequence); err != nil {
 		return res, err
 	}
 	cfg.Camera.Source = "dir:" + frames
@@ -159,7 +161,12 @@ func Run(ctx context.Context, out io.Writer, o Options) (Result, error) {
 		sig.Close()
 		return res, fmt.Errorf("running the pipeline: %w", err)
 	}
-	// Let the last pulse run its course, then release every output.
+	// Let the last pulse run its course.
+	time.Sleep(cfg.GPIO.Relay.Pulse + 200*time.Millisecond)
+	if res.Gated, err = gatedScene(ctx, p, &cfg, srv, svc, st, sig, dir, log); err != nil {
+		sig.Close()
+		return res, err
+	}
 	time.Sleep(cfg.GPIO.Relay.Pulse + 200*time.Millisecond)
 	if err := sig.Close(); err != nil {
 		return res, fmt.Errorf("releasing the GPIO: %w", err)
@@ -170,12 +177,12 @@ func Run(ctx context.Context, out io.Writer, o Options) (Result, error) {
 		return res, err
 	}
 	acc := 0
-	for _, v := range res.Verdicts {
+	for _, v := range append(res.Verdicts, res.Gated...) {
 		if v.Accept {
 			acc++
 		}
 	}
-	p.say("done: %d verdicts (%d accepted), %d events waiting in the outbox for upload, relay released", len(res.Verdicts), acc, res.Pending)
+	p.say("done: %d verdicts (%d accepted), %d events waiting in the outbox for upload, relay released", len(res.Verdicts)+len(res.Gated), acc, res.Pending)
 	return res, nil
 }
 
@@ -193,7 +200,7 @@ var sequence = []string{
 
 // writeFrames writes the bundled frames into dir, named so that the replay
 // source (which takes a folder's images in name order) shows them in sequence.
-func writeFrames(dir string) error {
+func writeFrames(dir string, sequence []string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("writing the demo frames: %w", err)
 	}
@@ -269,7 +276,11 @@ func (o *observer) Verdict(v verify.Verdict) {
 	if len(v.Hash) >= 8 {
 		hash = " code sha256 " + v.Hash[:8] + "…"
 	}
-	o.p.say("  => %s (%s)%s%s", word, v.Reason, who, hash)
+	req := ""
+	if v.Requirement != "" {
+		req = " [" + v.Requirement + "]"
+	}
+	o.p.say("  => %s (%s)%s%s%s", word, v.Reason, req, who, hash)
 }
 
 func (o *observer) verdicts() []verify.Verdict {

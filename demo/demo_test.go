@@ -39,6 +39,11 @@ func TestDemoEndToEnd(t *testing.T) {
 		{false, verify.NotACode},    // a QR that is not a kiosk code
 		{true, verify.OK},           // dark-mode code
 	}
+	// The gated scene: the badge holder is let in, the other guest refused.
+	if len(res.Gated) != 2 || !res.Gated[0].Accept || res.Gated[1].Accept ||
+		res.Gated[1].Reason != verify.RequirementNotMet || res.Gated[1].Requirement != "Member" {
+		t.Errorf("gated scene verdicts %+v\n%s", res.Gated, out.String())
+	}
 	if len(res.Verdicts) != len(want) {
 		t.Fatalf("got %d verdicts, want %d:\n%s", len(res.Verdicts), len(want), out.String())
 	}
@@ -59,7 +64,8 @@ func TestDemoEndToEnd(t *testing.T) {
 		relay = append(relay, tr.Active)
 		held = append(held, tr.Held)
 	}
-	wantRelay := []bool{false, true, false, true, false}
+	// Two accepts in the first scene, one in the gated scene.
+	wantRelay := []bool{false, true, false, true, false, true, false}
 	if len(relay) != len(wantRelay) {
 		t.Fatalf("relay transitions %v, want %v", relay, wantRelay)
 	}
@@ -68,17 +74,18 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Fatalf("relay transitions %v, want %v", relay, wantRelay)
 		}
 	}
-	for _, i := range []int{2, 4} {
+	for _, i := range []int{2, 4, 6} {
 		if held[i] < 900*time.Millisecond || held[i] > 1500*time.Millisecond {
 			t.Errorf("relay pulse %d lasted %v, want ~1s", i/2, held[i])
 		}
 	}
-	// Five verdict events plus nothing else, none holding a code.
-	if res.Pending != len(want) {
-		t.Errorf("%d events pending, want %d", res.Pending, len(want))
+	// One verdict event per verdict of both scenes and nothing else, none holding a code.
+	if res.Pending != len(want)+len(res.Gated) {
+		t.Errorf("%d events pending, want %d", res.Pending, len(want)+len(res.Gated))
 	}
 	s := out.String()
-	for _, frag := range []string{"ACCEPT (ok)", "REJECT (already-used)", "REJECT (unknown)", "REJECT (not-a-code)", "relay"} {
+	for _, frag := range []string{"ACCEPT (ok)", "REJECT (already-used)", "REJECT (unknown)", "REJECT (not-a-code)", "relay",
+		"REJECT (requirement-not-met) [Member]", "badge owners"} {
 		if !strings.Contains(s, frag) {
 			t.Errorf("demo output lacks %q:\n%s", frag, s)
 		}

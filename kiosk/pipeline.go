@@ -151,6 +151,9 @@ func logVerdict(log *slog.Logger, v verify.Verdict) {
 	if v.Online {
 		attrs = append(attrs, "online", true)
 	}
+	if v.Requirement != "" {
+		attrs = append(attrs, "requirement", v.Requirement)
+	}
 	if v.Warning != "" {
 		attrs = append(attrs, "warning", v.Warning)
 	}

@@ -54,6 +54,22 @@
     set("cache-age", isZero(k.last_sync) ? "–" : k.age + (k.stale ? " (STALE)" : ""), k.stale ? "fail" : "");
     set("cache-source", k.source || "–");
 
+    var a = s.access;
+    el("access-card").hidden = !a;
+    if (a) {
+      set("access-owners", isZero(a.owners_synced) ? "never" : when(a.owners_synced) + " (" + a.owners_age + " ago, " +
+        a.owners + " owners" + (a.owners_stale ? ", STALE" : "") + "); match " + a.match, a.owners_stale ? "fail" : "");
+      var ar = el("access-reqs");
+      ar.replaceChildren();
+      (a.requirements || []).forEach(function (q) {
+        var tr = document.createElement("tr");
+        cell(tr, q.name);
+        cell(tr, "collection " + q.collection_id + " · tokens " + q.token_ids + " · ≥ " + q.min_amount, "mono");
+        cell(tr, q.synced ? String(q.holders) : "not synced", q.synced ? "" : "fail");
+        ar.appendChild(tr);
+      });
+    }
+
     var y = s.sync;
     set("sync-last", when(y.last_attempt));
     if (y.last_error) set("sync-result", "failed: " + y.last_error, "fail");
@@ -82,7 +98,7 @@
       var tr = document.createElement("tr");
       cell(tr, when(v.time));
       cell(tr, v.accept ? "✔ accept" : "✘ reject", v.accept ? "good" : "fail");
-      cell(tr, v.reason);
+      cell(tr, v.reason + (v.requirement ? ": " + v.requirement : ""));
       cell(tr, v.name || "");
       cell(tr, v.hash_prefix || "", "mono");
       cell(tr, v.warning || "", "warn");

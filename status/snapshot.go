@@ -53,6 +53,8 @@ type Snapshot struct {
 	Peers   []Peer    `json:"peers,omitempty"`
 	Fleet   *Fleet    `json:"fleet,omitempty"` // nil: no broker configured
 	Display Display   `json:"display"`
+	// Access is nil when the venue gates on no badge (access.go).
+	Access *Access `json:"access,omitempty"`
 }
 
 // Camera is the capture side.
@@ -157,6 +159,8 @@ type Verdict struct {
 	HashPrefix string    `json:"hash_prefix,omitempty"` // first 8 hex digits of sha256(code)
 	Name       string    `json:"name,omitempty"`
 	Warning    string    `json:"warning,omitempty"`
+	// Requirement is the badge requirement that failed (or the ones met).
+	Requirement string `json:"requirement,omitempty"`
 }
 
 // Peer is another kiosk of the same fleet.
@@ -230,12 +234,13 @@ func FromVerdict(v verify.Verdict) Verdict {
 		prefix = prefix[:HashPrefixLen]
 	}
 	return Verdict{
-		Time:       v.At,
-		Accept:     v.Accept,
-		Reason:     v.Reason.String(),
-		HashPrefix: prefix,
-		Name:       v.Name,
-		Warning:    v.Warning,
+		Time:        v.At,
+		Accept:      v.Accept,
+		Reason:      v.Reason.String(),
+		HashPrefix:  prefix,
+		Name:        v.Name,
+		Warning:     v.Warning,
+		Requirement: v.Requirement,
 	}
 }
 

@@ -65,6 +65,23 @@ func WriteText(w io.Writer, s Snapshot) error {
 		cache += ", from " + s.Cache.Source
 	}
 	line("cache", "%s", cache)
+	if a := s.Access; a != nil {
+		owners := "badge owners never synced"
+		if !a.OwnersSynced.IsZero() {
+			owners = fmt.Sprintf("badge owners synced %s (%s ago), %d owners", stamp(a.OwnersSynced, loc), a.OwnersAge, a.Owners)
+		}
+		if a.OwnersStale {
+			owners += ", STALE"
+		}
+		line("access", "match %s; %s", a.Match, owners)
+		for _, q := range a.Requirements {
+			held := fmt.Sprintf("%d holders", q.Holders)
+			if !q.Synced {
+				held = "owners NOT synced"
+			}
+			line("  require", "%s: collection %s tokens %s, at least %d; %s", q.Name, q.CollectionID, q.TokenIDs, q.MinAmount, held)
+		}
+	}
 
 	var sync []string
 	if s.Sync.Syncing {
@@ -146,7 +163,7 @@ func WriteText(w io.Writer, s Snapshot) error {
 			result = "ACCEPT"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", stamp(v.Time, loc), result, v.Reason,
-			orDash(v.HashPrefix), OneLine(join(v.Name, v.Warning)))
+			orDash(v.HashPrefix), OneLine(join(v.Name, v.Requirement, v.Warning)))
 	}
 	tw.Flush()
 	var out strings.Builder

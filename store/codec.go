@@ -133,9 +133,17 @@ func (r *reader) recordBody() Record {
 	return rec
 }
 
+// encodeRecord is the stored form: the version, the body, and, when the
+// record's bitbadgesAddress differs from its address (a non-Cosmos chain),
+// that address as an optional tail. The snapshot file carries only the body
+// (see recordBody): an imported cache joins badge owners on Address.
 func encodeRecord(b []byte, r Record) []byte {
 	b = append(b, recordV1)
-	return appendRecordBody(b, r)
+	b = appendRecordBody(b, r)
+	if r.BitBadgesAddress != "" && r.BitBadgesAddress != r.Address {
+		b = appendString(b, r.BitBadgesAddress)
+	}
+	return b
 }
 
 func decodeRecord(v []byte) (Record, error) {
@@ -144,10 +152,24 @@ func decodeRecord(v []byte) (Record, error) {
 		return Record{}, errCorrupt
 	}
 	rec := r.recordBody()
+	if r.err == nil && len(r.b) != 0 {
+		rec.BitBadgesAddress = r.string()
+	}
 	if r.err != nil || len(r.b) != 0 {
 		return Record{}, errCorrupt
 	}
 	return rec, nil
+}
+
+// recordBody is the body of a stored record (after its version byte)
+// without the optional tail, as the snapshot file carries it.
+func recordBody(v []byte) ([]byte, error) {
+	r := reader{b: v}
+	r.recordBody()
+	if r.err != nil {
+		return nil, errCorrupt
+	}
+	return v[:len(v)-len(r.b)], nil
 }
 
 func appendRedemption(b []byte, x Redemption) []byte {

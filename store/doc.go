@@ -15,6 +15,9 @@
 //	meta             active snapshot name, last sync, count, server time,
 //	                 source, trusted time, refresh token, outbox counters
 //	snap.<seq>       one cache snapshot: sha256 (32 bytes) → record
+//	owners.<seq>     its badge owners: collection 0x00 address → balances
+//	                 (see owners.go); swapped with the codes by Commit
+//	owners-online    online badge re-checks since the last Commit
 //	redemptions      sha256 → RedemptionState (count, inside, last, last use);
 //	                 kept across snapshots (one small entry per code ever used)
 //	redeemed-nonces  redemption nonce → sha256 + time (idempotency), pruned

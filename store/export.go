@@ -53,7 +53,11 @@ func (s *Store) Export(w io.Writer) error {
 				if len(k) != 32 || len(v) < 1 || v[0] != recordV1 {
 					return fmt.Errorf("corrupt record in cache: %w", errCorrupt)
 				}
-				sw.raw(k, v[1:])
+				body, err := recordBody(v[1:])
+				if err != nil {
+					return fmt.Errorf("corrupt record in cache: %w", err)
+				}
+				sw.raw(k, body)
 			}
 		}
 		return sw.close()

@@ -27,7 +27,8 @@ type Snapshot struct {
 	keys [][32]byte
 	ends []int // ends[i] is where value i ends in vals
 	vals []byte
-	runs [][]byte // names of sorted-run buckets, in write order
+	runs [][]byte      // names of sorted-run buckets, in write order
+	own  *ownersWriter // badge owners, if any (owners.go)
 }
 
 // NewSnapshot starts writing a new cache. Call Commit or Abort exactly once.
@@ -283,6 +284,10 @@ func (sn *Snapshot) Commit(info SyncInfo) error {
 		sn.abort()
 		return err
 	}
+	if err := sn.flushOwners(); err != nil {
+		sn.abort()
+		return err
+	}
 	var meta Meta
 	now := sn.s.now()
 	sn.s.mu.Lock()
@@ -308,6 +313,9 @@ func (sn *Snapshot) Commit(info SyncInfo) error {
 		putTime(m, keyLastSync, sn.s.commitClock(m, info.At, info.Source, now, bound))
 		putTime(m, keyServerTime, info.ServerTime)
 		if err := m.Put(keySource, []byte(info.Source)); err != nil {
+			return err
+		}
+		if err := sn.commitOwners(tx, m, getTime(m, keyLastSync)); err != nil {
 			return err
 		}
 		meta = readMeta(m)

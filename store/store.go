@@ -106,6 +106,10 @@ type Record struct {
 	Name      string
 	CreatedAt time.Time
 	ExpiresAt time.Time // zero = never expires
+
+	// BitBadgesAddress (bb1…) is the join to badge owners, kept only when
+	// it differs from Address: see OwnerAddress.
+	BitBadgesAddress string
 }
 
 // SyncInfo describes a completed snapshot.

@@ -36,6 +36,11 @@
 //   - Exchanger is the online fallback for a code not in the cache (it
 //     implements verify.Exchanger): one exchange within the caller's time
 //     budget. It records nothing; the verifier records the redemption.
+//   - With access requirements (owners.go) the Syncer, after the codes,
+//     pages the owners of every required token into the same snapshot; any
+//     failure there aborts the whole snapshot (the next attempt starts
+//     over), so codes and owners always change together. BalanceChecker is
+//     the verifier's online second chance for one visitor's badges.
 //   - Uploader drains the store's event outbox, oldest first, in batches,
 //     through a pluggable Transport (HTTPTransport POSTs JSON to events.url).
 //     An event leaves the outbox only after a 2xx (or an operator's

@@ -43,5 +43,9 @@ func (e *Exchanger) Exchange(ctx context.Context, code string) (store.Record, er
 		}
 		return store.Record{}, fmt.Errorf("online exchange of %s…: %w", hash[:12], err)
 	}
-	return store.Record{Hash: hash, Address: x.Address, Chain: x.Chain}, nil
+	rec := store.Record{Hash: hash, Address: x.Address, Chain: x.Chain}
+	if x.BitBadgesAddress != x.Address {
+		rec.BitBadgesAddress = x.BitBadgesAddress // the join to badge owners (see OwnerAddress)
+	}
+	return rec, nil
 }

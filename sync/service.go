@@ -22,6 +22,9 @@ type Service struct {
 	Scheduler *Scheduler
 	// Exchanger is nil unless bitbadges.online_exchange is true.
 	Exchanger *Exchanger
+	// Balances re-checks a visitor's badges online; nil unless access
+	// requirements are configured.
+	Balances *BalanceChecker
 	// Uploader is nil when events.url is empty (events stay local). A kiosk
 	// without BitBadges credentials has no Service: see NewUploader.
 	Uploader *Uploader
@@ -98,6 +101,10 @@ func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Ser
 		Client: client, Syncer: syncer, Trusted: trusted, cache: cache, outbox: outbox, clock: clk,
 		Scheduler: &Scheduler{Sync: syncer.Sync, Schedule: cfg.BitBadges.SyncSchedule,
 			MaxBackoff: cfg.BitBadges.MaxBackoff, Clock: clk, Logger: log},
+	}
+	if cfg.Access.Gated() {
+		syncer.Require = cfg.Access.Require
+		s.Balances = &BalanceChecker{Client: client}
 	}
 	if cfg.BitBadges.OnlineExchange {
 		s.Exchanger = &Exchanger{Client: client, Budget: cfg.BitBadges.ExchangeBudget, Logger: log}

@@ -9,6 +9,7 @@ import (
 	stdsync "sync"
 	"time"
 
+	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync/bitbadges"
 )
@@ -34,6 +35,11 @@ type Syncer struct {
 	Trusted *TrustedTime
 	Logger  *slog.Logger
 	Clock   Clock
+
+	// Require are the access requirements whose token owners each sync
+	// pages into the snapshot after the codes (owners.go).
+	Require []config.Requirement
+
 	// MaxMalformed is the fraction of malformed records above which a
 	// pre-fetch is refused (a changed schema must not empty the cache);
 	// 0 = 0.1.
@@ -181,6 +187,7 @@ type Result struct {
 	// be believed from one sync; the store holds it until a second agrees
 	// (the Scheduler runs that one soon: see ClockConfirmAfter).
 	ClockHeld bool
+	Owners    OwnersResult // the badge owners fetched (access requirements)
 }
 
 func (s *Syncer) log() *slog.Logger { return orDiscard(s.Logger) }
@@ -391,7 +398,7 @@ func (s *Syncer) prefetch(ctx context.Context, opt SyncOptions) (Result, error) 
 			hash = bitbadges.HashCode(strings.ToLower(r.Code))
 			p.res.Normalised++
 		}
-		if err := p.snap.Put(store.Record{Hash: hash, Address: r.Address, Chain: r.Chain,
+		if err := p.snap.Put(store.Record{Hash: hash, Address: r.Address, BitBadgesAddress: r.BitBadgesAddress, Chain: r.Chain,
 			Name: r.Name, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt}); err != nil {
 			return fmt.Errorf("%w: %w", errSnapshot, err)
 		}
@@ -470,6 +477,13 @@ func (s *Syncer) prefetch(ctx context.Context, opt SyncOptions) (Result, error) 
 	at := res.ServerTime
 	if at.IsZero() {
 		at = s.clock().Now()
+	}
+	// The badge owners go into the same snapshot; failing, it is dropped whole.
+	if res.Owners, err = s.syncOwners(ctx, p.snap); err != nil {
+		if aerr := p.snap.Abort(); aerr != nil {
+			s.log().Error("sync: aborting the snapshot", "err", aerr)
+		}
+		return res, fmt.Errorf("badge owners: %w", err)
 	}
 	if err := p.snap.Commit(store.SyncInfo{At: at, ServerTime: res.ServerTime, Source: "sync"}); err != nil {
 		return res, fmt.Errorf("%w: committing: %w", errSnapshot, err)

@@ -21,7 +21,29 @@
 //     policy.cooldown ago; unlimited never rejects here. Exit scans are not
 //     uses: leaving never consumes a code;
 //  7. anti-passback (policy.anti_passback, directed scans only): an entry
-//     while inside, or an exit while not inside.
+//     while inside, or an exit while not inside;
+//  8. requirement-not-met (access.require, entries only: leaving needs no
+//     badge): the holder's bitbadgesAddress does not hold the badges (see
+//     below); Verdict.Requirement names the failed requirement. When the
+//     owners data for it is missing, or older than access.max_owners_age,
+//     access.stale_owners reject makes it stale-cache (naming it); warn
+//     decides from the old data and accepts, flagged, what it cannot decide.
+//
+// # Badge-gated entry
+//
+// A requirement is met when the address holds, at the decision time, at
+// least min_amount of its token ids together (any mix of them). A balance
+// counts only while the time is inside one of its ownershipTimes, so a
+// season pass stops at the season's end; the time is the decision time of
+// the clock rules below (the last trusted time when the clock is not
+// trusted; under untrusted_clock reject every gated entry is
+// clock-untrusted). match all needs every requirement, any one of them.
+// The owners come from the same snapshot as the codes. A visitor refused
+// by them is re-checked online (Options.Balances, never on a dry run) within
+// the same ExchangeBudget; a pass is written to the event's detail and kept
+// in the store until the next sync. A badge transferred away after the last
+// sync is honoured until the next one. A code exchanged online is gated on
+// the exchanged record's address after the exchange (which consumed it).
 //
 // Otherwise the code is accepted, and unless opts.DryRun the redemption is
 // written and fsync'd (store.Redeem) before Check returns, so the door may

@@ -19,20 +19,24 @@ const (
 	NotACode                     // a QR that is not a kiosk code
 	AntiPassback                 // entry while already inside, or exit while outside
 	Error                        // kioskd could not decide (store failure); never accepts
+	// RequirementNotMet: the holder does not hold the badge an access
+	// requirement names (Verdict.Requirement says which).
+	RequirementNotMet
 	numReasons
 )
 
 var reasonNames = [numReasons]string{
-	OK:             "ok",
-	Unknown:        "unknown",
-	AlreadyUsed:    "already-used",
-	Expired:        "expired",
-	OutsideWindow:  "outside-window",
-	StaleCache:     "stale-cache",
-	ClockUntrusted: "clock-untrusted",
-	NotACode:       "not-a-code",
-	AntiPassback:   "anti-passback",
-	Error:          "error",
+	OK:                "ok",
+	Unknown:           "unknown",
+	AlreadyUsed:       "already-used",
+	Expired:           "expired",
+	OutsideWindow:     "outside-window",
+	StaleCache:        "stale-cache",
+	ClockUntrusted:    "clock-untrusted",
+	NotACode:          "not-a-code",
+	AntiPassback:      "anti-passback",
+	Error:             "error",
+	RequirementNotMet: "requirement-not-met",
 }
 
 // String returns the reason's stable name, as used in logs, metrics and events.
@@ -77,4 +81,9 @@ type Verdict struct {
 	Warning string
 	// Online is true when the code was confirmed by an online exchange.
 	Online bool
+	// Requirement names the access requirement that failed (with
+	// RequirementNotMet, or StaleCache when its badge owners were stale or
+	// missing), or on an accept the ones that were met; empty when the
+	// venue has none.
+	Requirement string
 }

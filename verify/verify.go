@@ -29,6 +29,11 @@ type Options struct {
 	ExchangeBudget time.Duration
 	Now            func() time.Time // the wall clock; nil = time.Now
 	Logger         *slog.Logger
+	// Access gates entries on badges held (gate.go); Balances, when set,
+	// re-checks a visitor the cached owners refuse, online (never on a dry
+	// run), within ExchangeBudget.
+	Access   config.Access
+	Balances BalanceChecker
 }
 
 // CheckOpts modify one Check.
@@ -75,6 +80,9 @@ type Verifier struct {
 
 	recMu sync.Mutex
 	rec   Recording
+
+	holders holderCache  // see Requirements
+	access  accessPolicy // o.Access, precomputed
 }
 
 // New returns a Verifier over st.
@@ -88,7 +96,7 @@ func New(st *store.Store, o Options) *Verifier {
 	if o.ExchangeBudget <= 0 {
 		o.ExchangeBudget = 1500 * time.Millisecond
 	}
-	v := &Verifier{st: st, o: o, log: o.Logger}
+	v := &Verifier{st: st, o: o, log: o.Logger, access: newAccessPolicy(o.Access)}
 	v.from, v.until = o.Policy.Window()
 	return v
 }
@@ -109,7 +117,16 @@ func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict 
 		defer v.st.LockCode(hash)()
 	}
 	wall := v.o.Now()
-	in, err := v.st.Inspect(hash)
+	var in store.Inspection
+	var pre *prefetched
+	var err error
+	if v.o.Access.Gated() {
+		// The holder's badges from the same snapshot as the code's record.
+		pre = &prefetched{}
+		in, pre.info, pre.holdings, err = v.st.InspectHoldings(hash, v.access.colls)
+	} else {
+		in, err = v.st.Inspect(hash)
+	}
 	if err != nil {
 		return v.fail(c, Verdict{Hash: hash, At: wall}, "reading store", err)
 	}
@@ -123,13 +140,39 @@ func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict 
 	if in.Found {
 		vd.Name, vd.Address = in.Record.Name, in.Record.Address
 	}
+	ownerAddr := in.Record.OwnerAddress()
 	if d.NeedExchange {
-		vd = v.exchange(ctx, code, vd)
+		vd, ownerAddr = v.exchange(ctx, code, vd)
+		pre = nil // not the cached record's holder: read them now
+	}
+	var gated gateOutcome
+	if vd.Reason == OK && v.o.Access.Gated() && c.Direction != store.DirExit {
+		// Leaving needs no badge; entering does, whatever else let it in.
+		switch {
+		case !d.ClockTrusted && v.o.Policy.UntrustedClock == "reject":
+			// Ownership windows and the owners' age are time rules.
+			vd.Reason = ClockUntrusted
+		default:
+			gated = v.gate(ctx, ownerAddr, vd.At, c.DryRun, pre)
+			vd.Reason, vd.Requirement = gated.Reason, gated.Requirement
+			vd.Warning = joinWarn(vd.Warning, gated.Warning)
+			if vd.Reason != OK {
+				vd.Warning = ""
+			}
+		}
 	}
 	vd.Accept = vd.Reason == OK
 	var detail []string
 	if vd.Warning != "" {
 		detail = append(detail, vd.Warning)
+	}
+	if vd.Requirement != "" && !c.DryRun { // a dry run records no event
+		// The requirement's name and enough of the address to tell
+		// visitors apart, never the whole of it.
+		detail = append(detail, "requirement "+vd.Requirement, "address "+addrPrefix(ownerAddr))
+	}
+	if gated.Detail != "" {
+		detail = append(detail, gated.Detail)
 	}
 	if !d.ClockTrusted {
 		detail = append(detail, "wall clock "+wall.UTC().Format(time.RFC3339))
@@ -145,7 +188,7 @@ func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict 
 
 // exchange asks the Exchanger about a code the cache does not know; the
 // gates that need no record (clock, window, re-use) already passed.
-func (v *Verifier) exchange(ctx context.Context, code string, vd Verdict) Verdict {
+func (v *Verifier) exchange(ctx context.Context, code string, vd Verdict) (Verdict, string) {
 	ctx, cancel := context.WithTimeout(ctx, v.o.ExchangeBudget)
 	defer cancel()
 	rec, err := v.o.Exchanger.Exchange(ctx, code)
@@ -153,16 +196,16 @@ func (v *Verifier) exchange(ctx context.Context, code string, vd Verdict) Verdic
 		// The exchanger's error must not carry the code; log only its class.
 		v.log.Info("online exchange failed", "hash", prefix(vd.Hash), "timeout", errors.Is(err, context.DeadlineExceeded))
 		vd.Reason = Unknown
-		return vd
+		return vd, ""
 	}
 	vd.Online = true
 	vd.Name, vd.Address = rec.Name, rec.Address
 	if !rec.ExpiresAt.IsZero() && !vd.At.Before(rec.ExpiresAt) {
 		vd.Reason = Expired
-		return vd
+		return vd, rec.OwnerAddress()
 	}
 	vd.Reason = OK
-	return vd
+	return vd, rec.OwnerAddress()
 }
 
 // NotACode records a scanned QR that is not a kiosk code and returns its verdict.

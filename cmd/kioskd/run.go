@@ -187,7 +187,8 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	}()
 	d.st = s
 
-	vo := verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log, ExchangeBudget: cfg.BitBadges.ExchangeBudget}
+	vo := verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log, ExchangeBudget: cfg.BitBadges.ExchangeBudget,
+		Access: cfg.Access}
 	if cfg.BitBadges.ClientID != "" {
 		d.svc, err = sync.New(&cfg, s, sync.Options{Logger: log})
 		if err != nil {
@@ -195,6 +196,9 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		}
 		if d.svc.Exchanger != nil {
 			vo.Exchanger = d.svc.Exchanger
+		}
+		if d.svc.Balances != nil {
+			vo.Balances = d.svc.Balances
 		}
 		// Every sync's outcome also feeds the metrics.
 		inner := d.svc.Scheduler.Sync
@@ -223,6 +227,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		return err
 	}
 	d.ver = verify.New(s, vo)
+	registerAccessMetrics(d.metrics, &cfg, d.ver, log)
 
 	// The fleet (nil without a broker) must exist before the pipeline's
 	// first redemption, so every one of them is published.

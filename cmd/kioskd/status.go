@@ -41,7 +41,9 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 			return exitError, serr
 		}
 		defer st.Close()
-		snap = offlineSnapshot(&cfg, st, nil).Complete()
+		snap = offlineSnapshot(&cfg, st, nil)
+		fillAccess(&snap, &cfg, verify.New(st, verify.Options{Policy: cfg.Policy, Access: cfg.Access}))
+		snap = snap.Complete()
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

@@ -90,6 +90,9 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if *apply && before.Count > r.Codes {
 		fmt.Fprintf(stdout, "applied as asked: the cache went from %d to %d codes\n", before.Count, r.Codes)
 	}
+	if r.Owners.Tokens > 0 {
+		fmt.Fprintf(stdout, "synced %d badge owners of %d tokens (%d pages)\n", r.Owners.Owners, r.Owners.Tokens, r.Owners.Pages)
+	}
 	return exitOK, nil
 }
 
@@ -107,13 +110,19 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if len(rest) != 1 {
 		return exitError, errors.New("give exactly one CODE (64 hex characters, or a URL with ?code=)")
 	}
-	o := verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log, ExchangeBudget: cfg.BitBadges.ExchangeBudget}
-	if cfg.BitBadges.OnlineExchange && !*dryRun {
+	o := verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log, ExchangeBudget: cfg.BitBadges.ExchangeBudget,
+		Access: cfg.Access}
+	if (cfg.BitBadges.OnlineExchange || (cfg.Access.Gated() && cfg.BitBadges.ClientID != "")) && !*dryRun {
 		svc, err := sync.New(&cfg, st, sync.Options{Logger: log})
 		if err != nil {
 			return exitError, err
 		}
-		o.Exchanger = svc.Exchanger
+		if svc.Exchanger != nil {
+			o.Exchanger = svc.Exchanger
+		}
+		if svc.Balances != nil {
+			o.Balances = svc.Balances
+		}
 	}
 	v := verify.New(st, o)
 	code, perr := scanner.ParsePayload(rest[0])
@@ -134,6 +143,10 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	// The name comes from the server: untrusted text, cleaned as status cleans it.
 	if verdict.Name != "" {
 		fmt.Fprintf(stdout, "\t%s", status.OneLine(verdict.Name))
+	}
+	// Which badge requirement failed (or was met): the operator's first question.
+	if verdict.Requirement != "" {
+		fmt.Fprintf(stdout, "\trequirement: %s", status.OneLine(verdict.Requirement))
 	}
 	if verdict.Warning != "" {
 		fmt.Fprintf(stdout, "\twarning: %s", status.OneLine(verdict.Warning))

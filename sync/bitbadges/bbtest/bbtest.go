@@ -7,6 +7,8 @@
 //	GET  /developerApps/siwbbRequests?clientId=&bookmark=   the pre-fetch
 //	POST /developerApps/siwbbRequests  {clientId, bookmark}   its older form (also /developerApp/...)
 //	POST /siwbb/token  grant_type=refresh_token | authorization_code
+//	GET  /collection/{id}/{tokenId}/owners?bookmark=   a token's owners (BalanceDocs)
+//	GET  /collection/{id}/balance/{address}            one address's balances
 //
 // with the real API's quirks: 25 records a page, newest first, _id as the
 // bookmark, hasMore meaning "this page was full" (so the last page may be
@@ -16,7 +18,10 @@
 // used refresh token is dead), access tokens that expire (401), codes that
 // can be exchanged once (a second exchange is a 500, like an unknown code),
 // the x-api-key check (401), API credits (402), and a Date header from a
-// clock the test controls.
+// clock the test controls. Badge owners page like the codes (25 a page,
+// hasMore = "this page was full", so the last page may be empty), with
+// numbers as strings (every fifth owner's as JSON numbers), ownershipTimes,
+// unknown fields, and the pseudo-owners Mint and Total among the owners.
 //
 // Faults are injected with Inject: error statuses (with Retry-After), hangs,
 // slow drips, truncated, malformed and enormous bodies, dropped connections.
@@ -24,6 +29,7 @@
 package bbtest
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -77,6 +83,9 @@ type Record struct {
 	DocID string
 	// NumericTimes sends timestamps as JSON numbers instead of strings.
 	NumericTimes bool
+	// BitBadgesAddress is the bb1… address when it differs from Address
+	// (an ETH user); empty = Address.
+	BitBadgesAddress string
 }
 
 func (r Record) docID() string {
@@ -109,17 +118,20 @@ type Server struct {
 	limited bool // credits are counted
 	faults  []*Fault
 	counts  Counts
+	colls   map[string]*collection // badge balances by collection id (owners.go)
 }
 
 // Counts tells what the server has answered, for assertions.
 type Counts struct {
-	PrefetchGET  int // GET pre-fetch requests (including refused ones)
-	PrefetchPOST int // POST pre-fetch requests
-	Pages        int // pages served successfully
-	Refreshes    int // successful token refreshes
-	Exchanges    int // successful exchanges
-	Unauthorized int // 401 answers
-	Faults       int // injected faults fired
+	PrefetchGET   int // GET pre-fetch requests (including refused ones)
+	PrefetchPOST  int // POST pre-fetch requests
+	Pages         int // pages served successfully
+	Refreshes     int // successful token refreshes
+	Exchanges     int // successful exchanges
+	Unauthorized  int // 401 answers
+	Faults        int // injected faults fired
+	OwnerPages    int // token owner pages served
+	BalanceChecks int // single-address balance answers
 }
 
 // NewServer starts a stand-in on 127.0.0.1. Close it when done.
@@ -320,8 +332,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "/siwbb/token":
 		route = RouteToken
 	default:
-		writeError(w, http.StatusNotFound, "Not found", false)
-		return
+		if route = badgeRoute(path); route == "" {
+			writeError(w, http.StatusNotFound, "Not found", false)
+			return
+		}
 	}
 	if f := s.takeFault(route); f != nil {
 		if f.fire(w, r, s, route, path) {
@@ -350,6 +364,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.prefetch(w, r, path, now)
 	case RouteToken:
 		s.token(w, r, now)
+	case RouteOwners:
+		s.serveOwners(w, r, path)
+	case RouteBalance:
+		s.serveBalance(w, r, path)
 	}
 }
 
@@ -433,7 +451,7 @@ func (e *entry) wire(clientID string) map[string]any {
 		return strconv.FormatInt(n, 10)
 	}
 	m := map[string]any{
-		"_docId": e.docID, "_id": e.id, "bitbadgesAddress": r.Address, "address": r.Address,
+		"_docId": e.docID, "_id": e.id, "bitbadgesAddress": cmp.Or(r.BitBadgesAddress, r.Address), "address": r.Address,
 		"chain": r.Chain, "name": r.Name, "scopes": []any{}, "expiresAt": ms(r.ExpiresAt),
 		"createdAt": ms(r.CreatedAt), "clientId": clientID,
 		"description": "", "image": "", "otherSignIns": []any{}, // unknown to the client

@@ -202,6 +202,10 @@ func (s *Server) serveClean(w http.ResponseWriter, r *http.Request, route, path 
 		s.prefetch(w, r, path, now)
 	case RouteToken:
 		s.token(w, r, now)
+	case RouteOwners:
+		s.serveOwners(w, r, path)
+	case RouteBalance:
+		s.serveBalance(w, r, path)
 	}
 }
 

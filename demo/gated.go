@@ -1,0 +1,68 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/gpio"
+	"github.com/kioskd/kioskd/kiosk"
+	"github.com/kioskd/kioskd/scanner"
+	"github.com/kioskd/kioskd/scanner/demoframes"
+	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/sync"
+	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
+	"github.com/kioskd/kioskd/verify"
+)
+
+// gatedSequence: the demo guest, who holds the membership badge, then the
+// dark-mode guest, who does not.
+var gatedSequence = []string{"01-code-a.png", "03-no-qr.png", "06-dark-mode-code-c.png"}
+
+// gatedScene turns the venue members-only: the stand-in issues a
+// membership badge (collection 1, token 1) to the demo guest and to filler
+// members, the sync fetches its owners into the same snapshot as the codes,
+// and the door admits the holder and refuses the other guest, offline.
+func gatedScene(ctx context.Context, p *printer, cfg *config.Config, srv *bbtest.Server, svc *sync.Service,
+	st *store.Store, sig gpio.Signal, dir string, log *slog.Logger) ([]verify.Verdict, error) {
+	valid, _, _ := demoframes.Codes()
+	cfg.Access = config.Access{Match: "all", StaleOwners: "reject", Require: []config.Requirement{
+		{Name: "Member", CollectionID: "1", TokenIDs: []config.TokenRange{{Start: 1, End: 1}}, MinAmount: 1}}}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("the gated scene's config: %w", err)
+	}
+	srv.SetBalances("1", srv.AddressOf(valid), bbtest.Hold(1, 1))
+	srv.AddOwners("1", 1, 40)
+	p.say("gated scene: members only (access.require: badge 1 of collection 1, \"Member\"); the demo guest holds it, the dark-mode guest does not")
+	svc.Syncer.Require = cfg.Access.Require
+	r, err := svc.Syncer.Sync(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("syncing the gated scene: %w", err)
+	}
+	p.say("synced %d codes and %d badge owners (%d pages) into one snapshot in %v",
+		r.Codes, r.Owners.Owners, r.Owners.Pages, r.Duration.Round(time.Millisecond))
+	// Re-entry allowed here, so the verdicts are about the badge alone.
+	pol := cfg.Policy
+	pol.Reuse = config.ReuseUnlimited
+	ver := verify.New(st, verify.Options{Policy: pol, Kiosk: cfg.KioskID, Logger: log, Access: cfg.Access})
+	frames := filepath.Join(dir, "frames-gated")
+	if err := writeFrames(frames, gatedSequence); err != nil {
+		return nil, err
+	}
+	cam := cfg.Camera
+	cam.Source = "dir:" + frames
+	src, err := scanner.Open(cam, scanner.SourceOptions{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("opening the gated scene's frames: %w", err)
+	}
+	obs := &observer{p: p, names: gatedSequence}
+	pipe := &kiosk.Pipeline{Source: src, Decoder: scanner.NewDecoder(scanner.DecoderOptions{}), Verifier: ver,
+		Signal: sig, Rearm: cam.Rearm, Observer: obs, Logger: log}
+	if err := pipe.Run(ctx); err != nil {
+		return nil, fmt.Errorf("running the gated scene: %w", err)
+	}
+	return obs.verdicts(), nil
+}

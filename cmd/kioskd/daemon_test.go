@@ -3,11 +3,14 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -112,6 +115,40 @@ func (d *daemonProc) show(name string) {
 	if err := os.Rename(tmp, filepath.Join(dir, "frame.png")); err != nil {
 		d.t.Fatal(err)
 	}
+}
+
+// showBlank shows a frame with no code and waits until the lane has decoded
+// three frames since: at least two of them saw no code, so a code shown next
+// is a new scan, not one held in view. A wait by the clock would not do: a
+// loaded lane drops frames.
+func (d *daemonProc) showBlank() {
+	d.t.Helper()
+	before := d.framesDecoded()
+	d.show("03-no-qr.png")
+	deadline := time.Now().Add(30 * time.Second)
+	for d.framesDecoded() < before+3 {
+		if time.Now().After(deadline) {
+			d.t.Fatalf("the lane decoded fewer than 3 frames in 30 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// framesDecoded reads kioskd_frames_total from /metrics (0 if unreadable).
+func (d *daemonProc) framesDecoded() int {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", d.e.port))
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "kioskd_frames_total "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int(f)
+		}
+	}
+	return 0
 }
 
 func (d *daemonProc) status() (status.Snapshot, error) {

@@ -188,3 +188,19 @@ func (s *Syncer) bounds(cached int) bounds {
 	}
 	return b
 }
+
+// ownerPagesBound bounds the badge owner pages of one sync, all tokens
+// together: bitbadges.sync_max_pages when set, else 3× the last complete
+// sync's owner pages plus PagesMargin (FirstSyncMaxPages before the first).
+func (s *Syncer) ownerPagesBound() int {
+	if s.MaxPages > 0 {
+		return s.MaxPages
+	}
+	s.pmu.Lock()
+	last := s.lastGood.OwnerPages
+	s.pmu.Unlock()
+	if last > 0 {
+		return 3*last + PagesMargin
+	}
+	return FirstSyncMaxPages
+}

@@ -43,8 +43,9 @@ const (
 	pageSize = 25
 )
 
-// ErrSyncBound is a pre-fetch stopped by its page or time bound.
-var ErrSyncBound = errors.New("pre-fetch bound reached")
+// ErrSyncBound is a sync (its pre-fetch or its badge owners paging)
+// stopped by its page or time bound.
+var ErrSyncBound = errors.New("sync bound reached")
 
 // ErrBookmarkCycle is a server handing out a bookmark it already gave in the
 // same pre-fetch.

@@ -28,6 +28,7 @@ func TestFaultOwnersBounds(t *testing.T) {
 		maxPages  int
 		maxDur    time.Duration
 		pageDelay time.Duration
+		fresh     bool // a new process: the bound is estimated from the cache
 		is        error
 		wantPages int    // owner pages served; 0 = not checked (time bound)
 		want      string // in the error
@@ -36,6 +37,9 @@ func TestFaultOwnersBounds(t *testing.T) {
 		{name: "endless, page bound", maxPages: 60, maxDur: time.Minute, is: ErrSyncBound, wantPages: 60, want: "bitbadges.sync_max_pages"},
 		// 3× the seeding sync's one owner page + 1,000.
 		{name: "endless, automatic page bound", maxDur: time.Minute, is: ErrSyncBound, wantPages: 3 + PagesMargin, want: "bitbadges.sync_max_pages"},
+		// 3× (the cache's 3 owners in pages of 25, for 1 token: 2) + 1,000.
+		{name: "endless, automatic page bound from the cache", maxDur: time.Minute, fresh: true, is: ErrSyncBound,
+			wantPages: 6 + PagesMargin, want: "bitbadges.sync_max_pages"},
 		{name: "endless, time bound", maxPages: 1_000_000, maxDur: 300 * time.Millisecond, pageDelay: 5 * time.Millisecond,
 			is: ErrSyncBound, want: "bitbadges.sync_max_duration"},
 	}
@@ -63,6 +67,9 @@ func TestFaultOwnersBounds(t *testing.T) {
 			t.Cleanup(sc.Close)
 			e.client.APIURL = sc.URL()
 			e.syncer.MaxPages, e.syncer.MaxDuration = tc.maxPages, tc.maxDur
+			if tc.fresh {
+				e.syncer.lastGood = lastGood{}
+			}
 
 			start := time.Now()
 			_, err := e.sync(t)

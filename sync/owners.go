@@ -81,6 +81,9 @@ func (s *Syncer) syncOwners(ctx context.Context, snap Snapshot, maxPages int) (O
 			if errors.Is(err, bitbadges.ErrPageBound) {
 				err = fmt.Errorf("%w: %d badge owner pages read and the server still has more "+
 					"(bitbadges.sync_max_pages; old cache kept)", ErrSyncBound, res.Pages)
+			} else if errors.Is(err, bitbadges.ErrBookmarkLoop) {
+				// As the pre-fetch's: status reports kind=bookmark-cycle.
+				err = fmt.Errorf("%w: %w", ErrBookmarkCycle, err)
 			} else if c := context.Cause(ctx); ctx.Err() != nil && errors.Is(c, ErrSyncBound) {
 				// The sync's time bound stopped it: say so rather than "context canceled".
 				err = c

@@ -32,16 +32,17 @@ func TestFaultOwnersBounds(t *testing.T) {
 		is        error
 		wantPages int    // owner pages served; 0 = not checked (time bound)
 		want      string // in the error
+		kind      string // ErrorKind
 	}{
-		{name: "circle of 100", circle: 100, maxDur: time.Minute, is: bitbadges.ErrBookmarkLoop, wantPages: 101, want: "bookmark"},
-		{name: "endless, page bound", maxPages: 60, maxDur: time.Minute, is: ErrSyncBound, wantPages: 60, want: "bitbadges.sync_max_pages"},
+		{name: "circle of 100", circle: 100, maxDur: time.Minute, is: bitbadges.ErrBookmarkLoop, wantPages: 101, want: "bookmark", kind: "bookmark-cycle"},
+		{name: "endless, page bound", maxPages: 60, maxDur: time.Minute, is: ErrSyncBound, wantPages: 60, want: "bitbadges.sync_max_pages", kind: "bound"},
 		// 3× the seeding sync's one owner page + 1,000.
-		{name: "endless, automatic page bound", maxDur: time.Minute, is: ErrSyncBound, wantPages: 3 + PagesMargin, want: "bitbadges.sync_max_pages"},
+		{name: "endless, automatic page bound", maxDur: time.Minute, is: ErrSyncBound, wantPages: 3 + PagesMargin, want: "bitbadges.sync_max_pages", kind: "bound"},
 		// 3× (the cache's 3 owners in pages of 25, for 1 token: 2) + 1,000.
 		{name: "endless, automatic page bound from the cache", maxDur: time.Minute, fresh: true, is: ErrSyncBound,
-			wantPages: 6 + PagesMargin, want: "bitbadges.sync_max_pages"},
+			wantPages: 6 + PagesMargin, want: "bitbadges.sync_max_pages", kind: "bound"},
 		{name: "endless, time bound", maxPages: 1_000_000, maxDur: 300 * time.Millisecond, pageDelay: 5 * time.Millisecond,
-			is: ErrSyncBound, want: "bitbadges.sync_max_duration"},
+			is: ErrSyncBound, want: "bitbadges.sync_max_duration", kind: "bound"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,6 +78,9 @@ func TestFaultOwnersBounds(t *testing.T) {
 			t.Logf("%d owner pages in %v: %v", served.Load(), took, err)
 			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "old cache kept") {
 				t.Fatalf("sync = %v after %d owner pages, %v; want %v naming %q", err, served.Load(), took, tc.is, tc.want)
+			}
+			if k := ErrorKind(err); k != tc.kind {
+				t.Errorf("ErrorKind = %q; want %q", k, tc.kind)
 			}
 			if tc.wantPages > 0 && int(served.Load()) != tc.wantPages {
 				t.Errorf("served %d owner pages; want %d", served.Load(), tc.wantPages)

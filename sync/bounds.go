@@ -11,6 +11,8 @@ import (
 	"strings"
 	stdsync "sync"
 	"time"
+
+	"github.com/kioskd/kioskd/store"
 )
 
 // A pre-fetch ends when the server says so. A server that never does (a fresh
@@ -43,8 +45,9 @@ const (
 	pageSize = 25
 )
 
-// ErrSyncBound is a pre-fetch stopped by its page or time bound.
-var ErrSyncBound = errors.New("pre-fetch bound reached")
+// ErrSyncBound is a sync (its pre-fetch or its badge owners paging)
+// stopped by its page or time bound.
+var ErrSyncBound = errors.New("sync bound reached")
 
 // ErrBookmarkCycle is a server handing out a bookmark it already gave in the
 // same pre-fetch.
@@ -187,4 +190,34 @@ func (s *Syncer) bounds(cached int) bounds {
 		}
 	}
 	return b
+}
+
+// ownerPagesBound bounds the badge owner pages of one sync, all tokens
+// together: bitbadges.sync_max_pages when set, else 3× the last complete
+// sync's owner pages plus PagesMargin. Those pages are known from this
+// process, else estimated from the owners the cache holds (a page of 25 per
+// token at least); FirstSyncMaxPages when neither is known.
+func (s *Syncer) ownerPagesBound() int {
+	if s.MaxPages > 0 {
+		return s.MaxPages
+	}
+	s.pmu.Lock()
+	last := s.lastGood.OwnerPages
+	s.pmu.Unlock()
+	if last == 0 {
+		if oc, ok := s.Cache.(ownersCache); ok {
+			if info, err := oc.Owners(); err == nil && !info.SyncedAt.IsZero() {
+				last = (info.Owners+pageSize-1)/pageSize + len(requiredTokens(s.Require))
+			}
+		}
+	}
+	if last > 0 {
+		return 3*last + PagesMargin
+	}
+	return FirstSyncMaxPages
+}
+
+// ownersCache is a Cache that tells the owners it holds (the store's does).
+type ownersCache interface {
+	Owners() (store.OwnersInfo, error)
 }

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -54,8 +55,9 @@ func requiredTokens(reqs []config.Requirement) []tokenRef {
 
 // syncOwners pages the owners of every required token into snap, after the
 // codes and before the commit: any failure fails the whole sync, so the old
-// snapshot, codes included, keeps serving.
-func (s *Syncer) syncOwners(ctx context.Context, snap Snapshot) (OwnersResult, error) {
+// snapshot, codes included, keeps serving. ctx carries the sync's time
+// bound; maxPages bounds the owner pages of all the tokens together.
+func (s *Syncer) syncOwners(ctx context.Context, snap Snapshot, maxPages int) (OwnersResult, error) {
 	var res OwnersResult
 	if len(s.Require) == 0 {
 		return res, nil
@@ -66,7 +68,7 @@ func (s *Syncer) syncOwners(ctx context.Context, snap Snapshot) (OwnersResult, e
 	}
 	start := s.clock().Now()
 	for _, ref := range requiredTokens(s.Require) {
-		st, err := s.Client.Owners(ctx, ref.collection, ref.token, func(o bitbadges.Owner) error {
+		st, err := s.Client.Owners(ctx, ref.collection, ref.token, maxPages-res.Pages, func(o bitbadges.Owner) error {
 			if err := os.PutOwner(ref.collection, o.Address, storeBalances(o.Balances)); err != nil {
 				return fmt.Errorf("%w: %w", errSnapshot, err)
 			}
@@ -76,6 +78,16 @@ func (s *Syncer) syncOwners(ctx context.Context, snap Snapshot) (OwnersResult, e
 		res.Owners += st.Owners
 		res.Malformed += st.Malformed
 		if err != nil {
+			if errors.Is(err, bitbadges.ErrPageBound) {
+				err = fmt.Errorf("%w: %d badge owner pages read and the server still has more "+
+					"(bitbadges.sync_max_pages; old cache kept)", ErrSyncBound, res.Pages)
+			} else if errors.Is(err, bitbadges.ErrBookmarkLoop) {
+				// As the pre-fetch's: status reports kind=bookmark-cycle.
+				err = fmt.Errorf("%w: %w", ErrBookmarkCycle, err)
+			} else if c := context.Cause(ctx); ctx.Err() != nil && errors.Is(c, ErrSyncBound) {
+				// The sync's time bound stopped it: say so rather than "context canceled".
+				err = c
+			}
 			return res, fmt.Errorf("owners of collection %s token %d (old cache kept): %w", ref.collection, ref.token, err)
 		}
 		res.Tokens++

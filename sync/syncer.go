@@ -79,8 +79,9 @@ type Progress struct {
 
 // lastGood sizes the next pre-fetch's bounds.
 type lastGood struct {
-	Pages    int
-	Duration time.Duration
+	Pages      int
+	OwnerPages int // of the badge owners, all tokens together
+	Duration   time.Duration
 }
 
 // HoldBackPolicy decides when a complete snapshot is held back rather than
@@ -479,7 +480,8 @@ func (s *Syncer) prefetch(ctx context.Context, opt SyncOptions) (Result, error) 
 		at = s.clock().Now()
 	}
 	// The badge owners go into the same snapshot; failing, it is dropped whole.
-	if res.Owners, err = s.syncOwners(ctx, p.snap); err != nil {
+	// Under the attempt's context: the sync's time bound covers them too.
+	if res.Owners, err = s.syncOwners(actx, p.snap, s.ownerPagesBound()); err != nil {
 		if aerr := p.snap.Abort(); aerr != nil {
 			s.log().Error("sync: aborting the snapshot", "err", aerr)
 		}
@@ -493,7 +495,7 @@ func (s *Syncer) prefetch(ctx context.Context, opt SyncOptions) (Result, error) 
 	}
 	s.pmu.Lock()
 	s.heldBack = nil
-	s.lastGood = lastGood{Pages: res.Pages, Duration: s.clock().Now().Sub(p.started)}
+	s.lastGood = lastGood{Pages: res.Pages, OwnerPages: res.Owners.Pages, Duration: s.clock().Now().Sub(p.started)}
 	s.pmu.Unlock()
 	s.log().Info("sync: cache replaced", "codes", res.Codes, "pages", res.Pages, "duplicates", res.Duplicates,
 		"deleted", res.Deleted, "malformed", res.Malformed, "form", st.Form)

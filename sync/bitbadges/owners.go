@@ -3,6 +3,7 @@ package bitbadges
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,18 +47,32 @@ type OwnerStats struct {
 // the owners; they are not people.
 func pseudoOwner(addr string) bool { return addr == "Mint" || addr == "Total" }
 
+// MaxOwnerValues bounds the JSON values (objects, lists and their items) of
+// one owner's balances: past it the owner is malformed, skipped without its
+// balances being decoded. A BalanceDoc holds a few balances of a few ranges;
+// 4 MiB of "{}" in one would otherwise cost 80 MB decoded.
+const MaxOwnerValues = 1 << 16
+
 // Owners pages through every owner of token tokenID of collection
 // collectionID (GET /collection/{id}/{tokenId}/owners, x-api-key only) and
 // calls fn for each, skipping the pseudo-owners Mint and Total. A nil error
 // means the list was read to its end.
-func (c *Client) Owners(ctx context.Context, collectionID string, tokenID uint64, fn func(Owner) error) (OwnerStats, error) {
+//
+// Every bookmark of the listing is remembered (as its hash: a bookmark may
+// be as long as a page): one given twice is a cycle, ErrBookmarkLoop. At
+// most maxPages pages are read (math.MaxInt: no bound); one more is
+// ErrPageBound.
+func (c *Client) Owners(ctx context.Context, collectionID string, tokenID uint64, maxPages int, fn func(Owner) error) (OwnerStats, error) {
 	var st OwnerStats
 	buf := new(bytes.Buffer)
 	bookmark := ""
-	seen := map[string]bool{}
+	seen := map[[sha256.Size]byte]struct{}{}
 	base := strings.TrimRight(c.APIURL, "/") + "/collection/" + url.PathEscape(collectionID) + "/" +
 		strconv.FormatUint(tokenID, 10) + "/owners"
 	for {
+		if st.Pages >= maxPages {
+			return st, fmt.Errorf("owners of %s/%d: %w: %d pages read and the server still has more", collectionID, tokenID, ErrPageBound, st.Pages)
+		}
 		u := base
 		if bookmark != "" {
 			u += "?" + url.Values{"bookmark": {bookmark}}.Encode()
@@ -67,13 +82,12 @@ func (c *Client) Owners(ctx context.Context, collectionID string, tokenID uint64
 			return st, fmt.Errorf("owners of %s/%d, page %d: %w", collectionID, tokenID, st.Pages+1, err)
 		}
 		st.Pages++
-		for _, raw := range page.Owners {
-			o, err := parseOwner(raw)
+		for _, o := range page.owners {
 			switch {
-			case err != nil:
+			case o.err != nil:
 				st.Malformed++
 				if st.Malformed <= maxMalformedLogs {
-					c.log().Warn("bitbadges: skipping malformed owner", "collection", collectionID, "token", tokenID, "err", err)
+					c.log().Warn("bitbadges: skipping malformed owner", "collection", collectionID, "token", tokenID, "err", o.err)
 				}
 				continue
 			case pseudoOwner(o.Address):
@@ -81,32 +95,28 @@ func (c *Client) Owners(ctx context.Context, collectionID string, tokenID uint64
 				continue
 			}
 			st.Owners++
-			if err := fn(o); err != nil {
+			if err := fn(o.Owner); err != nil {
 				return st, err
 			}
 		}
-		next := string(page.Pagination.Bookmark)
-		if !bool(*page.Pagination.HasMore) || len(page.Owners) == 0 {
+		next := page.bookmark
+		if !page.hasMore || page.count == 0 {
 			return st, nil
 		}
-		if next == "" || next == bookmark || seen[next] {
+		key := sha256.Sum256([]byte(next))
+		if _, again := seen[key]; next == "" || next == bookmark || again {
 			return st, fmt.Errorf("%w: owners of %s/%d, page %d: %w", ErrMalformed, collectionID, tokenID, st.Pages, ErrBookmarkLoop)
 		}
-		if len(seen) > 64 {
-			clear(seen)
-		}
-		seen[next] = true
+		seen[key] = struct{}{}
 		bookmark = next
 	}
 }
 
-type ownerPage struct {
-	Owners     []json.RawMessage `json:"owners"`
-	Pagination *wirePagination   `json:"pagination"`
-}
+// ErrPageBound is a listing stopped by its caller's page bound.
+var ErrPageBound = errors.New("page bound reached")
 
 // ownerPage gets one page, retrying temporary failures like the pre-fetch.
-func (c *Client) ownerPage(ctx context.Context, u string, buf *bytes.Buffer, st *OwnerStats) (ownerPage, error) {
+func (c *Client) ownerPage(ctx context.Context, u string, buf *bytes.Buffer, st *OwnerStats) (ownersPage, error) {
 	delay := c.RetryDelay
 	if delay <= 0 {
 		delay = 500 * time.Millisecond
@@ -128,28 +138,179 @@ func (c *Client) ownerPage(ctx context.Context, u string, buf *bytes.Buffer, st 
 	}
 }
 
-func (c *Client) ownerPageOnce(ctx context.Context, u string, buf *bytes.Buffer, st *OwnerStats) (ownerPage, error) {
-	data, date, err := c.do(ctx, "owners", http.MethodGet, u, nil, "", buf)
-	st.Bytes += int64(len(data))
+func (c *Client) ownerPageOnce(ctx context.Context, u string, buf *bytes.Buffer, st *OwnerStats) (ownersPage, error) {
+	var page ownersPage
+	var perr error
+	n, date, err := c.doStream(ctx, "owners", http.MethodGet, u, nil, "", buf, func(r io.Reader) error {
+		page, perr = decodeOwnersPage(r, c.maxRecords())
+		return perr
+	})
+	st.Bytes += n
 	if err != nil {
-		return ownerPage{}, err
-	}
-	var p ownerPage
-	if err := json.Unmarshal(data, &p); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return ownerPage{}, fmt.Errorf("%w: %w: %s", ErrMalformed, errTruncated, jsonProblem(err))
-		}
-		return ownerPage{}, fmt.Errorf("%w: %s", ErrMalformed, jsonProblem(err))
-	}
-	if p.Owners == nil || p.Pagination == nil || p.Pagination.HasMore == nil {
-		return ownerPage{}, fmt.Errorf("%w: not an owners page (no owners or pagination)", ErrMalformed)
-	}
-	if len(p.Owners) > c.maxRecords() {
-		return ownerPage{}, fmt.Errorf("%w: %d owners in one page", ErrTooLarge, len(p.Owners))
+		return ownersPage{}, err
 	}
 	c.serverTime(date)
+	return page, nil
+}
+
+// ownersPage is one decoded owners page.
+type ownersPage struct {
+	owners   []parsedOwner
+	count    int // owners on the page, good and bad
+	bookmark string
+	hasMore  bool
+}
+
+// parsedOwner is an owner checked, or why it is unusable.
+type parsedOwner struct {
+	Owner
+	err error
+}
+
+// decodeOwnersPage reads an owners page from r as a stream, one owner at a
+// time, as decodePage does the pre-fetch's: past maxRecords owners it stops
+// with ErrTooLarge without reading further, and values beside the list or
+// inside an owner are skipped without being kept.
+func decodeOwnersPage(r io.Reader, maxRecords int) (ownersPage, error) {
+	rd := &readErr{r: r}
+	dec := json.NewDecoder(rd)
+	if err := expectDelim(dec, rd, '{'); err != nil {
+		return ownersPage{}, err
+	}
+	var p ownersPage
+	var list bool
+	var pag *wirePagination
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return ownersPage{}, pageErr(err, rd)
+		}
+		key, _ := tok.(string)
+		switch {
+		case strings.EqualFold(key, "owners"):
+			p.owners, p.count = p.owners[:0], 0
+			if list, err = decodeOwners(dec, rd, &p, maxRecords); err != nil {
+				return ownersPage{}, err
+			}
+		case strings.EqualFold(key, "pagination"):
+			if err := dec.Decode(&pag); err != nil {
+				return ownersPage{}, pageErr(err, rd)
+			}
+		default:
+			if err := dec.Decode(&skipValue{}); err != nil {
+				return ownersPage{}, pageErr(err, rd)
+			}
+		}
+	}
+	if err := expectDelim(dec, rd, '}'); err != nil {
+		return ownersPage{}, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			return ownersPage{}, fmt.Errorf("%w: page: data after the JSON object", ErrMalformed)
+		}
+		return ownersPage{}, pageErr(err, rd)
+	}
+	if !list || pag == nil || pag.HasMore == nil {
+		return ownersPage{}, fmt.Errorf("%w: not an owners page (no owners or pagination)", ErrMalformed)
+	}
+	p.bookmark, p.hasMore = string(pag.Bookmark), bool(*pag.HasMore)
 	return p, nil
+}
+
+// decodeOwners reads the owners list into p; it reports false for null.
+func decodeOwners(dec *json.Decoder, rd *readErr, p *ownersPage, maxRecords int) (bool, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return false, pageErr(err, rd)
+	}
+	if tok == nil {
+		return false, nil
+	}
+	if tok != json.Delim('[') {
+		return false, fmt.Errorf("%w: page: owners is not a list", ErrMalformed)
+	}
+	for dec.More() {
+		if p.count == maxRecords {
+			return false, fmt.Errorf("%w: page holds more than %d owners (BitBadges sends 25)", ErrTooLarge, maxRecords)
+		}
+		var d ownerDoc
+		err := dec.Decode(&d)
+		if fatalJSON(err, rd) {
+			return false, pageErr(err, rd)
+		}
+		p.count++
+		if err != nil {
+			p.owners = append(p.owners, parsedOwner{err: errors.New(jsonProblem(err))})
+			continue
+		}
+		o, err := d.check()
+		p.owners = append(p.owners, parsedOwner{Owner: o, err: err})
+	}
+	if _, err := dec.Token(); err != nil { // ]
+		return false, pageErr(err, rd)
+	}
+	return true, nil
+}
+
+// ownerDoc is a BalanceDoc with its balances kept raw until counted.
+type ownerDoc struct {
+	Address  flexString      `json:"bitbadgesAddress"`
+	Balances json.RawMessage `json:"balances"`
+}
+
+func (d *ownerDoc) check() (Owner, error) {
+	if d.Address == "" {
+		return Owner{}, errors.New("no bitbadgesAddress")
+	}
+	bals, err := decodeBalances(d.Balances)
+	if err != nil {
+		return Owner{}, err
+	}
+	return Owner{Address: string(d.Address), Balances: bals}, nil
+}
+
+// decodeBalances checks a balances list, refusing one of more than
+// MaxOwnerValues values before decoding it.
+func decodeBalances(raw json.RawMessage) ([]Balance, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, errors.New("no balances")
+	}
+	if n := jsonValues(raw, MaxOwnerValues); n > MaxOwnerValues {
+		return nil, fmt.Errorf("balances hold more than %d JSON values", MaxOwnerValues)
+	}
+	var w []wireBalance
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, errors.New(jsonProblem(err))
+	}
+	return balances(w)
+}
+
+// jsonValues counts, up to past max, the objects, lists and list or object
+// items of valid JSON (each is opened by '{' or '[' or follows a ','
+// outside strings): a bound on what decoding it allocates.
+func jsonValues(raw []byte, max int) int {
+	n := 0
+	in, esc := false, false
+	for _, b := range raw {
+		switch {
+		case esc:
+			esc = false
+		case in:
+			if b == '\\' {
+				esc = true
+			} else if b == '"' {
+				in = false
+			}
+		case b == '"':
+			in = true
+		case b == '{' || b == '[' || b == ',':
+			if n++; n > max {
+				return n
+			}
+		}
+	}
+	return n
 }
 
 // Balance asks for one address's balances in a collection (GET
@@ -162,24 +323,18 @@ func (c *Client) Balance(ctx context.Context, collectionID, address string) ([]B
 	if err != nil {
 		return nil, err
 	}
-	var doc wireOwner
+	var doc struct {
+		Balances json.RawMessage `json:"balances"`
+	}
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("bitbadges balance: %w: %s", ErrMalformed, jsonProblem(err))
 	}
-	if doc.Balances == nil {
-		return nil, fmt.Errorf("bitbadges balance: %w: no balances", ErrMalformed)
-	}
-	bals, err := doc.balances()
+	bals, err := decodeBalances(doc.Balances)
 	if err != nil {
 		return nil, fmt.Errorf("bitbadges balance: %w: %w", ErrMalformed, err)
 	}
 	c.serverTime(date)
 	return bals, nil
-}
-
-type wireOwner struct {
-	Address  flexString     `json:"bitbadgesAddress"`
-	Balances *[]wireBalance `json:"balances"`
 }
 
 type wireBalance struct {
@@ -193,31 +348,10 @@ type wireRange struct {
 	End   *flexUint `json:"end"`
 }
 
-// parseOwner checks one BalanceDoc.
-func parseOwner(raw json.RawMessage) (Owner, error) {
-	var w wireOwner
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Owner{}, errors.New(jsonProblem(err))
-	}
-	if w.Address == "" {
-		return Owner{}, errors.New("no bitbadgesAddress")
-	}
-	if w.Balances == nil {
-		return Owner{}, errors.New("no balances")
-	}
-	bals, err := w.balances()
-	if err != nil {
-		return Owner{}, err
-	}
-	return Owner{Address: string(w.Address), Balances: bals}, nil
-}
-
-func (w *wireOwner) balances() ([]Balance, error) {
-	if w.Balances == nil {
-		return nil, nil
-	}
-	out := make([]Balance, 0, len(*w.Balances))
-	for _, b := range *w.Balances {
+// balances checks decoded balances, leaving out those that own nothing.
+func balances(w []wireBalance) ([]Balance, error) {
+	out := make([]Balance, 0, len(w))
+	for _, b := range w {
 		if b.Amount == nil {
 			return nil, errors.New("balance without amount")
 		}

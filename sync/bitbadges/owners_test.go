@@ -3,6 +3,7 @@ package bitbadges_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"testing"
@@ -15,7 +16,7 @@ import (
 func owners(t *testing.T, c *bitbadges.Client, coll string, token uint64) (map[string]bitbadges.Owner, bitbadges.OwnerStats, error) {
 	t.Helper()
 	got := map[string]bitbadges.Owner{}
-	st, err := c.Owners(context.Background(), coll, token, func(o bitbadges.Owner) error {
+	st, err := c.Owners(context.Background(), coll, token, math.MaxInt, func(o bitbadges.Owner) error {
 		if _, dup := got[o.Address]; dup {
 			t.Errorf("owner %s delivered twice", o.Address)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 )
 
@@ -24,8 +25,24 @@ type PageFunc func(bookmark string) (records []Record, next string, hasMore bool
 // the bearer token like s. Its URL is the API base; close it when done.
 type Scripted struct {
 	*httptest.Server
-	s  *Server
-	fn PageFunc
+	s      *Server
+	fn     PageFunc   // nil: the pre-fetch is s's
+	owners OwnersFunc // nil: the owners pages are s's
+}
+
+// OwnersFunc scripts one owners page (GET /collection/{id}/{tokenId}/owners):
+// the addresses on it, each holding the token asked for ever, the bookmark
+// it hands out and its hasMore, for the bookmark the client sent ("" = first
+// page). It may block and is called from the server's goroutines.
+type OwnersFunc func(collectionID string, token uint64, bookmark string) (addresses []string, next string, hasMore bool)
+
+// ScriptOwners starts a Scripted listener over s whose owners pages come
+// from fn (a listing that never ends, or goes round in a circle); the
+// pre-fetch and everything else are s's.
+func (s *Server) ScriptOwners(fn OwnersFunc) *Scripted {
+	sc := &Scripted{s: s, owners: fn}
+	sc.Server = httptest.NewServer(http.HandlerFunc(sc.serve))
+	return sc
 }
 
 // Script starts a Scripted listener over s.
@@ -40,7 +57,11 @@ func (sc *Scripted) URL() string { return sc.Server.URL + "/api/v0" }
 
 func (sc *Scripted) serve(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/api/v0")
-	if path != "/developerApps/siwbbRequests" && path != "/developerApp/siwbbRequests" {
+	if sc.owners != nil && badgeRoute(path) == RouteOwners {
+		sc.serveOwners(w, r, path)
+		return
+	}
+	if sc.fn == nil || path != "/developerApps/siwbbRequests" && path != "/developerApp/siwbbRequests" {
 		sc.s.serve(w, r)
 		return
 	}
@@ -74,6 +95,32 @@ func (sc *Scripted) serve(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"siwbbRequests": page,
 		"pagination":    map[string]any{"bookmark": next, "hasMore": more},
+	})
+}
+
+func (sc *Scripted) serveOwners(w http.ResponseWriter, r *http.Request, path string) {
+	w.Header().Set("Date", sc.s.opts.Now().UTC().Format(http.TimeFormat))
+	if r.Header.Get("x-api-key") != sc.s.opts.APIKey {
+		writeError(w, http.StatusUnauthorized, "Unauthorized: invalid API key", true)
+		return
+	}
+	p := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	token, err := strconv.ParseUint(p[2], 10, 64)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "Invalid tokenId", false)
+		return
+	}
+	addrs, next, more := sc.owners(p[1], token, r.URL.Query().Get("bookmark"))
+	page := make([]map[string]any, 0, len(addrs))
+	for _, a := range addrs {
+		page = append(page, wireOwner(p[1], a, []Balance{Hold(token, 1)}, false))
+	}
+	sc.s.mu.Lock()
+	sc.s.counts.OwnerPages++
+	sc.s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"owners":     page,
+		"pagination": map[string]any{"bookmark": next, "hasMore": more},
 	})
 }
 

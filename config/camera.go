@@ -22,7 +22,7 @@ type Camera struct {
 	Loop bool `yaml:"loop"`
 	// Controls are V4L2 controls (exposure, gain, focus...) set each time
 	// the camera is opened, by name or hex id; a replay source ignores them.
-	Controls map[string]int `yaml:"controls"`
+	Controls map[string]int64 `yaml:"controls"`
 	// MaxImagePixels caps width×height of an image file (replay) or an MJPEG
 	// frame, read from its header before decoding: a few bytes of PNG or GIF
 	// can claim 65535×65535, which decodes into gigabytes.

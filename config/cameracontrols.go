@@ -22,7 +22,7 @@ const maxControls = 64
 // syntax and 32-bit values. Whether the camera has the control, and its
 // range, are known only when the device is open: a control it lacks or a
 // value out of its range is then a warning in the log, not a failure.
-func validateControls(m map[string]int) error {
+func validateControls(m map[string]int64) error {
 	if len(m) > maxControls {
 		return keyErr("camera.controls", "at most %d controls, not %d", maxControls, len(m))
 	}

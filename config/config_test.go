@@ -212,7 +212,7 @@ func TestCameraControls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"auto_exposure": 1, "exposure_time_absolute": 150, "gain": 0, "0x009a090a": 0, "brightness": -10}
+	want := map[string]int64{"auto_exposure": 1, "exposure_time_absolute": 150, "gain": 0, "0x009a090a": 0, "brightness": -10}
 	if len(c.Camera.Controls) != len(want) {
 		t.Fatalf("controls %v, want %v", c.Camera.Controls, want)
 	}

@@ -92,7 +92,7 @@ func findControl(ctrls []devControl, key string) (devControl, bool) {
 // outside its range or one the driver refuses is a warning, and the camera
 // runs with what it has. Automatic modes are set first, because drivers
 // refuse a manual exposure or focus while the automatic one is on.
-func applyControls(cam controlSet, want map[string]int, source string, log *slog.Logger) (set, asked int) {
+func applyControls(cam controlSet, want map[string]int64, source string, log *slog.Logger) (set, asked int) {
 	if len(want) == 0 {
 		return 0, 0
 	}
@@ -136,7 +136,7 @@ func applyControls(cam controlSet, want map[string]int, source string, log *slog
 			log.Warn("camera control not set"+hint, "source", source, "control", k, "value", v, "err", err)
 			continue
 		}
-		if got, err := cam.GetControl(c.id); err == nil && int(got) != v {
+		if got, err := cam.GetControl(c.id); err == nil && int64(got) != v {
 			// Some drivers round to the step or clamp silently.
 			log.Warn("camera control set, but the camera kept another value",
 				"source", source, "control", k, "asked", v, "got", got)

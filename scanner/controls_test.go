@@ -97,7 +97,7 @@ func TestApplyControls(t *testing.T) {
 	cam := newFakeCam()
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	want := map[string]int{
+	want := map[string]int64{
 		"exposure_time_absolute":     120,
 		"auto_exposure":              1,
 		"focus_absolute":             42,
@@ -139,7 +139,7 @@ func TestApplyControls(t *testing.T) {
 func TestApplyControlsRefusedHint(t *testing.T) {
 	cam := newFakeCam()
 	var logs bytes.Buffer
-	set, _ := applyControls(cam, map[string]int{"exposure_time_absolute": 100}, "/dev/video0", slog.New(slog.NewTextHandler(&logs, nil)))
+	set, _ := applyControls(cam, map[string]int64{"exposure_time_absolute": 100}, "/dev/video0", slog.New(slog.NewTextHandler(&logs, nil)))
 	if set != 0 || !strings.Contains(logs.String(), "set that mode to manual") {
 		t.Errorf("manual exposure with auto on: %d set, log %s", set, logs.String())
 	}

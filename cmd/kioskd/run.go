@@ -228,6 +228,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	}
 	d.ver = verify.New(s, vo)
 	registerAccessMetrics(d.metrics, &cfg, d.ver, log)
+	registerVisitMetrics(d.metrics, &cfg, d.ver, log) // visits.go
 
 	// The fleet (nil without a broker) must exist before the pipeline's
 	// first redemption, so every one of them is published.
@@ -463,5 +464,6 @@ func (d *daemon) snapshot() status.Snapshot {
 		s.Healthy = false
 	}
 	eventsStatus(&s, d.up)
+	d.fillVisits(&s) // visits.go
 	return s.Complete()
 }

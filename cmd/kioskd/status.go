@@ -43,6 +43,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 		defer st.Close()
 		snap = offlineSnapshot(&cfg, st, nil)
 		fillAccess(&snap, &cfg, verify.New(st, verify.Options{Policy: cfg.Policy, Access: cfg.Access}))
+		fillVisits(&snap, &cfg, verify.New(st, verify.Options{Policy: cfg.Policy}), nil) // visits.go
 		snap = snap.Complete()
 	}
 	if *asJSON {

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/fleet"
+	"github.com/kioskd/kioskd/metrics"
+	"github.com/kioskd/kioskd/status"
+	"github.com/kioskd/kioskd/verify"
+)
+
+// The loyalty visit counter (policy.visits) as an operator sees it: a
+// status line, two gauges, the visit on `kioskd check`'s line, and
+// `kioskd visits ADDRESS`.
+
+// fillVisits adds the visit counter's totals for the current period; fs,
+// when the daemon runs a fleet, adds what was shared.
+func fillVisits(s *status.Snapshot, cfg *config.Config, ver *verify.Verifier, fs *fleet.Status) {
+	vc := cfg.Policy.Visits
+	if !vc.Enabled() {
+		return
+	}
+	tot, _, err := ver.VisitTotals(s.Now)
+	if err != nil {
+		s.Problems = append(s.Problems, "reading visit totals: "+err.Error())
+	}
+	v := &status.Visits{Period: vc.Period, Current: tot.Period, TimeZone: vc.Location().String(),
+		Cooldown: status.Duration(vc.Cooldown), Visits: tot.Visits, Holders: tot.Holders}
+	if fs != nil {
+		v.Published, v.Applied = fs.Visits.Published, fs.Visits.Applied
+	}
+	s.Visits = v
+}
+
+// visitCollector exports the current period's visits and holders.
+type visitCollector struct {
+	ver             *verify.Verifier
+	log             *slog.Logger
+	visits, holders *prometheus.Desc
+}
+
+func registerVisitMetrics(m *metrics.Metrics, cfg *config.Config, ver *verify.Verifier, log *slog.Logger) {
+	if !cfg.Policy.Visits.Enabled() {
+		return
+	}
+	c := &visitCollector{ver: ver, log: log,
+		visits: prometheus.NewDesc("kioskd_visits_current_period",
+			"Loyalty visits counted in the current period (policy.visits.period), all holders, the fleet's merged in.", nil, nil),
+		holders: prometheus.NewDesc("kioskd_visit_holders_current_period",
+			"Holders with at least one visit in the current period.", nil, nil),
+	}
+	if err := m.Register(c); err != nil {
+		log.Warn("registering visit metrics", "err", err)
+	}
+}
+
+func (c *visitCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.visits; ch <- c.holders }
+
+func (c *visitCollector) Collect(ch chan<- prometheus.Metric) {
+	tot, _, err := c.ver.VisitTotals(time.Now())
+	if err != nil {
+		c.log.Warn("reading visit totals", "err", err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.visits, prometheus.GaugeValue, float64(tot.Visits))
+	ch <- prometheus.MustNewConstMetric(c.holders, prometheus.GaugeValue, float64(tot.Holders))
+}
+
+// checkVisitText is the visit on `kioskd check`'s line ("" without one).
+func checkVisitText(v verify.Verdict, dryRun bool) string {
+	s := status.VisitLabel(v.Visit, v.VisitPeriod, v.VisitCounted)
+	if s != "" && dryRun {
+		s += " if scanned now (dry run: not counted)"
+	}
+	return s
+}
+
+func cmdVisits(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	cfg, st, _, rest, err := toolSetup("visits", "-config FILE ADDRESS", args, stderr, nil)
+	if err != nil {
+		return exitError, err
+	}
+	defer st.Close()
+	if len(rest) != 1 {
+		return exitError, errors.New("give exactly one ADDRESS (the holder's bitbadgesAddress, as in the hand-off)")
+	}
+	if !cfg.Policy.Visits.Enabled() {
+		return exitError, errors.New("policy.visits is not set: this kiosk counts no visits")
+	}
+	ver := verify.New(st, verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID})
+	now := time.Now()
+	vs, _, err := ver.HolderVisits(rest[0], now)
+	if err != nil {
+		return exitError, fmt.Errorf("reading visits: %w", err)
+	}
+	fmt.Fprintf(stdout, "%s\t%d visits in %s", status.OneLine(rest[0]), vs.Count, vs.Period)
+	if !vs.Last.IsZero() {
+		fmt.Fprintf(stdout, "\tlast %s", vs.Last.In(cfg.Policy.Visits.Location()).Format(time.RFC3339))
+	}
+	switch {
+	case vs.Full:
+		fmt.Fprint(stdout, "\tfull: no more visits counted this period")
+	case vs.Counted:
+		fmt.Fprint(stdout, "\ta scan now is a new visit")
+	default:
+		next := vs.Last.Add(cfg.Policy.Visits.Cooldown)
+		fmt.Fprintf(stdout, "\ta scan before %s is the same visit", next.In(cfg.Policy.Visits.Location()).Format(time.RFC3339))
+	}
+	fmt.Fprintln(stdout)
+	return exitOK, nil
+}
+
+// fillVisits is fillVisits for the running daemon.
+func (d *daemon) fillVisits(s *status.Snapshot) {
+	var fs *fleet.Status
+	if d.fleet != nil {
+		st := d.fleet.Status()
+		fs = &st
+	}
+	fillVisits(s, &d.cfg, d.ver, fs)
+}

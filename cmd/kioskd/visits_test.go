@@ -162,3 +162,50 @@ func httpGet(t *testing.T, url string) string {
 	}
 	return string(b)
 }
+
+// TestLoyaltyVisitsPartitionTwoDaemons: two daemons count one customer
+// through a broker outage (no cooldown: every scan is a visit, so the
+// outcome does not hang on the wall clock). Each till counts alone while
+// cut off; reconnected, both agree on three visits, each counted once.
+func TestLoyaltyVisitsPartitionTwoDaemons(t *testing.T) {
+	br := mosquitto.Start(t, mosquitto.Options{})
+	var ks []*daemonProc
+	for _, id := range []string{"till-a", "till-b"} {
+		e := newEnv(t, fleetConfig(id, br.URL())+strings.Replace(loyaltyConfig, "cooldown: 1h", "cooldown: 0s", 1))
+		withLoop(t, e)
+		ks = append(ks, startDaemon(t, e))
+	}
+	a, b := ks[0], ks[1]
+	for _, k := range ks {
+		k.waitFor("start-up sync and fleet connection", 30*time.Second, func(s status.Snapshot) bool {
+			return s.Cache.Count > 0 && len(s.Peers) == 1 && s.Visits != nil
+		})
+	}
+	scan := func(k *daemonProc, what string, oks, visit int) {
+		t.Helper()
+		k.show("01-code-a.png")
+		s := k.waitFor(what, 10*time.Second, func(s status.Snapshot) bool { return countReason(s, "ok") == oks })
+		if v := s.Recent[0]; v.Visit != visit || !v.VisitCounted {
+			t.Fatalf("%s: %+v, want visit %d counted", what, v, visit)
+		}
+		k.showBlank()
+	}
+	scan(a, "A online: visit 1", 1, 1)
+	b.waitFor("B learns visit 1", 10*time.Second, func(s status.Snapshot) bool { return s.Visits.Visits == 1 })
+
+	br.Stop()
+	for _, k := range ks {
+		k.waitFor("fleet disconnected", 20*time.Second, func(s status.Snapshot) bool { return s.Fleet != nil && !s.Fleet.Connected })
+	}
+	scan(a, "A alone: visit 2", 2, 2)
+	scan(b, "B alone: visit 2 as far as it knows", 1, 2)
+
+	br.StartAgain()
+	for _, k := range ks {
+		k.waitFor("the tills agree on 3 visits", 30*time.Second, func(s status.Snapshot) bool {
+			return s.Visits.Visits == 3 && s.Visits.Holders == 1
+		})
+	}
+	scan(b, "B after the merge: visit 4", 2, 4)
+	a.waitFor("A learns visit 4", 10*time.Second, func(s status.Snapshot) bool { return s.Visits.Visits == 4 })
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -30,8 +29,8 @@ import (
 // customer during a partition, within the cooldown of each other, count
 // one visit once they have merged, as one kiosk would have.
 //
-//	visits        holder 0x00 period key → JSON list of visit events, in
-//	              (time, id) order, at most VisitsKept
+//	visits        holder 0x00 period key → the visit events, in (time, id)
+//	              order, at most VisitsKept (encodeVisits)
 //	visit-totals  period key → visits (8 bytes) and holders (8 bytes) of
 //	              the period, kept up to date by every write, for status
 //
@@ -130,9 +129,66 @@ type VisitTotals struct {
 
 // visitRec is a stored visit event; the holder is in the key.
 type visitRec struct {
-	ID    string `json:"i"`
-	Kiosk string `json:"k"`
-	At    int64  `json:"t"` // Unix nanoseconds
+	ID    string
+	Kiosk string
+	At    int64 // Unix nanoseconds
+}
+
+// visitsV1 starts an encoded list: then, per event, the time (8 bytes,
+// big-endian Unix ns), the id and the kiosk, each one length byte and its
+// bytes. Binary rather than JSON: a regular's list is rewritten at every
+// visit, and at the bound JSON cost milliseconds per scan.
+const visitsV1 = 1
+
+func encodeVisits(evs []visitRec) ([]byte, error) {
+	n := 1
+	for _, e := range evs {
+		if len(e.ID) > 255 || len(e.Kiosk) > 255 {
+			return nil, errors.New("visit id or kiosk longer than 255 bytes")
+		}
+		n += 10 + len(e.ID) + len(e.Kiosk)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, visitsV1)
+	for _, e := range evs {
+		b = binary.BigEndian.AppendUint64(b, uint64(e.At))
+		b = append(b, byte(len(e.ID)))
+		b = append(b, e.ID...)
+		b = append(b, byte(len(e.Kiosk)))
+		b = append(b, e.Kiosk...)
+	}
+	return b, nil
+}
+
+func decodeVisits(v []byte) ([]visitRec, error) {
+	if len(v) == 0 || v[0] != visitsV1 {
+		return nil, errCorrupt
+	}
+	v = v[1:]
+	var evs []visitRec
+	str := func() (string, bool) {
+		if len(v) < 1 || len(v) < 1+int(v[0]) {
+			return "", false
+		}
+		s := string(v[1 : 1+int(v[0])])
+		v = v[1+int(v[0]):]
+		return s, true
+	}
+	for len(v) > 0 {
+		if len(v) < 8 || len(evs) >= VisitsKept {
+			return nil, errCorrupt
+		}
+		e := visitRec{At: int64(binary.BigEndian.Uint64(v))}
+		v = v[8:]
+		var ok1, ok2 bool
+		e.ID, ok1 = str()
+		e.Kiosk, ok2 = str()
+		if !ok1 || !ok2 || e.ID == "" || (len(evs) > 0 && visitLess(evs[len(evs)-1], e) >= 0) {
+			return nil, errCorrupt // also out of order or repeated: not what encodeVisits wrote
+		}
+		evs = append(evs, e)
+	}
+	return evs, nil
 }
 
 func visitLess(a, b visitRec) int {
@@ -181,8 +237,8 @@ func loadVisits(b *bolt.Bucket, key []byte) []visitRec {
 	if v == nil {
 		return nil
 	}
-	var evs []visitRec
-	if err := json.Unmarshal(v, &evs); err != nil {
+	evs, err := decodeVisits(v)
+	if err != nil {
 		// A corrupt list only loses that holder's count for the period.
 		return nil
 	}
@@ -229,7 +285,7 @@ func (vt *visitTx) add(e visitRec) (added, full bool) {
 // save writes the list, moves the period's totals by the change of count,
 // and deletes the holder's lists of earlier periods.
 func (vt *visitTx) save(rule VisitRule) error {
-	v, err := json.Marshal(vt.evs)
+	v, err := encodeVisits(vt.evs)
 	if err != nil {
 		return fmt.Errorf("encoding visits: %w", err)
 	}

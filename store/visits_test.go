@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestVisitPeriodKey(t *testing.T) {
@@ -327,4 +329,38 @@ func TestVisitMergeProperties(t *testing.T) {
 			t.Fatalf("seed %d: totals %+v, holders' counts sum to %d", seed, want.totals, sum)
 		}
 	}
+}
+
+// dropVisit is for benchmarks: it removes one visit from a holder's set.
+func (s *Store) dropVisit(holder string, rule VisitRule, at time.Time, id string) {
+	_ = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketVisits)
+		key := visitKey(holder, rule.kindKey(at))
+		evs := loadVisits(b, key)
+		evs = slices.DeleteFunc(evs, func(e visitRec) bool { return e.ID == id })
+		v, _ := encodeVisits(evs)
+		return b.Put(key, v)
+	})
+}
+
+func FuzzDecodeVisits(f *testing.F) {
+	good, _ := encodeVisits([]visitRec{{ID: "a", Kiosk: "A", At: 1}, {ID: "b", Kiosk: "B", At: 1}, {ID: "a", At: 5}})
+	f.Add(good)
+	f.Add([]byte{visitsV1})
+	f.Add([]byte{visitsV1, 0, 0, 0, 0, 0, 0, 0, 1, 200})
+	f.Add([]byte("[]"))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		evs, err := decodeVisits(v)
+		if err != nil {
+			return
+		}
+		// Whatever is accepted is a list encodeVisits writes back the same.
+		if !slices.IsSortedFunc(evs, visitLess) || len(evs) > VisitsKept {
+			t.Fatalf("accepted an unordered or oversized list %v", evs)
+		}
+		again, err := encodeVisits(evs)
+		if err != nil || string(again) != string(v) {
+			t.Fatalf("round trip: %x → %v → %x, %v", v, evs, again, err)
+		}
+	})
 }

@@ -30,9 +30,15 @@ type loyaltyKiosk struct {
 // newLoyaltyKiosk is a kiosk counting visits, whose verifier's clock the
 // test sets; codes 0 and 1 belong to holder bb1h (two codes, one
 // customer), code 2 to bb1g.
-func newLoyaltyKiosk(t *testing.T, id, broker string, at time.Time) *loyaltyKiosk {
+func newLoyaltyKiosk(t testing.TB, id, broker string, at time.Time) *loyaltyKiosk {
+	return newLoyaltyKioskStore(t, id, broker, at, false)
+}
+
+// newLoyaltyKioskStore is newLoyaltyKiosk with a choice of durability
+// (benchmarks: fsync as on a kiosk).
+func newLoyaltyKioskStore(t testing.TB, id, broker string, at time.Time, durable bool) *loyaltyKiosk {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), id+".db"), store.Options{NoSync: true})
+	st, err := store.Open(filepath.Join(t.TempDir(), id+".db"), store.Options{NoSync: !durable})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,6 +84,7 @@ type Verifier struct {
 	holders holderCache     // see Requirements
 	access  accessPolicy    // o.Access, precomputed
 	visits  store.VisitRule // o.Policy.Visits (visits.go)
+	vstats  visitStats
 }
 
 // New returns a Verifier over st.

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/kioskd/kioskd/config"
@@ -61,11 +62,31 @@ func (v *Verifier) recordChecked(ctx context.Context, c CheckOpts, vd Verdict, d
 		return v.fail(c, vd, "recording redemption", err)
 	}
 	setVisit(&vd, vs)
-	if vs.Full {
+	switch {
+	case vs.Counted:
+		v.vstats.counted.Add(1)
+	case vs.Full:
+		v.vstats.full.Add(1)
 		vd.Warning = joinWarn(vd.Warning, "visit counter full for this period")
+	default:
+		v.vstats.same.Add(1)
 	}
 	v.logVerdict(vd, false)
 	return vd
+}
+
+// VisitStats count this verifier's scans under the visit counter.
+type VisitStats struct {
+	Counted uint64 // new visits
+	Same    uint64 // scans within the cooldown: the same visit
+	Full    uint64 // not counted: the holder's period is full
+}
+
+type visitStats struct{ counted, same, full atomic.Uint64 }
+
+// VisitStats returns the scans counted since this Verifier was made.
+func (v *Verifier) VisitStats() VisitStats {
+	return VisitStats{Counted: v.vstats.counted.Load(), Same: v.vstats.same.Load(), Full: v.vstats.full.Load()}
 }
 
 func setVisit(vd *Verdict, vs store.Visits) {

@@ -87,6 +87,9 @@ func TestVisitsCountedPerHolder(t *testing.T) {
 				i, vd.Holder, vd.Visit, vd.VisitCounted, vd.VisitPeriod, s.holder, s.visit, s.counted, wantPeriod)
 		}
 	}
+	if st := v.VisitStats(); st != (VisitStats{Counted: 3, Same: 2}) {
+		t.Fatalf("visit stats %+v", st)
+	}
 	vs, ok, err := v.HolderVisits("bb1regular", t0.Add(3*time.Hour))
 	if err != nil || !ok || vs.Count != 2 {
 		t.Fatalf("bb1regular's visits: %+v %v %v", vs, ok, err)

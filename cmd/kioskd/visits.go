@@ -42,9 +42,9 @@ func fillVisits(s *status.Snapshot, cfg *config.Config, ver *verify.Verifier, fs
 
 // visitCollector exports the current period's visits and holders.
 type visitCollector struct {
-	ver             *verify.Verifier
-	log             *slog.Logger
-	visits, holders *prometheus.Desc
+	ver                    *verify.Verifier
+	log                    *slog.Logger
+	visits, holders, scans *prometheus.Desc
 }
 
 func registerVisitMetrics(m *metrics.Metrics, cfg *config.Config, ver *verify.Verifier, log *slog.Logger) {
@@ -56,15 +56,26 @@ func registerVisitMetrics(m *metrics.Metrics, cfg *config.Config, ver *verify.Ve
 			"Loyalty visits counted in the current period (policy.visits.period), all holders, the fleet's merged in.", nil, nil),
 		holders: prometheus.NewDesc("kioskd_visit_holders_current_period",
 			"Holders with at least one visit in the current period.", nil, nil),
+		scans: prometheus.NewDesc("kioskd_visit_scans_total",
+			"Accepted scans under the visit counter at this kiosk since start, by result: counted (a new visit), same (within the cooldown), full (the holder's period is full).",
+			[]string{"result"}, nil),
 	}
 	if err := m.Register(c); err != nil {
 		log.Warn("registering visit metrics", "err", err)
 	}
 }
 
-func (c *visitCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.visits; ch <- c.holders }
+func (c *visitCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.visits
+	ch <- c.holders
+	ch <- c.scans
+}
 
 func (c *visitCollector) Collect(ch chan<- prometheus.Metric) {
+	vs := c.ver.VisitStats()
+	ch <- prometheus.MustNewConstMetric(c.scans, prometheus.CounterValue, float64(vs.Counted), "counted")
+	ch <- prometheus.MustNewConstMetric(c.scans, prometheus.CounterValue, float64(vs.Same), "same")
+	ch <- prometheus.MustNewConstMetric(c.scans, prometheus.CounterValue, float64(vs.Full), "full")
 	tot, _, err := c.ver.VisitTotals(time.Now())
 	if err != nil {
 		c.log.Warn("reading visit totals", "err", err)

@@ -136,7 +136,8 @@ func TestLoyaltyVisitsTwoDaemons(t *testing.T) {
 		t.Fatalf("A's visits %+v", s.Visits)
 	}
 	body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", b.e.port))
-	for _, want := range []string{"kioskd_visits_current_period 1\n", "kioskd_visit_holders_current_period 1\n"} {
+	for _, want := range []string{"kioskd_visits_current_period 1\n", "kioskd_visit_holders_current_period 1\n",
+		`kioskd_visit_scans_total{result="same"} 1` + "\n", `kioskd_visit_scans_total{result="counted"} 0` + "\n"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("B's /metrics lacks %q", want)
 		}

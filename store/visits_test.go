@@ -364,3 +364,34 @@ func FuzzDecodeVisits(f *testing.F) {
 		}
 	})
 }
+
+// TestVisitsSurviveReopenAndRecover: the visit counts are state like the
+// redemptions: kept across a restart, and copied by store recover.
+func TestVisitsSurviveReopenAndRecover(t *testing.T) {
+	st, path := openTest(t, Options{})
+	rule := VisitRule{Period: "month", Loc: time.UTC, Cooldown: time.Hour}
+	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	scanAt(t, st, "bb1a", rule, at)
+	scanAt(t, st, "bb1a", rule, at.Add(2*time.Hour))
+	st = reopen(t, st, path, Options{})
+	if v, _ := st.HolderVisits("bb1a", rule, at.Add(3*time.Hour)); v.Count != 2 {
+		t.Fatalf("after reopen: %+v", v)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Recover(path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if v, _ := st.HolderVisits("bb1a", rule, at.Add(3*time.Hour)); v.Count != 2 {
+		t.Fatalf("after recover: %+v", v)
+	}
+	if tot, _ := st.VisitTotals(rule, at); tot.Visits != 2 || tot.Holders != 1 {
+		t.Fatalf("totals after recover: %+v", tot)
+	}
+}

@@ -116,3 +116,20 @@ func (v *Verifier) VisitTotals(at time.Time) (store.VisitTotals, bool, error) {
 // VisitRule is the verifier's visit counting rule (the fleet applies
 // peers' visits under the same one).
 func (v *Verifier) VisitRule() store.VisitRule { return v.visits }
+
+// VisitPeriodKind names the kind of a Verdict.VisitPeriod key, for words
+// such as "visit 7 this month": "day" (2026-12-03), "week" (2026-W49),
+// "month" (2026-12), "none" (all), "" for anything else.
+func VisitPeriodKind(period string) string {
+	switch {
+	case period == "all":
+		return "none"
+	case len(period) == 10 && period[4] == '-' && period[7] == '-':
+		return "day"
+	case len(period) == 8 && period[4:6] == "-W":
+		return "week"
+	case len(period) == 7 && period[4] == '-':
+		return "month"
+	}
+	return ""
+}

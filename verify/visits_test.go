@@ -152,3 +152,21 @@ func TestVisitsUntrustedClock(t *testing.T) {
 		})
 	}
 }
+
+func TestVisitPeriodKind(t *testing.T) {
+	for _, tc := range []struct{ period, kind string }{
+		{"2026-12-03", "day"}, {"2026-W49", "week"}, {"2026-12", "month"}, {"all", "none"}, {"", ""}, {"2026", ""},
+	} {
+		if got := VisitPeriodKind(tc.period); got != tc.kind {
+			t.Errorf("%q: %q, want %q", tc.period, got, tc.kind)
+		}
+	}
+	// Every key the store makes is named back to its period.
+	at := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	for _, p := range []string{config.PeriodDay, config.PeriodWeek, config.PeriodMonth, config.PeriodNone} {
+		key := visitRule(config.Visits{Period: p}).PeriodKey(at)
+		if got := VisitPeriodKind(key); got != p {
+			t.Errorf("%s: key %q named %q", p, key, got)
+		}
+	}
+}

@@ -11,8 +11,6 @@ import (
 
 	"github.com/blackjack/webcam"
 	"golang.org/x/sys/unix"
-
-	"github.com/kioskd/kioskd/config"
 )
 
 // Reconnection: first retry soon (a replugged camera is back in about a
@@ -29,7 +27,7 @@ const (
 // github.com/blackjack/webcam, memory-mapped, with few buffers so that the
 // frame decoded is the newest.
 type v4l2 struct {
-	cfg config.Camera
+	cfg Camera
 	o   SourceOptions
 
 	mu   sync.Mutex
@@ -38,7 +36,7 @@ type v4l2 struct {
 	y []byte // luminance of a YUYV frame, reused
 }
 
-func newV4L2(cfg config.Camera, o SourceOptions) (*v4l2, error) {
+func newV4L2(cfg Camera, o SourceOptions) (*v4l2, error) {
 	return &v4l2{cfg: cfg, o: o, desc: cfg.Source + " (not opened yet)"}, nil
 }
 

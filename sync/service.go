@@ -40,6 +40,9 @@ type Options struct {
 	Logger *slog.Logger
 	HTTP   *http.Client // nil = a client with sane transport timeouts
 	Clock  Clock        // nil = the real clock
+	// OnSync, if set, hears the outcome of every scheduled sync and how
+	// long it took (the metrics).
+	OnSync func(err error, took time.Duration)
 }
 
 // New builds the Service from cfg over st. It reads the API key, client
@@ -100,7 +103,7 @@ func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Ser
 	s := &Service{
 		Client: client, Syncer: syncer, Trusted: trusted, cache: cache, outbox: outbox, clock: clk,
 		Scheduler: &Scheduler{Sync: syncer.Sync, Schedule: cfg.BitBadges.SyncSchedule,
-			MaxBackoff: cfg.BitBadges.MaxBackoff, Clock: clk, Logger: log},
+			MaxBackoff: cfg.BitBadges.MaxBackoff, Clock: clk, Logger: log, OnResult: o.OnSync},
 	}
 	if cfg.Access.Gated() {
 		syncer.Require = cfg.Access.Require

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/gpio"
 	"github.com/kioskd/kioskd/scanner"
 )
@@ -48,7 +49,7 @@ func cmdCamera(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 		if err != nil {
 			return exitError, fmt.Errorf("snapshot: %w", err)
 		}
-		err = scanner.Snapshot(ctx, cfg.Camera, f)
+		err = scanner.Snapshot(ctx, assembly.CameraOptions(cfg.Camera), f)
 		if err = errors.Join(err, f.Close()); err != nil {
 			os.Remove(*out)
 			return exitError, fmt.Errorf("snapshot of %s: %w", cfg.Camera.Source, err)

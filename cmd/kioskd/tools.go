@@ -8,9 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/status"
@@ -18,24 +18,6 @@ import (
 	"github.com/kioskd/kioskd/sync"
 	"github.com/kioskd/kioskd/verify"
 )
-
-// storePath is where the bbolt file lives in the state folder.
-func storePath(cfg *config.Config) string {
-	return filepath.Join(cfg.StateDir, "kioskd.db")
-}
-
-func openStore(cfg *config.Config, log *slog.Logger) (*store.Store, error) {
-	// Snapshot batches of 10,000 records keep a 100k-code sync under 60 MB
-	// of peak memory (BENCHMARKS.md, Sync) for a few hundred ms more.
-	st, err := store.Open(storePath(cfg), store.Options{MaxPendingEvents: cfg.Events.MaxPending, Logger: log, SnapshotBatch: 10000})
-	if errors.Is(err, store.ErrLocked) {
-		return nil, fmt.Errorf("%w: is the kioskd daemon running? stop it first (systemctl stop kioskd), or use its status page", err)
-	}
-	if errors.Is(err, store.ErrDamaged) {
-		return nil, fmt.Errorf("%w\nkioskd will not decide with it: run kioskd store check for details, then kioskd store recover to rescue what is readable (docs/operations.md, A damaged store)", err)
-	}
-	return st, err
-}
 
 // toolSetup loads the config and opens the store for a one-shot command.
 func toolSetup(name, synopsis string, args []string, stderr io.Writer, extra func(fs *flag.FlagSet)) (config.Config, *store.Store, *slog.Logger, []string, error) {
@@ -52,7 +34,7 @@ func toolSetup(name, synopsis string, args []string, stderr io.Writer, extra fun
 		return cfg, nil, nil, nil, err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	st, err := openStore(&cfg, log)
+	st, err := assembly.OpenStore(&cfg, log)
 	if err != nil {
 		return cfg, nil, nil, nil, err
 	}

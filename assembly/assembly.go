@@ -114,7 +114,7 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Daemon, err err
 }
 
 func (d *Daemon) openSignal(ctx context.Context) error {
-	sig, err := gpio.Open(ctx, d.cfg.GPIO, gpio.Options{Logger: d.log, Sim: d.opts.Sim, OnInput: d.doorEvent})
+	sig, err := gpio.Open(ctx, GPIOConfig(d.cfg.GPIO), gpio.Options{Logger: d.log, Sim: d.opts.Sim, OnInput: d.doorEvent})
 	if err != nil {
 		return fmt.Errorf("opening GPIO: %w", err)
 	}

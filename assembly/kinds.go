@@ -4,5 +4,6 @@ package assembly
 // init() (input.Register, output.Register, page.Register,
 // gpio.RegisterDriver); a new kind is one more blank import here.
 import (
+	_ "github.com/kioskd/kioskd/gpio/cdev"    // gpio.driver "cdev" (sim and none are gpio's own)
 	_ "github.com/kioskd/kioskd/input/camera" // input kind "camera"
 )

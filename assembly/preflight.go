@@ -31,7 +31,7 @@ func Preflight(cfg *config.Config) error {
 		}
 		return nil
 	}
-	var errs []error
+	errs := []error{Check(cfg)}
 	if cfg.BitBadges.ClientID != "" {
 		errs = append(errs, secret(cfg.APIKey(), true), secret(cfg.ClientSecret(), true))
 		if cfg.Events.URL != "" {

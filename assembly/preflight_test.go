@@ -41,6 +41,7 @@ func TestFaultPreflight(t *testing.T) {
 		{"token file missing", base + "http: {listen: '127.0.0.1:9', token_file: notoken}\n", "http.token_file"},
 		{"frames folder missing", strings.Replace(base, "dir:frames", "dir:noframes", 1), "camera.source"},
 		{"state_dir a file", base + "state_dir: a-file\n", "state_dir"},
+		{"gpio driver this kioskd lacks", base + "gpio: {driver: sysfs}\n", `gpio.driver: unknown gpio.driver "sysfs" (this kioskd has: cdev, none, sim)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -79,13 +79,13 @@ func cmdGPIO(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if args[0] == "release" {
 		// systemd's ExecStopPost: after a kill during a pulse, no relay
 		// stays energised.
-		if err := gpio.Release(cfg.GPIO, o); err != nil {
+		if err := gpio.Release(assembly.GPIOConfig(cfg.GPIO), o); err != nil {
 			return exitError, err
 		}
 		fmt.Fprintln(stdout, "every configured output is at its inactive level")
 		return exitOK, nil
 	}
-	if err := gpio.Test(ctx, cfg.GPIO, o, stdout); err != nil {
+	if err := gpio.Test(ctx, assembly.GPIOConfig(cfg.GPIO), o, stdout); err != nil {
 		return exitError, err
 	}
 	return exitOK, nil

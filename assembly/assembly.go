@@ -152,7 +152,7 @@ func (d *Daemon) openSync(context.Context) error {
 	if cfg.BitBadges.ClientID == "" {
 		d.log.Warn("bitbadges.client_id is empty: no sync; the cache changes only by kioskd import")
 	} else {
-		svc, err := sync.New(cfg, d.st, sync.Options{Logger: d.log, OnSync: d.syncDone})
+		svc, err := NewSync(cfg, d.st, d.log, d.syncDone)
 		if err != nil {
 			return fmt.Errorf("setting up sync: %w", err)
 		}

@@ -2,13 +2,16 @@ package assembly
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	stdsync "sync"
 	"time"
 
 	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/page"
 	"github.com/kioskd/kioskd/status"
 )
@@ -63,7 +66,7 @@ func (d *Daemon) httpServer(ctx context.Context, wg *stdsync.WaitGroup, report f
 	}
 	var preview status.Preview
 	if d.preview != nil {
-		preview = d.preview
+		preview = previewOf{d.preview}
 	}
 	mux.Handle("/", status.Handler(status.ProviderFunc(d.Snapshot), preview, status.HandlerOptions{Token: token, Logger: d.log}))
 	h := status.CheckHost(d.cfg.HTTP.Listen, d.cfg.HTTP.Hosts, mux)
@@ -115,4 +118,16 @@ func Loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// previewOf offers the lane's preview to the status page, which knows "no
+// frame yet" by its own error.
+type previewOf struct{ p *kiosk.Preview }
+
+func (v previewOf) WriteJPEG(w io.Writer) error {
+	err := v.p.WriteJPEG(w)
+	if errors.Is(err, kiosk.ErrNoFrame) {
+		return status.ErrNoFrame
+	}
+	return err
 }

@@ -37,8 +37,8 @@ func OpenStore(cfg *config.Config, log *slog.Logger) (*store.Store, error) {
 // NewVerifier is the verifier cfg's policy and access requirements make over
 // st; svc (nil: offline only) adds the online exchange and badge re-check.
 func NewVerifier(st *store.Store, cfg *config.Config, log *slog.Logger, svc *sync.Service) *verify.Verifier {
-	vo := verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log, ExchangeBudget: cfg.BitBadges.ExchangeBudget,
-		Access: cfg.Access}
+	vo := verify.Options{Policy: PolicyOptions(cfg.Policy), Kiosk: cfg.KioskID, Logger: log, ExchangeBudget: cfg.BitBadges.ExchangeBudget,
+		Access: AccessOptions(cfg.Access)}
 	if svc != nil {
 		if svc.Exchanger != nil {
 			vo.Exchanger = svc.Exchanger
@@ -57,11 +57,11 @@ func uploaderFor(cfg *config.Config, st *store.Store, svc *sync.Service, log *sl
 	if svc != nil {
 		return svc.Uploader, nil
 	}
-	up, err := sync.NewUploader(cfg, st, sync.Options{Logger: log})
+	ev, err := eventsConfig(cfg, orDiscard(log))
 	if err != nil {
 		return nil, fmt.Errorf("setting up the event upload: %w", err)
 	}
-	return up, nil
+	return sync.NewUploader(ev, st, sync.Options{Logger: log}), nil
 }
 
 // openOutputs opens the registered outputs the config names. None is named

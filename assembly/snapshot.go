@@ -84,7 +84,7 @@ func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service, ver
 	s := status.Snapshot{Kiosk: cfg.KioskID, Version: version, Now: time.Now(), Offline: true, GPIO: status.GPIO{Driver: cfg.GPIO.Driver},
 		Camera: status.Camera{Source: cfg.Camera.Source}}
 	s.Display.Enabled = cfg.Display.Enabled
-	h := verify.New(st, verify.Options{Policy: cfg.Policy}).Health(s.Now)
+	h := verify.New(st, verify.Options{Policy: PolicyOptions(cfg.Policy)}).Health(s.Now)
 	m, err := st.Meta()
 	if err != nil {
 		s.Problems = append(s.Problems, "reading the store: "+err.Error())

@@ -32,7 +32,7 @@ func gatedScene(ctx context.Context, p *printer, cfg *config.Config, srv *bbtest
 	srv.SetBalances("1", srv.AddressOf(valid), bbtest.Hold(1, 1))
 	srv.AddOwners("1", 1, 40)
 	p.say("gated scene: members only (access.require: badge 1 of collection 1, \"Member\"); the demo guest holds it, the dark-mode guest does not")
-	svc.Syncer.Require = cfg.Access.Require
+	svc.Syncer.Require = assembly.Requirements(cfg.Access.Require)
 	r, err := svc.Syncer.Sync(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("syncing the gated scene: %w", err)

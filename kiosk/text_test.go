@@ -36,7 +36,7 @@ func (s *textScript) Read(ctx context.Context, fn func(input.Read)) error {
 func TestPipelineTextInput(t *testing.T) {
 	codeA := strings.Repeat("ab", 32)
 	src := &textScript{t0: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)}
-	for _, r := range []struct {
+	src.reads = append(src.reads, []struct {
 		at   time.Duration
 		text string
 	}{
@@ -45,9 +45,7 @@ func TestPipelineTextInput(t *testing.T) {
 		{time.Second, strings.ToUpper(codeA)},             // re-armed, normalised: already used
 		{1100 * time.Millisecond, "WIFI:S:venue;T:WPA;;"}, // junk
 		{2 * time.Second, "https://example.com/?code=" + strings.Repeat("cd", 32)},
-	} {
-		src.reads = append(src.reads, r)
-	}
+	}...)
 	ver := &fakeVerifier{seen: map[string]int{}}
 	sig := &recSignal{}
 	var verdicts []verify.Verdict

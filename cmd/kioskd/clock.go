@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/verify"
 )
 
@@ -41,7 +42,7 @@ func cmdClock(_ context.Context, args []string, stdout, stderr io.Writer) (int, 
 		if err != nil {
 			return exitError, err
 		}
-		h := verify.New(st, verify.Options{Policy: cfg.Policy}).Health(now)
+		h := verify.New(st, verify.Options{Policy: assembly.PolicyOptions(cfg.Policy)}).Health(now)
 		fmt.Fprintf(stdout, "device clock  %s\n", fmtTime(now))
 		fmt.Fprintf(stdout, "trusted time  %s\n", fmtTime(cs.Floor))
 		if h.ClockTrusted {

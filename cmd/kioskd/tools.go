@@ -51,7 +51,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitError, err
 	}
 	defer st.Close()
-	svc, err := sync.New(&cfg, st, sync.Options{Logger: log})
+	svc, err := assembly.NewSync(&cfg, st, log, nil)
 	if err != nil {
 		return exitError, err
 	}
@@ -92,21 +92,15 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if len(rest) != 1 {
 		return exitError, errors.New("give exactly one CODE (64 hex characters, or a URL with ?code=)")
 	}
-	o := verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log, ExchangeBudget: cfg.BitBadges.ExchangeBudget,
-		Access: cfg.Access}
+	// The online exchange and the badge re-check need the sync's client;
+	// a dry run uses neither.
+	var svc *sync.Service
 	if (cfg.BitBadges.OnlineExchange || (cfg.Access.Gated() && cfg.BitBadges.ClientID != "")) && !*dryRun {
-		svc, err := sync.New(&cfg, st, sync.Options{Logger: log})
-		if err != nil {
+		if svc, err = assembly.NewSync(&cfg, st, log, nil); err != nil {
 			return exitError, err
 		}
-		if svc.Exchanger != nil {
-			o.Exchanger = svc.Exchanger
-		}
-		if svc.Balances != nil {
-			o.Balances = svc.Balances
-		}
 	}
-	v := verify.New(st, o)
+	v := assembly.NewVerifier(st, &cfg, log, svc)
 	code, perr := scanner.ParsePayload(rest[0])
 	var verdict verify.Verdict
 	switch {

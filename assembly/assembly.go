@@ -188,7 +188,7 @@ func (d *Daemon) openVerifier(context.Context) error {
 func (d *Daemon) openFleet(context.Context) error {
 	// The fleet (nil without a broker) must exist before the pipeline's
 	// first redemption, so every one of them is published.
-	f, err := fleet.FromConfig(&d.cfg, fleet.Options{Store: d.st, Logger: d.log,
+	f, err := OpenFleet(&d.cfg, fleet.Options{Store: d.st, Logger: d.log,
 		OnDoubleEntry: func(store.DoubleEntry) { d.metrics.DoubleEntry() }})
 	d.fleet = f
 	return err
@@ -209,7 +209,7 @@ func (d *Daemon) openDisplay(context.Context) error {
 	if d.up != nil {
 		sink.kick = d.up.Kick
 	}
-	d.display, err = display.FromConfig(d.cfg.Display, secret, sink, storeLedger{d.st}, d.log)
+	d.display, err = OpenDisplay(d.cfg.Display, secret, sink, storeLedger{d.st}, d.log)
 	return err
 }
 

@@ -32,7 +32,7 @@ func TestHTTPServerGuards(t *testing.T) {
 	}
 	t.Setenv("KIOSKD_HTTP_TOKEN", "s3cret-token")
 	log := slog.New(slog.DiscardHandler)
-	ctl, err := display.FromConfig(config.Display{APIURL: "http://127.0.0.1:1/v1", TenantID: "tn", Action: "kiosk-login",
+	ctl, err := OpenDisplay(config.Display{APIURL: "http://127.0.0.1:1/v1", TenantID: "tn", Action: "kiosk-login",
 		PollInterval: time.Second, Refresh: time.Minute}, "sk", nopSink{}, nopLedger{}, log)
 	if err != nil {
 		t.Fatal(err)

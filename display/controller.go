@@ -5,13 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/display/authsignal"
 )
 
@@ -140,24 +138,6 @@ func New(o Options) (*Controller, error) {
 		c.maxBackoff = 30 * time.Second
 	}
 	return c, nil
-}
-
-// FromConfig builds a Controller from the display: section. secret is the
-// Authsignal secret key (config.ReadSecret(cfg.AuthsignalSecret())); ledger
-// may be nil (in-memory, see authsignal.MemoryLedger).
-func FromConfig(d config.Display, secret string, sink Sink, ledger authsignal.Ledger, log *slog.Logger) (*Controller, error) {
-	if secret == "" {
-		return nil, errors.New("display: no Authsignal secret key (display.secret_key_file or AUTHSIGNAL_SECRET_KEY)")
-	}
-	apiURL, tenant := d.Endpoint()
-	client, err := authsignal.New(authsignal.Config{
-		BaseURL: apiURL, TenantID: tenant, SecretKey: secret, Action: d.Action, Ledger: ledger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("display: %w", err)
-	}
-	return New(Options{Client: client, Sink: sink, Logger: log, Custom: d.Custom,
-		PollInterval: d.PollInterval, Refresh: d.Refresh})
 }
 
 // Screen returns what the screen shows now.

@@ -113,8 +113,7 @@ func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service, ver
 	// shown but not counted against the kiosk's health.
 	if des, err := st.DoubleEntries(10); err == nil {
 		for _, d := range des {
-			s.Problems = append(s.Problems, fmt.Sprintf("fleet: double entry of code %.8s: %s at %s and %s at %s",
-				d.Hash, d.Local.Kiosk, d.Local.At.Format(time.RFC3339), d.Peer.Kiosk, d.Peer.At.Format(time.RFC3339)))
+			s.Problems = append(s.Problems, d.Problem())
 		}
 	}
 	return s

@@ -708,8 +708,7 @@ func (s Status) Lines() []string {
 		out = append(out, "fleet: "+s.LastError)
 	}
 	for _, d := range s.DoubleEntries {
-		out = append(out, fmt.Sprintf("fleet: double entry of code %.8s: %s at %s and %s at %s",
-			d.Hash, d.Local.Kiosk, d.Local.At.Format(time.RFC3339), d.Peer.Kiosk, d.Peer.At.Format(time.RFC3339)))
+		out = append(out, d.Problem())
 	}
 	return out
 }

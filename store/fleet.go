@@ -68,6 +68,13 @@ type DoubleEntry struct {
 // Key identifies the pair of uses, whatever order they arrive in.
 func (d DoubleEntry) Key() string { return pairKey(d.Local.Nonce, d.Peer.Nonce) }
 
+// Problem is the status line of a double entry: the code's hash prefix
+// (never the code), both kiosks and both times.
+func (d DoubleEntry) Problem() string {
+	return fmt.Sprintf("fleet: double entry of code %.8s: %s at %s and %s at %s",
+		d.Hash, d.Local.Kiosk, d.Local.At.Format(time.RFC3339), d.Peer.Kiosk, d.Peer.At.Format(time.RFC3339))
+}
+
 func pairKey(a, b string) string {
 	if b < a {
 		a, b = b, a

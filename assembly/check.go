@@ -6,6 +6,8 @@ import (
 
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/gpio"
+	"github.com/kioskd/kioskd/output"
+	"github.com/kioskd/kioskd/page"
 )
 
 // Check validates what cfg names from the registries, which the config
@@ -18,7 +20,30 @@ func Check(cfg *config.Config) error {
 	if err := gpio.CheckDriver(cfg.GPIO.Driver); err != nil {
 		errs = append(errs, fmt.Errorf("gpio.driver: %w", err))
 	}
+	for i, p := range cfg.Outputs {
+		kind, err := output.Lookup(p.Kind)
+		errs = append(errs, checkPlugin("outputs", i, p, kind.Check, err))
+	}
+	for i, p := range cfg.HTTP.Pages {
+		kind, err := page.Lookup(p.Kind)
+		errs = append(errs, checkPlugin("http.pages", i, p, kind.Check, err))
+	}
 	return errors.Join(errs...)
+}
+
+// checkPlugin checks one plug-in entry: its kind exists, and its block
+// passes the kind's Check.
+func checkPlugin(list string, i int, p config.Plugin, check func(func(any) error) error, lookupErr error) error {
+	if lookupErr != nil {
+		return fmt.Errorf("%s[%d].kind: %w", list, i, lookupErr)
+	}
+	if check == nil {
+		return nil
+	}
+	if err := check(p.Decode); err != nil {
+		return fmt.Errorf("%s[%d] (%s, line %d): %w", list, i, p.Name, p.Line, err)
+	}
+	return nil
 }
 
 // Load reads, validates and checks the config file at path.

@@ -80,31 +80,23 @@ func guard(g page.Guard, token string, h http.Handler) http.Handler {
 	return status.RequireToken(token, h)
 }
 
-// openPages opens the registered pages the config names. None is named
-// yet: the first page kind adds its config list (docs/architecture.md).
+// openPages opens the pages the config lists (http.pages:), each by its
+// registered kind.
 func (d *Daemon) openPages(ctx context.Context) ([]page.Page, error) {
 	var pages []page.Page
-	for _, name := range pageNames(&d.cfg) {
-		kind, err := page.Lookup(name)
+	for i, p := range d.cfg.HTTP.Pages {
+		kind, err := page.Lookup(p.Kind)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("http.pages[%d].kind: %w", i, err)
 		}
-		p, err := kind.Open(ctx, page.Env{Name: name, Kiosk: d.cfg.KioskID, Decode: noBlock(name), Logger: d.log.With("page", name),
+		pg, err := kind.Open(ctx, page.Env{Name: p.Name, Kiosk: d.cfg.KioskID, Decode: p.Decode, Logger: d.log.With("page", p.Name),
 			Status: status.ProviderFunc(d.Snapshot), Verdicts: &d.subs, Lane: d})
 		if err != nil {
-			return nil, fmt.Errorf("page %s: %w", name, err)
+			return nil, fmt.Errorf("page %s: %w", p.Name, err)
 		}
-		pages = append(pages, p)
+		pages = append(pages, pg)
 	}
 	return pages, nil
-}
-
-// pageNames are the pages cfg mounts.
-func pageNames(*config.Config) []string { return nil }
-
-// noBlock is the Decode of a part without a configuration block.
-func noBlock(name string) func(any) error {
-	return func(any) error { return nil }
 }
 
 // Loopback reports whether a listen address is on this machine only.

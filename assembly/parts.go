@@ -64,22 +64,20 @@ func uploaderFor(cfg *config.Config, st *store.Store, svc *sync.Service, log *sl
 	return sync.NewUploader(ev, st, sync.Options{Logger: log}), nil
 }
 
-// openOutputs opens the registered outputs the config names. None is named
-// yet: the first output kind adds its config list (docs/architecture.md).
+// openOutputs opens the outputs the config lists (outputs:), each by its
+// registered kind.
 func (d *Daemon) openOutputs(ctx context.Context) error {
-	for _, name := range outputNames(&d.cfg) {
-		kind, err := output.Lookup(name)
+	for i, p := range d.cfg.Outputs {
+		kind, err := output.Lookup(p.Kind)
 		if err != nil {
-			return err
+			return fmt.Errorf("outputs[%d].kind: %w", i, err)
 		}
-		o, err := kind.Open(ctx, output.Spec{Name: name, Kiosk: d.cfg.KioskID, Decode: noBlock(name), Logger: d.log.With("output", name)})
+		o, err := kind.Open(ctx, output.Spec{Name: p.Name, Kiosk: d.cfg.KioskID, Decode: p.Decode,
+			Logger: d.log.With("output", p.Name)})
 		if err != nil {
-			return fmt.Errorf("output %s: %w", name, err)
+			return fmt.Errorf("output %s: %w", p.Name, err)
 		}
 		d.outputs = append(d.outputs, o)
 	}
 	return nil
 }
-
-// outputNames are the outputs cfg names.
-func outputNames(*config.Config) []string { return nil }

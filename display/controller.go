@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
+	"math"
 	"sync/atomic"
 	"time"
+
+	retry "github.com/kioskd/kioskd/internal/backoff"
 
 	"github.com/kioskd/kioskd/display/authsignal"
 )
@@ -340,11 +342,10 @@ func (c *Controller) setOnline() {
 // backoff is base·2^(n-1), capped, with ±20 % jitter so a fleet of kiosks
 // behind one uplink does not retry in step. A 401 waits the cap at once.
 func backoff(base, cap time.Duration, n int, err error) time.Duration {
-	d := cap
-	if !errors.Is(err, authsignal.ErrUnauthorized) && n < 20 {
-		d = min(base<<max(n-1, 0), cap)
+	if errors.Is(err, authsignal.ErrUnauthorized) {
+		n = math.MaxInt
 	}
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return retry.Policy{Min: base, Max: cap, Low: 0.8, High: 1.2}.Delay(n)
 }
 
 // sleep waits d or until ctx ends; false means ctx ended.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 )
 
 // Camera is what a source is opened with (kioskd's camera: section).
@@ -76,23 +75,3 @@ func Open(cfg Camera, o SourceOptions) (Source, error) {
 	}
 	return nil, fmt.Errorf("scanner: opening camera source %q: want /dev/videoN, dir:PATH or file:PATH", cfg.Source)
 }
-
-// backoff is a capped exponential delay between reconnection attempts.
-type backoff struct {
-	min, max, cur time.Duration
-}
-
-func newBackoff(lo, hi time.Duration) backoff { return backoff{min: lo, max: hi} }
-
-// next returns the delay before the next attempt and doubles it, up to max.
-func (b *backoff) next() time.Duration {
-	if b.cur < b.min {
-		b.cur = b.min
-	}
-	d := b.cur
-	b.cur = min(2*b.cur, b.max)
-	return d
-}
-
-// reset starts over after a success.
-func (b *backoff) reset() { b.cur = 0 }

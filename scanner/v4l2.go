@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kioskd/kioskd/internal/backoff"
+
 	"github.com/blackjack/webcam"
 	"golang.org/x/sys/unix"
 )
@@ -57,13 +59,13 @@ func (s *v4l2) setDesc(d string) {
 // a capped backoff; every attempt closes what it opened.
 func (s *v4l2) Run(ctx context.Context, fn func(Frame)) error {
 	log := s.o.logger()
-	bo := newBackoff(retryMin, retryMax)
+	bo := backoff.Retry{Policy: backoff.Policy{Min: retryMin, Max: retryMax}}
 	var seq uint64
 	up, lastErr := false, ""
 	for ctx.Err() == nil {
 		err := s.session(ctx, fn, &seq, func(detail string) {
 			up = true
-			bo.reset()
+			bo.Reset()
 			s.setDesc(detail)
 			log.Info("camera up", "source", s.cfg.Source, "detail", detail)
 			s.o.state(State{Up: true, Detail: detail})
@@ -71,7 +73,7 @@ func (s *v4l2) Run(ctx context.Context, fn func(Frame)) error {
 		if ctx.Err() != nil {
 			break
 		}
-		d := bo.next()
+		d := bo.Next()
 		// Report the fault once per change, not on every retry.
 		if msg := fmt.Sprint(err); up || msg != lastErr {
 			log.Warn("camera down", "source", s.cfg.Source, "err", err, "retry_in", d)

@@ -206,7 +206,7 @@ func (s *Scheduler) plan(now time.Time, err error, sched cron.Schedule) time.Tim
 	if minB <= 0 {
 		minB = DefaultMinBackoff
 	}
-	d := Backoff{Min: minB, Max: maxB, Rand: s.Rand}.Delay(st.Failures)
+	d := backoffPolicy(minB, maxB, s.Rand).Delay(st.Failures)
 	if needsHuman(err) {
 		// Hammering a 401 or 402 helps no one and costs credits.
 		d = maxB

@@ -180,7 +180,7 @@ func TestSchedulerBadSpec(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	b := Backoff{Min: time.Second, Max: time.Minute}
+	b := backoffPolicy(time.Second, time.Minute, nil)
 	for n := 1; n < 40; n++ {
 		d := b.Delay(n)
 		cap := min(time.Second<<min(n-1, 20), time.Minute)

@@ -49,7 +49,7 @@ func ErrorKind(err error) string {
 	case errors.Is(err, bitbadges.ErrMalformed):
 		return "malformed"
 	case errors.As(err, &ae):
-		if ae.StatusCode >= 500 {
+		if ae.Status >= 500 {
 			return "server"
 		}
 		return "client"

@@ -372,7 +372,7 @@ func (s *Store) applyPeerTx(tx *bolt.Tx, key []byte, r Redemption, self string, 
 		// pair's key as the shared incident id.
 		ev := Event{
 			Nonce: doubleEntryNonce(d.Key(), self), Incident: "de-" + d.Key(), Time: d.DetectedAt, Kiosk: self,
-			Kind: KindDoubleEntry, Reason: KindDoubleEntry, Hash: r.Hash,
+			Kind: KindDoubleEntry, Reason: string(KindDoubleEntry), Hash: r.Hash,
 			Detail: fmt.Sprintf("%s at %s; %s at %s", local.Kiosk, local.At.UTC().Format(time.RFC3339Nano),
 				r.Kiosk, r.At.UTC().Format(time.RFC3339Nano)),
 		}

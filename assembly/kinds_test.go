@@ -206,3 +206,43 @@ outputs:
 		t.Errorf("after the page's submit the output heard %+v", vs)
 	}
 }
+
+// TestRunningSnapshotHasAccess: the running daemon's status carries the
+// badge requirements as `kioskd status` without a daemon does (the page,
+// /status.json and `kioskd status` against a running kiosk showed none:
+// Snapshot never filled them).
+func TestRunningSnapshotHasAccess(t *testing.T) {
+	dir := t.TempDir()
+	data, err := fs.ReadFile(demoframes.FS(), "03-no-qr.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.png"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KIOSKD_BITBADGES_API_KEY", "k-1234")
+	t.Setenv("KIOSKD_BITBADGES_CLIENT_SECRET", "s-1234")
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`state_dir: %s
+bitbadges: {client_id: venue-app, api_url: "http://127.0.0.1:9/api/v0"}
+camera: {source: "dir:%s"}
+gpio: {driver: none}
+http: {listen: ""}
+access:
+  require: [{name: Members, collection_id: "17", token_ids: [1-3]}]
+`, dir, dir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(t.Context(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s := d.Snapshot()
+	if s.Access == nil || len(s.Access.Requirements) != 1 || s.Access.Requirements[0].Name != "Members" {
+		t.Fatalf("running snapshot access = %+v", s.Access)
+	}
+	if !s.Access.OwnersStale || s.Healthy || !strings.Contains(strings.Join(s.Problems, "\n"), "badge owners stale or not synced") {
+		t.Errorf("never-synced owners: stale %v, healthy %v, problems %q", s.Access.OwnersStale, s.Healthy, s.Problems)
+	}
+}

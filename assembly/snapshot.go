@@ -44,6 +44,7 @@ func (d *Daemon) Snapshot() status.Snapshot {
 			}
 		}
 	}
+	fillAccess(&s, &d.cfg, d.ver)
 	return s.Complete()
 }
 

@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/fleet"
 	"github.com/kioskd/kioskd/gpio/gpiosim"
 	"github.com/kioskd/kioskd/output"
 	"github.com/kioskd/kioskd/page"
 	"github.com/kioskd/kioskd/scanner/demoframes"
+	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/verify"
 )
 
@@ -244,5 +246,60 @@ access:
 	}
 	if !s.Access.OwnersStale || s.Healthy || !strings.Contains(strings.Join(s.Problems, "\n"), "badge owners stale or not synced") {
 		t.Errorf("never-synced owners: stale %v, healthy %v, problems %q", s.Access.OwnersStale, s.Healthy, s.Problems)
+	}
+}
+
+// TestDoubleEntryListedOnce: a double entry is one problem line on a
+// running fleet kiosk's status (the offline part of the snapshot and the
+// fleet's own lines both listed it).
+func TestDoubleEntryListedOnce(t *testing.T) {
+	dir := t.TempDir()
+	data, err := fs.ReadFile(demoframes.FS(), "03-no-qr.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.png"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`state_dir: %s
+kiosk_id: door-1
+camera: {source: "dir:%s"}
+gpio: {driver: none}
+http: {listen: ""}
+fleet: {broker: "mqtt://127.0.0.1:1", topic_prefix: test/venue}
+`, dir, dir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(t.Context(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	code := strings.Repeat("ab", 32)
+	sn, err := d.st.NewSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn.Put(store.Record{Hash: store.HashCode(code), Name: "guest"})
+	if err := sn.Commit(store.SyncInfo{At: time.Now(), Source: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if v := d.ver.Check(t.Context(), code, verify.CheckOpts{}); !v.Accept {
+		t.Fatalf("local use: %+v", v)
+	}
+	peer := store.Redemption{Hash: store.HashCode(code), At: time.Now(), Kiosk: "door-2", Nonce: store.NewNonce()}
+	res, err := d.st.ApplyPeerRedemption(t.Context(), peer, "door-1", time.Now(), fleet.ConflictRule(fleet.Policy{Reuse: "single"}))
+	if err != nil || len(res.DoubleEntries) != 1 {
+		t.Fatalf("peer use: %+v %v", res, err)
+	}
+	n := 0
+	for _, p := range d.Snapshot().Problems {
+		if strings.Contains(p, "double entry of code") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d double-entry lines, want 1: %q", n, d.Snapshot().Problems)
 	}
 }

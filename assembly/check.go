@@ -6,6 +6,7 @@ import (
 
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/gpio"
+	"github.com/kioskd/kioskd/input"
 	"github.com/kioskd/kioskd/output"
 	"github.com/kioskd/kioskd/page"
 )
@@ -19,6 +20,10 @@ func Check(cfg *config.Config) error {
 	var errs []error
 	if err := gpio.CheckDriver(cfg.GPIO.Driver); err != nil {
 		errs = append(errs, fmt.Errorf("gpio.driver: %w", err))
+	}
+	for i, p := range cfg.Inputs {
+		kind, err := input.Lookup(p.Kind)
+		errs = append(errs, checkPlugin("inputs", i, p, kind.Check, err))
 	}
 	for i, p := range cfg.Outputs {
 		kind, err := output.Lookup(p.Kind)

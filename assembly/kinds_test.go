@@ -16,6 +16,7 @@ import (
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/fleet"
 	"github.com/kioskd/kioskd/gpio/gpiosim"
+	"github.com/kioskd/kioskd/input"
 	"github.com/kioskd/kioskd/output"
 	"github.com/kioskd/kioskd/page"
 	"github.com/kioskd/kioskd/scanner/demoframes"
@@ -301,5 +302,87 @@ fleet: {broker: "mqtt://127.0.0.1:1", topic_prefix: test/venue}
 	}
 	if n != 1 {
 		t.Errorf("%d double-entry lines, want 1: %q", n, d.Snapshot().Problems)
+	}
+}
+
+// probeText is a text input (a barcode scanner) yielding its reads once.
+type probeText struct{ reads []string }
+
+func (p probeText) Describe() string { return fmt.Sprintf("probe scanner (%d reads)", len(p.reads)) }
+
+func (p probeText) Read(ctx context.Context, fn func(input.Read)) error {
+	for _, r := range p.reads {
+		fn(input.Read{Text: r})
+	}
+	return nil
+}
+
+func init() {
+	input.Register("probe-text", input.Kind{
+		Check: func(decode func(any) error) error {
+			var o struct {
+				Reads []string `yaml:"reads"`
+			}
+			return decode(&o)
+		},
+		Open: func(_ context.Context, s input.Spec) (input.Input, error) {
+			var o struct {
+				Reads []string `yaml:"reads"`
+			}
+			if err := s.Decode(&o); err != nil {
+				return nil, err
+			}
+			return probeText{reads: o.Reads}, nil
+		}})
+}
+
+// TestTextInputLane: an inputs: entry of a registered text kind is a lane
+// of its own beside the camera, deciding through the same verifier onto
+// the same outputs.
+func TestTextInputLane(t *testing.T) {
+	dir := t.TempDir()
+	data, err := fs.ReadFile(demoframes.FS(), "03-no-qr.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.png"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code := strings.Repeat("cd", 32)
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`state_dir: %s
+camera: {source: "dir:%s"}
+gpio: {driver: none}
+http: {listen: ""}
+inputs:
+  - {kind: probe-text, name: desk-scanner, reads: ["WIFI:S:x;;", %q]}
+outputs:
+  - {kind: probe, name: hook-text, label: text}
+`, dir, dir, code)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if badCfg, err := config.Parse([]byte("inputs:\n  - {kind: probe-text, reads: [a], speed: 9600}\n")); err != nil {
+		t.Fatal(err)
+	} else if err := Check(&badCfg); err == nil || !strings.Contains(err.Error(), "inputs[0] (probe-text, line 2): field speed not found") {
+		t.Errorf("Check of an unknown key: %v", err)
+	}
+	d, err := Open(t.Context(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if got := d.Describe(); !strings.Contains(got, "probe scanner (2 reads)") {
+		t.Errorf("inputs described as %q", got)
+	}
+	if err := d.Scan(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := probeOutputs.Load("hook-text")
+	vs := v.(*probeOutput).verdicts()
+	if len(vs) != 2 || vs[0].Reason != verify.NotACode || vs[1].Reason != verify.Unknown || vs[1].Hash != store.HashCode(code) {
+		t.Errorf("the output heard %+v, want not-a-code then unknown for the scanner's code", vs)
 	}
 }

@@ -3,6 +3,7 @@ package assembly
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	stdsync "sync"
 	"time"
@@ -23,31 +24,57 @@ type lane struct {
 	pipe *kiosk.Pipeline
 }
 
-// openInputs opens the inputs the config names (today the camera: section,
-// the one input) and a pipeline for each, all deciding through the same
-// verifier onto the same signal.
+// openInputs opens the camera (the camera: section) and the inputs the
+// config lists (inputs:), and a pipeline for each, all deciding through
+// the same verifier onto the same signal and observers.
 func (d *Daemon) openInputs(ctx context.Context) error {
 	d.mon = &kiosk.Monitor{Verifier: d.ver, Signal: d.sig, Meter: d.metrics, Preview: d.preview, OnVerdict: d.verdict}
 	var obs kiosk.Observer = d.mon
 	if d.opts.Observer != nil {
 		obs = observers{d.mon, d.opts.Observer}
 	}
-	l, err := openLane(ctx, &d.cfg, d.ver, d.sig, obs, input.Spec{Name: "camera", Logger: d.log,
-		OnState: d.mon.CameraState, Script: d.opts.Script})
+	kind, err := input.Lookup(camera.Kind)
+	if err != nil {
+		return err
+	}
+	l, err := openLane(ctx, &d.cfg, kind, d.ver, d.sig, obs, input.Spec{Name: "camera", Decode: decodeCamera(d.cfg.Camera),
+		Logger: d.log, OnState: d.mon.CameraState, Script: d.opts.Script})
 	if err != nil {
 		return fmt.Errorf("opening the camera: %w", err)
 	}
 	d.lanes = append(d.lanes, l)
+	for i, p := range d.cfg.Inputs {
+		kind, err := input.Lookup(p.Kind)
+		if err != nil {
+			return fmt.Errorf("inputs[%d].kind: %w", i, err)
+		}
+		log := d.log.With("input", p.Name)
+		l, err := openLane(ctx, &d.cfg, kind, d.ver, d.sig, obs, input.Spec{Name: p.Name, Decode: p.Decode,
+			Logger: log, OnState: logState(log), Script: d.opts.Script})
+		if err != nil {
+			return fmt.Errorf("opening input %s: %w", p.Name, err)
+		}
+		d.lanes = append(d.lanes, l)
+	}
 	return nil
 }
 
-// openLane opens cfg's camera as a lane deciding with ver onto sig.
-func openLane(ctx context.Context, cfg *config.Config, ver kiosk.Verifier, sig gpio.Signal, obs kiosk.Observer, spec input.Spec) (*lane, error) {
-	kind, err := input.Lookup(camera.Kind)
-	if err != nil {
-		return nil, err
+// logState logs an input's changes of health. The camera's go to the
+// monitor (status, fault pattern, watchdog); an input of another kind is
+// logged only, until the status has a place for it.
+func logState(log *slog.Logger) func(scanner.State) {
+	return func(s scanner.State) {
+		if s.Up {
+			log.Info("input up", "detail", s.Detail)
+		} else {
+			log.Warn("input down", "detail", s.Detail)
+		}
 	}
-	spec.Decode = decodeCamera(cfg.Camera)
+}
+
+// openLane opens one input of kind as a lane deciding with ver onto sig.
+// Every lane re-arms a code after camera.rearm.
+func openLane(ctx context.Context, cfg *config.Config, kind input.Kind, ver kiosk.Verifier, sig gpio.Signal, obs kiosk.Observer, spec input.Spec) (*lane, error) {
 	in, err := kind.Open(ctx, spec)
 	if err != nil {
 		return nil, err
@@ -115,7 +142,12 @@ func (d *Daemon) Scan(ctx context.Context) error {
 // under another configuration.
 func (d *Daemon) ScanWith(ctx context.Context, cfg *config.Config, obs kiosk.Observer) error {
 	ver := NewVerifier(d.st, cfg, d.log, nil)
-	l, err := openLane(ctx, cfg, ver, d.sig, obs, input.Spec{Name: "camera", Logger: d.log, OnState: func(scanner.State) {}})
+	kind, err := input.Lookup(camera.Kind)
+	if err != nil {
+		return err
+	}
+	l, err := openLane(ctx, cfg, kind, ver, d.sig, obs, input.Spec{Name: "camera", Decode: decodeCamera(cfg.Camera),
+		Logger: d.log, OnState: func(scanner.State) {}})
 	if err != nil {
 		return fmt.Errorf("opening the camera: %w", err)
 	}

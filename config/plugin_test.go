@@ -49,6 +49,7 @@ http:
 		{"kind not a word", "outputs:\n  - {kind: Web Hook}\n", "outputs[0].kind"},
 		{"same name twice", "outputs:\n  - {kind: webhook}\n  - {kind: webhook}\n", "outputs[1].name"},
 		{"not a mapping", "outputs:\n  - webhook\n", "a mapping with a kind"},
+		{"an input named camera", "inputs:\n  - {kind: hid, name: camera}\n", "inputs[0].name"},
 		{"pages without a listener", "http:\n  listen: ''\n  pages: [{kind: desk}]\n", "http.pages"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -80,9 +80,11 @@ type Text interface {
 
 // Kind opens inputs of one kind.
 type Kind struct {
-	// Open makes the input from its Spec. It should not wait for the
-	// device: a missing device is a fault Run/Read rides out, reported
-	// through Spec.OnState.
+	// Open makes the input from its Spec. It neither waits for the device
+	// nor starts a goroutine or holds it open (Run/Read does): a missing
+	// device is a fault Run/Read rides out, reported through
+	// Spec.OnState, and an input opened before a later part fails is
+	// simply dropped.
 	Open func(ctx context.Context, s Spec) (Input, error)
 	// Check, if set, validates a configuration block without opening
 	// anything (config load, SIGHUP preflight). Nil: the block is first

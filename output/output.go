@@ -61,6 +61,9 @@ type Reporter interface {
 
 // Kind opens outputs of one kind.
 type Kind struct {
+	// Open makes the output from its Spec. It starts no goroutine and
+	// holds no connection (Runner.Run does): an output opened before a
+	// later part fails is simply dropped.
 	Open func(ctx context.Context, s Spec) (Output, error)
 	// Check, if set, validates a configuration block without opening
 	// anything (config load, SIGHUP preflight).

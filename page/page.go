@@ -81,6 +81,8 @@ type Runner interface {
 
 // Kind opens pages of one kind.
 type Kind struct {
+	// Open makes the page. It starts no goroutine (a Runner handler's Run
+	// does, started with the listener).
 	Open func(ctx context.Context, e Env) (Page, error)
 	// Check, if set, validates a configuration block without opening
 	// anything (config load, SIGHUP preflight).

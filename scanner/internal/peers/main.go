@@ -28,7 +28,6 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/scanner/internal/synth"
 )
@@ -104,7 +103,7 @@ func rate(bin, root, tmp string) {
 			if err != nil {
 				continue
 			}
-			img, err := scanner.LoadImage(p, config.DefaultMaxImagePixels)
+			img, err := scanner.LoadImage(p, scanner.DefaultMaxImagePixels)
 			if err != nil {
 				log.Fatal(err)
 			}
@@ -311,7 +310,7 @@ func writePGM(path string, f scanner.Frame) {
 }
 
 func readPGM(path string) scanner.Frame {
-	img, err := scanner.LoadImage(path, config.DefaultMaxImagePixels)
+	img, err := scanner.LoadImage(path, scanner.DefaultMaxImagePixels)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -273,6 +273,20 @@ func (s Shot) quad() [4][2]float64 {
 	return q
 }
 
+// extent is the bounding box, relative to the code's centre, of the
+// central part of the code (frac of its side) as the pose projects it.
+func (s Shot) extent(frac float64) (x0, y0, x1, y1 float64) {
+	c := s
+	c.CX, c.CY, c.Size = 0, 0, s.Size*frac
+	q := c.quad()
+	x0, y0, x1, y1 = q[0][0], q[0][1], q[0][0], q[0][1]
+	for _, p := range q[1:] {
+		x0, x1 = min(x0, p[0]), max(x1, p[0])
+		y0, y1 = min(y0, p[1]), max(y1, p[1])
+	}
+	return x0, y0, x1, y1
+}
+
 // screenGrid is a phone screen's brightness at (sx, sy) in screen pixels:
 // three vertical subpixel stripes (red, green, blue as a grey sensor weighs
 // them) and a dark gap between rows. Averaged over a pixel it is 1.

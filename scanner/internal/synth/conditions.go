@@ -85,13 +85,14 @@ func Draw(c Condition, seed uint64, noCode bool) (Shot, error) {
 	if c == Small720p {
 		s.Size = q2(u(0.12, 0.24) * fh)
 	}
-	// Keep most of the code in the frame: its centre within the frame
-	// shrunk by a third of its size.
-	m := s.Size / 3
-	s.CX = u(m, float64(s.W)-m)
-	s.CY = u(m, fh-m)
 	s.Roll = u(-180, 180)
 	s.Pitch, s.Yaw = u(-30, 30), u(-30, 30)
+	// The symbol (the code less its quiet zone, 4 of ~33-41 modules a side)
+	// lies wholly in the frame, as a user holds a code up to a kiosk; the
+	// quiet zone may be cut. A code too large to fit so is centred.
+	x0, y0, x1, y1 := s.extent(0.8)
+	s.CX = place(u, -x0, float64(s.W)-x1, float64(s.W))
+	s.CY = place(u, -y0, fh-y1, fh)
 	s.Invert = rng.IntN(7) == 0
 	s.Dark, s.Light = u(15, 60), u(185, 235)
 	// The scene's light.
@@ -138,6 +139,16 @@ func Draw(c Condition, seed uint64, noCode bool) (Shot, error) {
 // RenderSeed is the Shot.Seed of a condition's seed: shots of one seed in
 // different conditions do not share a background or noise.
 func RenderSeed(c Condition, seed uint64) uint64 { return seed ^ condSalt(c) }
+
+// place draws a coordinate in [lo, hi], or the middle of 0..size if that
+// is empty (a draw is made either way, to keep the sequence).
+func place(u func(lo, hi float64) float64, lo, hi, size float64) float64 {
+	v := u(0, 1)
+	if lo > hi {
+		return q2(size / 2)
+	}
+	return q2(lo + v*(hi-lo))
+}
 
 // condSalt makes each condition draw its own sequence from a seed.
 func condSalt(c Condition) uint64 { return fnv64(string(c)) }

@@ -77,6 +77,7 @@ func decodeCorpus(t *testing.T, entries []synth.Entry, sum func([]byte)) map[syn
 	for _, c := range synth.Conditions() {
 		out[c] = &cameraTally{}
 	}
+	out[darkMode] = &cameraTally{}
 	// Render the next frames on the other core while this one decodes; the
 	// renderer stops when the test ends, drained or not.
 	type rendered struct {
@@ -112,6 +113,9 @@ func decodeCorpus(t *testing.T, entries []synth.Entry, sum func([]byte)) map[syn
 		text, ok := d.Decode(grayFrame(img))
 		dt := time.Since(t0)
 		tl := out[e.Condition]
+		if e.Shot.Invert && e.Shot.Text != "" {
+			out[darkMode].codes++
+		}
 		switch {
 		case e.Shot.Text == "":
 			tl.empty++
@@ -125,6 +129,9 @@ func decodeCorpus(t *testing.T, entries []synth.Entry, sum func([]byte)) map[syn
 			tl.codes++
 			tl.read++
 			tl.codeTime = append(tl.codeTime, dt)
+			if e.Shot.Invert {
+				out[darkMode].read++
+			}
 		case ok:
 			tl.codes++
 			tl.wrong++
@@ -147,8 +154,12 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
+// darkMode tallies the light-on-dark codes of every condition.
+const darkMode = synth.Condition("dark mode")
+
 func logTallies(t *testing.T, tallies map[synth.Condition]*cameraTally) {
 	t.Helper()
+	defer t.Logf("dark mode: read %d/%d", tallies[darkMode].read, tallies[darkMode].codes)
 	for _, c := range synth.Conditions() {
 		tl := tallies[c]
 		t.Logf("%-11s read %2d/%d (wrong %d), median %5.1f ms; no code: %d false of %d, median %5.1f ms (wall, indicative)",

@@ -137,6 +137,15 @@ type cameraCell struct {
 	codeMs, emptyMs           []float64
 }
 
+// msCell prints a median time, or a dash where there are no frames (the
+// dark-mode row has no empty frames).
+func msCell(v []float64) string {
+	if len(v) == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", medianMs(v))
+}
+
 func medianMs(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
@@ -213,7 +222,7 @@ func printCamera(w io.Writer, frames []cameraFrame, names []string, results map[
 		fmt.Fprintf(w, "| %s |", c)
 		for _, nm := range names {
 			cl := cells[nm][c]
-			fmt.Fprintf(w, " %.2f / %.2f |", medianMs(cl.codeMs), medianMs(cl.emptyMs))
+			fmt.Fprintf(w, " %s / %s |", msCell(cl.codeMs), msCell(cl.emptyMs))
 		}
 		fmt.Fprintln(w)
 	}
@@ -232,7 +241,7 @@ func printCamera(w io.Writer, frames []cameraFrame, names []string, results map[
 			if a, b := medianMs(ours[c].codeMs), medianMs(z[c].codeMs); a > b {
 				why = append(why, fmt.Sprintf("median %.2f ms to zxing-cpp's %.2f", a, b))
 			}
-			if a, b := medianMs(ours[c].emptyMs), medianMs(z[c].emptyMs); a > b {
+			if a, b := medianMs(ours[c].emptyMs), medianMs(z[c].emptyMs); len(ours[c].emptyMs) > 0 && a > b {
 				why = append(why, fmt.Sprintf("no code %.2f ms to zxing-cpp's %.2f", a, b))
 			}
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/eclipse/paho.golang/autopaho"
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -50,11 +49,22 @@ type visitCounters struct {
 	published, applied, repeats atomic.Uint64
 }
 
-func visitRuleOf(p config.Policy) store.VisitRule {
-	if !p.Visits.Enabled() {
-		return store.VisitRule{}
+// VisitStore is what the fleet needs of the store for visits, beside
+// Store (*store.Store has it).
+type VisitStore interface {
+	ApplyPeerVisits(ctx context.Context, vs []store.VisitEvent, rule store.VisitRule) ([]bool, error)
+}
+
+var _ VisitStore = (*store.Store)(nil)
+
+// visitStore is the store's visit side; nil without a counter, or with a
+// store that cannot count (then visits are not subscribed to).
+func (f *Fleet) visitStore() VisitStore {
+	vs, ok := f.o.Store.(VisitStore)
+	if !ok || !f.visitRule.Enabled() {
+		return nil
 	}
-	return store.VisitRule{Period: p.Visits.Period, Loc: p.Visits.Location(), Cooldown: p.Visits.Cooldown}
+	return vs
 }
 
 func encodeVisit(r store.Redemption) ([]byte, error) {
@@ -97,7 +107,7 @@ func isAddress(s string) bool {
 }
 
 func (f *Fleet) visitSubscriptions() []paho.SubscribeOptions {
-	if !f.visitRule.Enabled() {
+	if f.visitStore() == nil {
 		return nil
 	}
 	return []paho.SubscribeOptions{{Topic: f.o.TopicPrefix + "/" + segVisit + "/+", QoS: f.o.QoS, NoLocal: true}}
@@ -139,7 +149,8 @@ func (f *Fleet) receiveVisit(ctx context.Context, pr paho.PublishReceived) bool 
 		f.ack(pr)
 		return true
 	}
-	if !f.visitRule.Enabled() {
+	vst := f.visitStore()
+	if vst == nil {
 		f.ack(pr) // subscribed under an earlier configuration
 		return true
 	}
@@ -151,7 +162,7 @@ func (f *Fleet) receiveVisit(ctx context.Context, pr paho.PublishReceived) bool 
 	}
 	f.seen(kiosk, f.o.Now(), false)
 	for {
-		added, err := f.o.Store.ApplyPeerVisits(ctx, []store.VisitEvent{v}, f.visitRule)
+		added, err := vst.ApplyPeerVisits(ctx, []store.VisitEvent{v}, f.visitRule)
 		if err == nil {
 			if added[0] {
 				f.visitCount.applied.Add(1)

@@ -6,18 +6,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/fleet"
 	"github.com/kioskd/kioskd/internal/mosquitto"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/verify"
 )
 
-// loyaltyPolicy counts visits per calendar month in UTC with a one-hour cooldown.
-func loyaltyPolicy() config.Policy {
-	p := config.Default().Policy
-	p.Reuse = config.ReuseUnlimited
-	p.Visits = config.Visits{Period: config.PeriodMonth, TimeZone: "UTC", Cooldown: time.Hour}
+// loyaltyRule counts visits per calendar month in UTC with a one-hour cooldown.
+var loyaltyRule = store.VisitRule{Period: "month", Loc: time.UTC, Cooldown: time.Hour}
+
+// loyaltyPolicy is reuse unlimited with the visit counter.
+func loyaltyPolicy() verify.Policy {
+	p := verify.DefaultPolicy()
+	p.Reuse, p.Visits = verify.ReuseUnlimited, loyaltyRule
 	return p
 }
 
@@ -63,7 +64,7 @@ func newLoyaltyKioskStore(t testing.TB, id, broker string, at time.Time, durable
 	lk.opt = fleet.Options{
 		Kiosk: id, Broker: broker, TopicPrefix: prefix, SessionExpiry: time.Hour,
 		StatusInterval: time.Second, PollInterval: 100 * time.Millisecond, ReconnectMax: 300 * time.Millisecond,
-		Policy: pol, Store: st, Logger: testLogger(t, id),
+		Policy: fleet.Policy{Reuse: "unlimited", Visits: loyaltyRule}, Store: st, Logger: testLogger(t, id),
 		OnPeerVisit: func(_ store.VisitEvent, added bool) {
 			if added {
 				lk.peerVisits.Add(1)
@@ -85,7 +86,7 @@ func (k *loyaltyKiosk) scan(t *testing.T, c string, at time.Time) verify.Verdict
 
 func (k *loyaltyKiosk) visits(holder string, at time.Time) store.Visits {
 	k.t.Helper()
-	v, err := k.st.HolderVisits(holder, verify.New(k.st, verify.Options{Policy: loyaltyPolicy()}).VisitRule(), at)
+	v, err := k.st.HolderVisits(holder, loyaltyRule, at)
 	if err != nil {
 		k.t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -23,11 +22,27 @@ import (
 // trusted time, so later scans stay within the cooldown until the clock is
 // trusted again; with reject the scan is accepted but counts no visit.
 
-func visitRule(v config.Visits) store.VisitRule {
-	if !v.Enabled() {
-		return store.VisitRule{}
+// VisitStore is what the visit counter needs of the store beside Store
+// (*store.Store has it).
+type VisitStore interface {
+	RecordVisit(ctx context.Context, r store.Redemption, ev store.Event, holder string, rule store.VisitRule) (store.Visits, error)
+	HolderVisits(holder string, rule store.VisitRule, at time.Time) (store.Visits, error)
+	VisitTotals(rule store.VisitRule, at time.Time) (store.VisitTotals, error)
+}
+
+var _ VisitStore = (*store.Store)(nil)
+
+// initVisits turns the counter on when the policy asks for it and the
+// store can count; a store that cannot (a test stand-in) leaves it off.
+func (v *Verifier) initVisits() {
+	vst, ok := v.st.(VisitStore)
+	if !v.o.Policy.Visits.Enabled() || !ok {
+		if v.o.Policy.Visits.Enabled() {
+			v.log.Error("policy.visits is set but the store cannot count visits: no visits counted")
+		}
+		return
 	}
-	return store.VisitRule{Period: v.Period, Loc: v.Location(), Cooldown: v.Cooldown}
+	v.visits, v.vst = v.o.Policy.Visits, vst
 }
 
 // recordChecked records a checked verdict: as a visit under the counter,
@@ -43,7 +58,7 @@ func (v *Verifier) recordChecked(ctx context.Context, c CheckOpts, vd Verdict, d
 	}
 	if c.DryRun {
 		// What this scan would be, without counting it.
-		vs, err := v.st.HolderVisits(vd.Holder, v.visits, vd.At)
+		vs, err := v.vst.HolderVisits(vd.Holder, v.visits, vd.At)
 		if err != nil {
 			v.log.Error("reading visits", "err", err)
 		} else {
@@ -56,7 +71,7 @@ func (v *Verifier) recordChecked(ctx context.Context, c CheckOpts, vd Verdict, d
 		Accept: true, Reason: vd.Reason.String(), Hash: vd.Hash, Detail: detail,
 	}
 	r := store.Redemption{Hash: vd.Hash, At: vd.At, Kiosk: v.o.Kiosk, Direction: c.Direction, Nonce: ev.Nonce}
-	vs, err := v.st.RecordVisit(ctx, r, ev, vd.Holder, v.visits)
+	vs, err := v.vst.RecordVisit(ctx, r, ev, vd.Holder, v.visits)
 	v.wrote(err)
 	if err != nil {
 		return v.fail(c, vd, "recording redemption", err)
@@ -99,7 +114,7 @@ func (v *Verifier) HolderVisits(holder string, at time.Time) (vs store.Visits, o
 	if !v.visits.Enabled() {
 		return store.Visits{}, false, nil
 	}
-	vs, err = v.st.HolderVisits(holder, v.visits, at)
+	vs, err = v.vst.HolderVisits(holder, v.visits, at)
 	return vs, err == nil, err
 }
 
@@ -109,7 +124,7 @@ func (v *Verifier) VisitTotals(at time.Time) (store.VisitTotals, bool, error) {
 	if !v.visits.Enabled() {
 		return store.VisitTotals{}, false, nil
 	}
-	t, err := v.st.VisitTotals(v.visits, at)
+	t, err := v.vst.VisitTotals(v.visits, at)
 	return t, err == nil, err
 }
 

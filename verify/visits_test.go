@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -44,8 +43,8 @@ func newVisitRig(t *testing.T) *rig {
 
 func loyalty(cooldown time.Duration) func(*Options) {
 	return func(o *Options) {
-		o.Policy.Reuse = config.ReuseUnlimited
-		o.Policy.Visits = config.Visits{Period: config.PeriodMonth, TimeZone: "UTC", Cooldown: cooldown}
+		o.Policy.Reuse = ReuseUnlimited
+		o.Policy.Visits = store.VisitRule{Period: "month", Loc: time.UTC, Cooldown: cooldown}
 	}
 }
 
@@ -117,7 +116,7 @@ func TestVisitsCountedPerHolder(t *testing.T) {
 
 func TestVisitsOffWithoutCounter(t *testing.T) {
 	r := newVisitRig(t)
-	v := r.verifier(func(o *Options) { o.Policy.Reuse = config.ReuseUnlimited })
+	v := r.verifier(func(o *Options) { o.Policy.Reuse = ReuseUnlimited })
 	for range 2 {
 		vd := v.Check(context.Background(), code(0), CheckOpts{})
 		if !vd.Accept || vd.Visit != 0 || vd.VisitPeriod != "" || vd.Holder != "bb1regular" {
@@ -163,8 +162,8 @@ func TestVisitPeriodKind(t *testing.T) {
 	}
 	// Every key the store makes is named back to its period.
 	at := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
-	for _, p := range []string{config.PeriodDay, config.PeriodWeek, config.PeriodMonth, config.PeriodNone} {
-		key := visitRule(config.Visits{Period: p}).PeriodKey(at)
+	for _, p := range []string{"day", "week", "month", "none"} {
+		key := (store.VisitRule{Period: p}).PeriodKey(at)
 		if got := VisitPeriodKind(key); got != p {
 			t.Errorf("%s: key %q named %q", p, key, got)
 		}

@@ -5,85 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/kioskd/kioskd/config"
-	"github.com/kioskd/kioskd/fleet"
-	"github.com/kioskd/kioskd/metrics"
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/status"
 	"github.com/kioskd/kioskd/verify"
 )
 
-// The loyalty visit counter (policy.visits) as an operator sees it: a
-// status line, two gauges, the visit on `kioskd check`'s line, and
-// `kioskd visits ADDRESS`.
-
-// fillVisits adds the visit counter's totals for the current period; fs,
-// when the daemon runs a fleet, adds what was shared.
-func fillVisits(s *status.Snapshot, cfg *config.Config, ver *verify.Verifier, fs *fleet.Status) {
-	vc := cfg.Policy.Visits
-	if !vc.Enabled() {
-		return
-	}
-	tot, _, err := ver.VisitTotals(s.Now)
-	if err != nil {
-		s.Problems = append(s.Problems, "reading visit totals: "+err.Error())
-	}
-	v := &status.Visits{Period: vc.Period, Current: tot.Period, TimeZone: vc.Location().String(),
-		Cooldown: status.Duration(vc.Cooldown), Visits: tot.Visits, Holders: tot.Holders}
-	if fs != nil {
-		v.Published, v.Applied = fs.Visits.Published, fs.Visits.Applied
-	}
-	s.Visits = v
-}
-
-// visitCollector exports the current period's visits and holders.
-type visitCollector struct {
-	ver                    *verify.Verifier
-	log                    *slog.Logger
-	visits, holders, scans *prometheus.Desc
-}
-
-func registerVisitMetrics(m *metrics.Metrics, cfg *config.Config, ver *verify.Verifier, log *slog.Logger) {
-	if !cfg.Policy.Visits.Enabled() {
-		return
-	}
-	c := &visitCollector{ver: ver, log: log,
-		visits: prometheus.NewDesc("kioskd_visits_current_period",
-			"Loyalty visits counted in the current period (policy.visits.period), all holders, the fleet's merged in.", nil, nil),
-		holders: prometheus.NewDesc("kioskd_visit_holders_current_period",
-			"Holders with at least one visit in the current period.", nil, nil),
-		scans: prometheus.NewDesc("kioskd_visit_scans_total",
-			"Accepted scans under the visit counter at this kiosk since start, by result: counted (a new visit), same (within the cooldown), full (the holder's period is full).",
-			[]string{"result"}, nil),
-	}
-	if err := m.Register(c); err != nil {
-		log.Warn("registering visit metrics", "err", err)
-	}
-}
-
-func (c *visitCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.visits
-	ch <- c.holders
-	ch <- c.scans
-}
-
-func (c *visitCollector) Collect(ch chan<- prometheus.Metric) {
-	vs := c.ver.VisitStats()
-	ch <- prometheus.MustNewConstMetric(c.scans, prometheus.CounterValue, float64(vs.Counted), "counted")
-	ch <- prometheus.MustNewConstMetric(c.scans, prometheus.CounterValue, float64(vs.Same), "same")
-	ch <- prometheus.MustNewConstMetric(c.scans, prometheus.CounterValue, float64(vs.Full), "full")
-	tot, _, err := c.ver.VisitTotals(time.Now())
-	if err != nil {
-		c.log.Warn("reading visit totals", "err", err)
-		return
-	}
-	ch <- prometheus.MustNewConstMetric(c.visits, prometheus.GaugeValue, float64(tot.Visits))
-	ch <- prometheus.MustNewConstMetric(c.holders, prometheus.GaugeValue, float64(tot.Holders))
-}
+// The loyalty visit counter (policy.visits) on the command line: the
+// visit on `kioskd check`'s line and `kioskd visits ADDRESS`; its status
+// and metrics are the assembler's (assembly/visits.go).
 
 // checkVisitText is the visit on `kioskd check`'s line ("" without one).
 func checkVisitText(v verify.Verdict, dryRun bool) string {
@@ -106,7 +37,7 @@ func cmdVisits(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 	if !cfg.Policy.Visits.Enabled() {
 		return exitError, errors.New("policy.visits is not set: this kiosk counts no visits")
 	}
-	ver := verify.New(st, verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID})
+	ver := assembly.NewVerifier(st, &cfg, nil, nil)
 	now := time.Now()
 	vs, _, err := ver.HolderVisits(rest[0], now)
 	if err != nil {
@@ -127,14 +58,4 @@ func cmdVisits(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 	}
 	fmt.Fprintln(stdout)
 	return exitOK, nil
-}
-
-// fillVisits is fillVisits for the running daemon.
-func (d *daemon) fillVisits(s *status.Snapshot) {
-	var fs *fleet.Status
-	if d.fleet != nil {
-		st := d.fleet.Status()
-		fs = &st
-	}
-	fillVisits(s, &d.cfg, d.ver, fs)
 }

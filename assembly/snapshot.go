@@ -35,6 +35,7 @@ func (d *Daemon) Snapshot() status.Snapshot {
 	}
 	d.fleetStatus(&s)
 	eventsStatus(&s, d.up)
+	d.fillVisits(&s) // visits.go
 	for _, o := range d.outputs {
 		if r, ok := o.(output.Reporter); ok {
 			ps, bad := r.Problems()
@@ -76,6 +77,7 @@ func (d *Daemon) fleetStatus(s *status.Snapshot) {
 func OfflineSnapshot(cfg *config.Config, st *store.Store, version string) status.Snapshot {
 	snap := offlineSnapshot(cfg, st, nil, version)
 	fillAccess(&snap, cfg, NewVerifier(st, cfg, nil, nil))
+	fillVisits(&snap, cfg, NewVerifier(st, cfg, nil, nil), nil) // visits.go
 	return snap.Complete()
 }
 

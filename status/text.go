@@ -83,6 +83,10 @@ func WriteText(w io.Writer, s Snapshot) error {
 		}
 	}
 
+	if v := s.Visits; v != nil {
+		line("visits", "%s", v.line())
+	}
+
 	var sync []string
 	if s.Sync.Syncing {
 		sync = append(sync, fmt.Sprintf("SYNCING since %s, page %d", stamp(s.Sync.SyncingSince, loc), s.Sync.Page))
@@ -163,7 +167,7 @@ func WriteText(w io.Writer, s Snapshot) error {
 			result = "ACCEPT"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", stamp(v.Time, loc), result, v.Reason,
-			orDash(v.HashPrefix), OneLine(join(v.Name, v.Requirement, v.Warning)))
+			orDash(v.HashPrefix), OneLine(join(v.Name, v.Requirement, VisitLabel(v.Visit, v.VisitPeriod, v.VisitCounted), v.Warning)))
 	}
 	tw.Flush()
 	var out strings.Builder

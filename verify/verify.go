@@ -102,8 +102,11 @@ type Verifier struct {
 	recMu sync.Mutex
 	rec   Recording
 
-	holders holderCache  // see Requirements
-	access  accessPolicy // o.Access, precomputed
+	holders holderCache     // see Requirements
+	access  accessPolicy    // o.Access, precomputed
+	visits  store.VisitRule // o.Policy.Visits (visits.go)
+	vst     VisitStore      // st, when it counts visits
+	vstats  visitStats
 }
 
 // New returns a Verifier over st.
@@ -119,6 +122,7 @@ func New(st Store, o Options) *Verifier {
 	}
 	v := &Verifier{st: st, o: o, log: o.Logger, access: newAccessPolicy(o.Access)}
 	v.from, v.until = o.Policy.Window()
+	v.initVisits() // visits.go
 	return v
 }
 
@@ -204,7 +208,8 @@ func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict 
 	if c.Direction != "" {
 		detail = append(detail, c.Direction)
 	}
-	return v.record(ctx, c, vd, strings.Join(detail, "; "))
+	vd.Holder = ownerAddr
+	return v.recordChecked(ctx, c, vd, strings.Join(detail, "; "), d.ClockTrusted) // visits.go
 }
 
 // exchange asks the Exchanger about a code the cache does not know; the
@@ -284,7 +289,7 @@ func (v *Verifier) fail(c CheckOpts, vd Verdict, doing string, err error) Verdic
 
 func (v *Verifier) logVerdict(vd Verdict, dry bool) {
 	v.log.Info("verdict", "accept", vd.Accept, "reason", vd.Reason.String(), "hash", prefix(vd.Hash),
-		"warning", vd.Warning, "online", vd.Online, "dry_run", dry)
+		"warning", vd.Warning, "online", vd.Online, "dry_run", dry, "visit", vd.Visit, "visit_counted", vd.VisitCounted)
 }
 
 // wrote notes the outcome of one write to the store. A write cut short

@@ -54,6 +54,7 @@ func commands() []command {
 		{"camera", "installer tools: camera list | camera snapshot -o FILE.png", cmdCamera},
 		{"gpio", "installer tools: gpio test | gpio release -config FILE", cmdGPIO},
 		{"fleet", "fleet drop -config FILE: discard local redemptions never published to the fleet", cmdFleet},
+		{"visits", "visits -config FILE ADDRESS: a holder's loyalty visits this period (policy.visits)", cmdVisits},
 		{"clock", "the trusted time: clock show | clock reset -config FILE (daemon stopped)", cmdClock},
 		{"version", "print the version", cmdVersion},
 	}

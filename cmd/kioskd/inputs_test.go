@@ -290,3 +290,39 @@ inputs:
 		t.Errorf("without scanners: exit %d, %q", code, errOut)
 	}
 }
+
+// TestRunScannerOnly: a door with a scanner module and no camera. There is
+// no camera to miss (healthy, no camera problem, the watchdog's lane check
+// does not wait for frames); a scan opens the door. A module streaming junk
+// (no terminator for far longer than a code, control bytes, a line of
+// 100 KB) costs a bounded buffer, no verdict for the cut-off lines, and the
+// next code still reads.
+func TestRunScannerOnly(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "ttyUART")
+	sc := plugScanner(t, link)
+	e := newEnv(t, fmt.Sprintf("inputs:\n  - {name: uart, type: serial, device: %s}\n", link))
+	d := launch(t, e) // no frames folder: no camera is configured
+	s := d.waitFor("a healthy scanner-only kiosk", 30*time.Second, func(s status.Snapshot) bool { return s.Healthy && s.Cache.Count == 42 })
+	if len(s.Inputs) != 1 || s.Inputs[0].Name != "uart" || s.Camera.Source != "" {
+		t.Errorf("inputs %+v, camera %+v: want the scanner alone", s.Inputs, s.Camera)
+	}
+	valid, _, dark := demoframes.Codes()
+	sc.send(valid + "\r")
+	s = d.waitFor("the verdict", 30*time.Second, func(s status.Snapshot) bool { return len(s.Recent) == 1 })
+	if v := s.Recent[0]; !v.Accept || v.Input != "uart" {
+		t.Errorf("verdict %+v, want an accept at uart", v)
+	}
+	if !d.waitLog(relayOn, 1, 10*time.Second) {
+		t.Error("no relay pulse")
+	}
+	junk := strings.Repeat("\x02A\x00", 40000) + "\r" + strings.Repeat("x", 100000) + "\r"
+	sc.send(junk)
+	sc.send(dark + "\r")
+	s = d.waitFor("the code after the junk", 30*time.Second, func(s status.Snapshot) bool { return len(s.Recent) >= 2 })
+	if len(s.Recent) != 2 || !s.Recent[0].Accept {
+		t.Errorf("after the junk: %+v, want exactly one more verdict, the code's accept (lines over 1 KiB are dropped)", s.Recent)
+	}
+	if d.stop(10*time.Second); d.err != nil {
+		t.Errorf("exit: %v", d.err)
+	}
+}

@@ -322,7 +322,7 @@ func TestRunScannerOnly(t *testing.T) {
 	if len(s.Recent) != 2 || !s.Recent[0].Accept {
 		t.Errorf("after the junk: %+v, want exactly one more verdict, the code's accept (lines over 1 KiB are dropped)", s.Recent)
 	}
-	if d.stop(10*time.Second); d.err != nil {
+	if d.stop(10 * time.Second); d.err != nil {
 		t.Errorf("exit: %v", d.err)
 	}
 }

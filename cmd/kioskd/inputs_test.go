@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -321,6 +322,21 @@ func TestRunScannerOnly(t *testing.T) {
 	s = d.waitFor("the code after the junk", 30*time.Second, func(s status.Snapshot) bool { return len(s.Recent) >= 2 })
 	if len(s.Recent) != 2 || !s.Recent[0].Accept {
 		t.Errorf("after the junk: %+v, want exactly one more verdict, the code's accept (lines over 1 KiB are dropped)", s.Recent)
+	}
+
+	// SIGHUP: the old generation lets go of the port (it is opened
+	// exclusively) and the new one opens it, under the new settings.
+	cfg, _ := os.ReadFile(e.cfg)
+	os.WriteFile(e.cfg, bytes.Replace(cfg, []byte("type: serial, device:"), []byte("type: serial, terminator: lf, device:"), 1), 0o600)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.waitFor("the reloaded generation", 30*time.Second, func(s status.Snapshot) bool {
+		in, _ := inputNamed(s, "uart")
+		return len(s.Recent) == 0 && in.Up
+	})
+	sc.send(valid + "\n")
+	s = d.waitFor("a verdict after the reload", 30*time.Second, func(s status.Snapshot) bool { return len(s.Recent) == 1 })
+	if v := s.Recent[0]; v.Reason != "already-used" || v.Input != "uart" {
+		t.Errorf("after the reload: %+v, want already-used at uart (read with the new lf terminator)", v)
 	}
 	if d.stop(10 * time.Second); d.err != nil {
 		t.Errorf("exit: %v", d.err)

@@ -341,4 +341,9 @@ func TestRunScannerOnly(t *testing.T) {
 	if d.stop(10 * time.Second); d.err != nil {
 		t.Errorf("exit: %v", d.err)
 	}
+	// The outbox names the input too (the last column of events list).
+	out, errOut, code := e.kioskd("events", "list", "-config", e.cfg)
+	if code != 0 || !strings.Contains(out, "\thash\tinput\n") || strings.Count(out, "\tuart\n") != 3 {
+		t.Errorf("events list: exit %d, %q %q; want 3 verdicts at uart", code, out, errOut)
+	}
 }

@@ -82,6 +82,7 @@ func (c *Config) CameraInput() (ScanInput, bool) {
 // camera's settings sees the one in use.
 func (c *Config) validateInputs() error {
 	names := map[string]bool{}
+	devices := map[string]string{} // scanner device -> the input that has it
 	cameras := 0
 	for i := range c.InputList {
 		in := &c.InputList[i]
@@ -151,6 +152,12 @@ func (c *Config) validateInputs() error {
 		if !filepath.IsAbs(in.Device) {
 			return keyErr(key("device"), "must be an absolute path, not %q", in.Device)
 		}
+		// Each scanner is opened exclusively: a second input on it would
+		// only ever be down.
+		if other, dup := devices[filepath.Clean(in.Device)]; dup && other != in.Name {
+			return keyErr(key("device"), "%s is input %s's already", in.Device, other)
+		}
+		devices[filepath.Clean(in.Device)] = in.Name
 		if in.Rearm < 0 || in.Rearm > time.Hour {
 			return keyErr(key("rearm"), "must be between 0 and 1h, not %v", in.Rearm)
 		}

@@ -34,6 +34,7 @@ func TestInputsErrorsNameTheKey(t *testing.T) {
 		{"negative rearm", "inputs:\n  - {type: hid, device: /dev/x, rearm: -1s}\n", "inputs[0].rearm"},
 		{"unknown key", "inputs:\n  - {type: hid, device: /dev/x, layout: de}\n", "layout"},
 		{"not a list", "inputs:\n  type: hid\n", "cannot unmarshal"},
+		{"one device twice", "inputs:\n  - {type: hid, device: /dev/x}\n  - {type: serial, device: /dev//x}\n", "inputs[1].device"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

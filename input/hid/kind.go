@@ -21,11 +21,12 @@ func init() {
 // Config is an inputs: entry of kind hid, its own keys (kind and name are
 // the list's):
 //
-//	- kind: hid
-//	  name: door-scanner
-//	  device: /dev/input/by-id/usb-…-event-kbd
-//	  terminator: enter      # or tab
-//	  key_timeout: 200ms
+//	inputs:
+//	  - kind: hid
+//	    name: door-scanner
+//	    device: /dev/input/by-id/usb-…-event-kbd
+//	    terminator: enter      # or tab
+//	    key_timeout: 200ms
 type Config struct {
 	Device     string        `yaml:"device"`
 	Terminator string        `yaml:"terminator"`

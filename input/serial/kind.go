@@ -21,13 +21,14 @@ func init() {
 // Config is an inputs: entry of kind serial, its own keys (kind and name
 // are the list's):
 //
-//	- kind: serial
-//	  name: door-scanner
-//	  device: /dev/serial/by-id/usb-…-if00     # or /dev/serial0 (the Pi's UART)
-//	  baud: 9600                               # data_bits 8, parity none, stop_bits 1
-//	  terminator: cr                           # cr | lf | crlf
-//	  trigger: "\x16T\r"                       # optional: modules that scan on command
-//	  trigger_interval: 3s
+//	inputs:
+//	  - kind: serial
+//	    name: door-scanner
+//	    device: /dev/serial/by-id/usb-…-if00     # or /dev/serial0 (the Pi's UART)
+//	    baud: 9600                               # data_bits 8, parity none, stop_bits 1
+//	    terminator: cr                           # cr | lf | crlf
+//	    trigger: "\x16T\r"                       # optional: modules that scan on command
+//	    trigger_interval: 3s
 type Config struct {
 	Device          string        `yaml:"device"`
 	Baud            int           `yaml:"baud"`

@@ -25,10 +25,11 @@
 // With the kernel in between (the hardware-in-the-loop VM): create a
 // virtual keyboard with /dev/uinput (EV_KEY with the codes Type uses, a
 // name to find it by under /dev/input/by-id or /sys/class/input), point an
-// `inputs:` entry (kind: hid, device: its event node) at it, and write the key events
-// of Type (with a few ms of gap, EV_SYN after each) to the uinput
+// `inputs:` entry (kind: hid, device: its event node) at it, and write
+// the key events of Type (with a few ms of gap, EV_SYN after each) to the uinput
 // descriptor; destroying the uinput device is an unplug. KeyFor gives the
-// key code and shift for one character.//
+// key code and shift for one character.
+//
 // The package registers itself as the input kind hid (kind.go, Config: the
 // keys of an inputs: entry); assembly/kinds.go links it in.
 package hid

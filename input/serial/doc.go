@@ -17,7 +17,8 @@
 // Tests drive it through a pty pair (github.com/creack/pty): the reader
 // opens the pty's tty by a symlink, as it would a /dev/serial/by-id link;
 // the test writes what a module sends to the pty's master, and closing the
-// master and removing the link is the module being unplugged.//
+// master and removing the link is the module being unplugged.
+//
 // The package registers itself as the input kind serial (kind.go, Config: the
 // keys of an inputs: entry); assembly/kinds.go links it in.
 package serial

@@ -84,8 +84,10 @@ type Daemon struct {
 	fleet   *fleet.Fleet        // nil for a single kiosk
 	display *display.Controller // nil without the display mode
 	lanes   []*lane
-	outputs []output.Output
-	subs    subscribers
+	// inputMeter is the per-input metrics (issue 20, inputs.go).
+	inputMeter *inputMetrics
+	outputs    []output.Output
+	subs       subscribers
 }
 
 // Open assembles the parts cfg names. On an error every part opened so far

@@ -6,4 +6,6 @@ package assembly
 import (
 	_ "github.com/kioskd/kioskd/gpio/cdev"    // gpio.driver "cdev" (sim and none are gpio's own)
 	_ "github.com/kioskd/kioskd/input/camera" // input kind "camera"
+	_ "github.com/kioskd/kioskd/input/hid"    // input kind "hid": USB keyboard-wedge scanners (issue 20)
+	_ "github.com/kioskd/kioskd/input/serial" // input kind "serial": serial and UART scanner modules (issue 20)
 )

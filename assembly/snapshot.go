@@ -19,11 +19,12 @@ func (d *Daemon) Snapshot() status.Snapshot {
 	ls := d.mon.Stats()
 	s.Camera = status.Camera{Up: ls.CameraUp, Source: d.cfg.Camera.Source, Detail: ls.CameraDetail, FPS: ls.FPS, DecodeP50: status.Duration(ls.DecodeP50),
 		FramesDropped: ls.FramesDropped, VerdictLatencyP50: status.Duration(ls.VerdictLatencyP50), VerdictLatencyP95: status.Duration(ls.VerdictLatencyP95)}
-	if s.Camera.Detail == "" && len(d.lanes) > 0 {
+	if s.Camera.Detail == "" && len(d.lanes) > 0 && d.hasCamera() {
 		s.Camera.Detail = d.lanes[0].in.Describe() // the camera's lane
 	}
 	s.GPIO = status.GPIO{Driver: d.cfg.GPIO.Driver, Detail: d.sig.Status().String()}
 	s.Recent = d.hist.List()
+	d.fillInputs(&s, ls)
 	s.Problems = append(d.mon.Problems(), syncProblems(s.Sync)...)
 	if err := d.st.Err(); err != nil {
 		// Every verdict is an error from now on: say why first.

@@ -57,6 +57,8 @@ type Snapshot struct {
 	Access *Access `json:"access,omitempty"`
 	// Visits is nil without a loyalty visit counter (visits.go).
 	Visits *Visits `json:"visits,omitempty"`
+	// Inputs are the scanners and the camera codes are read at (inputs.go).
+	Inputs []Input `json:"inputs,omitempty"`
 }
 
 // Camera is the capture side.
@@ -168,6 +170,8 @@ type Verdict struct {
 	Visit        int    `json:"visit,omitempty"`
 	VisitPeriod  string `json:"visit_period,omitempty"`
 	VisitCounted bool   `json:"visit_counted,omitempty"`
+	// Input names where the code was read.
+	Input string `json:"input,omitempty"`
 }
 
 // Peer is another kiosk of the same fleet.
@@ -249,6 +253,7 @@ func FromVerdict(v verify.Verdict) Verdict {
 		Warning:     v.Warning,
 		Requirement: v.Requirement,
 		Visit:       v.Visit, VisitPeriod: v.VisitPeriod, VisitCounted: v.VisitCounted,
+		Input: v.Input,
 	}
 }
 

@@ -98,4 +98,6 @@ type Verdict struct {
 	Visit        int
 	VisitPeriod  string
 	VisitCounted bool
+	// Input names where the code was read (CheckOpts.Input).
+	Input string
 }

@@ -53,6 +53,7 @@ func commands() []command {
 		{"store", "the store file: store check | store recover (a damaged store)", cmdStore},
 		{"camera", "installer tools: camera list | camera snapshot -o FILE.png", cmdCamera},
 		{"gpio", "installer tools: gpio test | gpio release -config FILE", cmdGPIO},
+		{"input", "installer tool: input test -config FILE: what each scanner input reads", cmdInput}, // issue 20
 		{"fleet", "fleet drop -config FILE: discard local redemptions never published to the fleet", cmdFleet},
 		{"visits", "visits -config FILE ADDRESS: a holder's loyalty visits this period (policy.visits)", cmdVisits},
 		{"clock", "the trusted time: clock show | clock reset -config FILE (daemon stopped)", cmdClock},

@@ -75,6 +75,9 @@ type Verdict struct {
 	// Name and Address describe the cached record, when there was one.
 	Name    string
 	Address string
+	// Holder is the holder's BitBadges address (bb1…), the identity a till
+	// or loyalty service keys on (package output); empty when unknown.
+	Holder string
 	At      time.Time // the time the decision was taken at (the trusted time when the clock was not)
 	// Warning is set when the kiosk accepted despite a fault the venue allows
 	// (stale cache with stale_cache: warn, untrusted clock with last-known).

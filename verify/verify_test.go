@@ -333,3 +333,40 @@ func TestConcurrentChecksSingleUse(t *testing.T) {
 		t.Fatalf("%d accepts but %d redemptions", accepts.Load(), st.Count)
 	}
 }
+
+// The verdict names the holder's BitBadges address (the join to badge
+// owners, and the identity a till keys on), whatever the verdict.
+func TestVerdictHolder(t *testing.T) {
+	r := newRig(t)
+	sn, _ := r.st.NewSnapshot()
+	for i := range 10 {
+		sn.Put(store.Record{Hash: store.HashCode(code(i)), Address: fmt.Sprintf("0xnative%d", i), Chain: "ETH",
+			BitBadgesAddress: fmt.Sprintf("bb1holder%d", i)})
+	}
+	if err := sn.Commit(store.SyncInfo{At: t0.Add(-time.Hour), Source: "sync"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	v := r.verifier(func(o *Options) { o.Exchanger = &fakeExchanger{} })
+	for _, c := range []struct {
+		code   string
+		reason Reason
+		holder string
+	}{
+		{code(1), OK, "bb1holder1"},
+		{code(1), AlreadyUsed, "bb1holder1"},
+		{code(100), OK, "bb1online"}, // exchanged online: the exchange's record
+	} {
+		vd := v.Check(ctx, c.code, CheckOpts{})
+		if vd.Reason != c.reason || vd.Holder != c.holder {
+			t.Errorf("got %v holder %q, want %v holder %q", vd.Reason, vd.Holder, c.reason, c.holder)
+		}
+	}
+	v = r.verifier(nil) // no exchanger: unknown, nobody
+	if vd := v.Check(ctx, code(200), CheckOpts{}); vd.Reason != Unknown || vd.Holder != "" {
+		t.Errorf("unknown code: %v holder %q", vd.Reason, vd.Holder)
+	}
+	if vd := v.NotACode(ctx); vd.Holder != "" {
+		t.Errorf("not a code: holder %q", vd.Holder)
+	}
+}

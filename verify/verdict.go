@@ -78,7 +78,7 @@ type Verdict struct {
 	// Holder is the holder's BitBadges address (bb1…), the identity a till
 	// or loyalty service keys on (package output); empty when unknown.
 	Holder string
-	At      time.Time // the time the decision was taken at (the trusted time when the clock was not)
+	At     time.Time // the time the decision was taken at (the trusted time when the clock was not)
 	// Warning is set when the kiosk accepted despite a fault the venue allows
 	// (stale cache with stale_cache: warn, untrusted clock with last-known).
 	Warning string

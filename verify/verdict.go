@@ -75,15 +75,16 @@ type Verdict struct {
 	// Name and Address describe the cached record, when there was one.
 	Name    string
 	Address string
-	// Holder is the holder's BitBadges address (bb1…), the identity a till
-	// or loyalty service keys on (package output); empty when unknown.
-	Holder string
-	At     time.Time // the time the decision was taken at (the trusted time when the clock was not)
+	At      time.Time // the time the decision was taken at (the trusted time when the clock was not)
 	// Warning is set when the kiosk accepted despite a fault the venue allows
 	// (stale cache with stale_cache: warn, untrusted clock with last-known).
 	Warning string
 	// Online is true when the code was confirmed by an online exchange.
 	Online bool
+	// Holder is the holder's BitBadges address (bb1…), the identity a till
+	// or loyalty service keys on (package output); empty when unknown.
+	Holder string
+
 	// Requirement names the access requirement that failed (with
 	// RequirementNotMet, or StaleCache when its badge owners were stale or
 	// missing), or on an accept the ones that were met; empty when the

@@ -23,7 +23,7 @@ import (
 //	  <name> queued  how many messages wait in q
 //	  <name> dropped how many were dropped, ever, because q was full
 //
-// A queue is bounded by the max given to HandoffAppend: when it is full the
+// A queue is bounded by each item's Max: when it is full the
 // oldest message is dropped and counted in the same transaction (a till
 // wants the customers of now rather than those of three days ago, and the
 // loss is visible). A message leaves otherwise only by HandoffRemove (the
@@ -44,6 +44,8 @@ type HandoffItem struct {
 	// Seq is the message's place in its queue, set by HandoffPeek.
 	Seq  uint64
 	Body []byte
+	// Max bounds the output's queue when appending (at least 1).
+	Max int
 }
 
 // HandoffQueue describes one output's queue.
@@ -55,17 +57,17 @@ type HandoffQueue struct {
 
 // HandoffAppend durably adds messages to their outputs' queues, all in one
 // fsync'd transaction (concurrent callers share one fsync). A queue holding
-// max messages drops its oldest, counted, to make room. max < 1 is an error.
-func (s *Store) HandoffAppend(items []HandoffItem, max int) error {
+// an item's Max messages drops its oldest, counted, to make room.
+func (s *Store) HandoffAppend(items []HandoffItem) error {
 	if len(items) == 0 {
 		return nil
-	}
-	if max < 1 {
-		return errors.New("appending hand-off messages: queue bound below 1")
 	}
 	for _, it := range items {
 		if it.Output == "" {
 			return errors.New("appending hand-off messages: no output name")
+		}
+		if it.Max < 1 {
+			return errors.New("appending hand-off messages: queue bound below 1")
 		}
 	}
 	err := s.coalesced(func(tx *bolt.Tx) error {
@@ -74,7 +76,7 @@ func (s *Store) HandoffAppend(items []HandoffItem, max int) error {
 			return err
 		}
 		for _, it := range items {
-			if err := handoffAppendTx(root, it, uint64(max)); err != nil {
+			if err := handoffAppendTx(root, it); err != nil {
 				return err
 			}
 		}
@@ -86,7 +88,8 @@ func (s *Store) HandoffAppend(items []HandoffItem, max int) error {
 	return nil
 }
 
-func handoffAppendTx(root *bolt.Bucket, it HandoffItem, max uint64) error {
+func handoffAppendTx(root *bolt.Bucket, it HandoffItem) error {
+	max := uint64(it.Max)
 	ob, err := root.CreateBucketIfNotExists([]byte(it.Output))
 	if err != nil {
 		return err

@@ -26,8 +26,8 @@ func TestHandoffQueue(t *testing.T) {
 	if qs, err := st.HandoffQueues(); err != nil || len(qs) != 0 {
 		t.Fatalf("fresh store: queues %v, %v", qs, err)
 	}
-	if err := st.HandoffAppend([]HandoffItem{{Output: "till", Body: []byte("a")}, {Output: "mqtt", Body: []byte("a")},
-		{Output: "till", Body: []byte("b")}}, 3); err != nil {
+	if err := st.HandoffAppend([]HandoffItem{{Output: "till", Body: []byte("a"), Max: 3}, {Output: "mqtt", Body: []byte("a"), Max: 3},
+		{Output: "till", Body: []byte("b"), Max: 3}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprint(handoffBodies(t, st, "till")); got != "[a b]" {
@@ -35,7 +35,7 @@ func TestHandoffQueue(t *testing.T) {
 	}
 	// Full: the oldest goes, counted; the other queue is untouched.
 	for _, b := range []string{"c", "d", "e"} {
-		if err := st.HandoffAppend([]HandoffItem{{Output: "till", Body: []byte(b)}}, 3); err != nil {
+		if err := st.HandoffAppend([]HandoffItem{{Output: "till", Body: []byte(b), Max: 3}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -64,7 +64,7 @@ func TestHandoffQueue(t *testing.T) {
 		t.Fatalf("queues %v %v", qs, err)
 	}
 	// Sequences keep growing after a reopen: a new message goes last.
-	if err := st.HandoffAppend([]HandoffItem{{Output: "till", Body: []byte("f")}}, 3); err != nil {
+	if err := st.HandoffAppend([]HandoffItem{{Output: "till", Body: []byte("f"), Max: 3}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprint(handoffBodies(t, st, "till")); got != "[d e f]" {
@@ -83,10 +83,10 @@ func TestHandoffQueue(t *testing.T) {
 
 func TestHandoffAppendRefuses(t *testing.T) {
 	st, _ := openTest(t, Options{})
-	if err := st.HandoffAppend([]HandoffItem{{Output: "x", Body: []byte("a")}}, 0); err == nil {
+	if err := st.HandoffAppend([]HandoffItem{{Output: "x", Body: []byte("a"), Max: 0}}); err == nil {
 		t.Fatal("a bound of 0 was accepted")
 	}
-	if err := st.HandoffAppend([]HandoffItem{{Body: []byte("a")}}, 10); err == nil {
+	if err := st.HandoffAppend([]HandoffItem{{Body: []byte("a"), Max: 10}}); err == nil {
 		t.Fatal("an item without an output was accepted")
 	}
 }
@@ -94,7 +94,7 @@ func TestHandoffAppendRefuses(t *testing.T) {
 // The hand-off queues are checked and recovered like the rest of the file.
 func TestHandoffRecovered(t *testing.T) {
 	st, path := openTest(t, Options{})
-	if err := st.HandoffAppend([]HandoffItem{{Output: "till", Body: []byte(`{"id":"1"}`)}, {Output: "till", Body: []byte(`{"id":"2"}`)}}, 10); err != nil {
+	if err := st.HandoffAppend([]HandoffItem{{Output: "till", Body: []byte(`{"id":"1"}`), Max: 10}, {Output: "till", Body: []byte(`{"id":"2"}`), Max: 10}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Close(); err != nil {
@@ -114,7 +114,7 @@ func TestHandoffRecovered(t *testing.T) {
 	if got := fmt.Sprint(handoffBodies(t, st2, "till")); got != `[{"id":"1"} {"id":"2"}]` {
 		t.Fatalf("recovered queue %s", got)
 	}
-	if err := st2.HandoffAppend([]HandoffItem{{Output: "till", Body: []byte("3")}}, 10); err != nil {
+	if err := st2.HandoffAppend([]HandoffItem{{Output: "till", Body: []byte("3"), Max: 10}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprint(handoffBodies(t, st2, "till")); got != `[{"id":"1"} {"id":"2"} 3]` {

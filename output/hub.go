@@ -34,9 +34,12 @@ type Runner interface {
 	Run(ctx context.Context) error
 }
 
-// Connector is a Sender that can tell whether it is connected, for status.
+// Connector is a Sender that keeps a connection: Connected is for status,
+// and Up fires when the connection comes (back) up, so a queue waiting out
+// a backoff is sent at once.
 type Connector interface {
 	Connected() bool
+	Up() <-chan struct{}
 }
 
 // Queue is the durable part: one bounded queue per output (store.Store).
@@ -390,14 +393,19 @@ func (h *Hub) wait(ctx context.Context, o *out) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
+	var up <-chan struct{}
+	if c, ok := o.Sender.(Connector); ok {
+		up = c.Up()
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
 	case <-t.C:
-		return true
+	case <-up:
 	}
+	return true
 }
 
 // Permanent marks a receiver's refusal that retrying cannot change.

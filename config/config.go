@@ -41,6 +41,8 @@ type Config struct {
 	Fleet     Fleet     `yaml:"fleet"`
 	// Access gates entry on badges held (see access.go).
 	Access Access `yaml:"access"`
+	// Outputs hand each verdict to a till or loyalty service (outputs.go).
+	Outputs []Output `yaml:"outputs"`
 
 	// path is the file the config came from; relative paths in it are taken
 	// relative to its folder.
@@ -145,7 +147,7 @@ func (c *Config) Validate() error {
 	if c.Display.Enabled && c.HTTP.Listen == "" {
 		return keyErr("http.listen", "must be set when display.enabled is true: the kiosk's screen is served there")
 	}
-	return nil
+	return c.validateOutputs() // outputs.go
 }
 
 // Dir is the folder of the config file ("" for a config not read from a file).

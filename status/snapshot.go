@@ -55,6 +55,8 @@ type Snapshot struct {
 	Display Display   `json:"display"`
 	// Access is nil when the venue gates on no badge (access.go).
 	Access *Access `json:"access,omitempty"`
+	// Outputs are the hand-off receivers and their queues (outputs.go).
+	Outputs []Output `json:"outputs,omitempty"`
 }
 
 // Camera is the capture side.

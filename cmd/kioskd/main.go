@@ -53,6 +53,7 @@ func commands() []command {
 		{"camera", "installer tools: camera list | camera snapshot -o FILE.png", cmdCamera},
 		{"gpio", "installer tools: gpio test | gpio release -config FILE", cmdGPIO},
 		{"fleet", "fleet drop -config FILE: discard local redemptions never published to the fleet", cmdFleet},
+		{"outputs", "the hand-off queues: outputs list | outputs drop -config FILE NAME", cmdOutputs}, // issue 21
 		{"clock", "the trusted time: clock show | clock reset -config FILE (daemon stopped)", cmdClock},
 		{"version", "print the version", cmdVersion},
 	}

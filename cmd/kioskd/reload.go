@@ -51,6 +51,7 @@ func preflight(cfg *config.Config) error {
 	if cfg.Display.Enabled {
 		errs = append(errs, secret(cfg.AuthsignalSecret(), true))
 	}
+	errs = append(errs, checkOutputs(cfg)) // issue 21: outputs.go
 	if fc := cfg.Fleet; fc.Enabled() {
 		errs = append(errs, secret(config.Secret{Key: "fleet.credentials_file", Name: fc.CredentialsFile,
 			File: cfg.Resolve(fc.CredentialsFile), Env: "KIOSKD_FLEET_CREDENTIALS"}, false))

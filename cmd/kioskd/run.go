@@ -21,6 +21,7 @@ import (
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/metrics"
 	"github.com/kioskd/kioskd/notify"
+	"github.com/kioskd/kioskd/output"
 	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/status"
 	"github.com/kioskd/kioskd/store"
@@ -125,11 +126,13 @@ type daemon struct {
 	sig     *gpio.Outputs
 	fleet   *fleet.Fleet        // nil for a single kiosk
 	display *display.Controller // nil without the display mode
+	outputs *output.Hub         // nil without outputs (issue 21: outputs.go)
 }
 
 // verdict hears every decision after the outputs have shown it.
 func (d *daemon) verdict(v verify.Verdict) {
 	d.hist.Add(v)
+	d.handOff(v) // issue 21: outputs.go
 	if d.fleet != nil && v.Accept {
 		d.fleet.Notify() // publish the new redemption to the other kiosks now
 	}
@@ -228,6 +231,9 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	}
 	d.ver = verify.New(s, vo)
 	registerAccessMetrics(d.metrics, &cfg, d.ver, log)
+	if d.outputs, err = outputsFor(&cfg, s, d.metrics, log); err != nil { // issue 21: outputs.go
+		return err
+	}
 
 	// The fleet (nil without a broker) must exist before the pipeline's
 	// first redemption, so every one of them is published.
@@ -313,6 +319,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 			}
 		})
 	}
+	d.runOutputs(ctx, wg.Go) // issue 21: outputs.go
 	if d.svc != nil {
 		wg.Go(func() {
 			if err := d.svc.Run(ctx); err != nil && ctx.Err() == nil {
@@ -463,5 +470,6 @@ func (d *daemon) snapshot() status.Snapshot {
 		s.Healthy = false
 	}
 	eventsStatus(&s, d.up)
+	liveOutputs(&s, d.outputs) // issue 21: outputs.go
 	return s.Complete()
 }

@@ -131,6 +131,7 @@ func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service) sta
 	s.Problems = append(s.Problems, keptFleetProblems(cfg, st)...)
 	s.Problems = append(s.Problems, syncProblems(s.Sync)...)
 	s.Healthy = len(s.Problems) == 0
+	storedOutputs(&s, cfg, st) // issue 21: outputs.go
 	// Double entries found after a partition are incidents to follow up,
 	// shown but not counted against the kiosk's health.
 	if des, err := st.DoubleEntries(10); err == nil {

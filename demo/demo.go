@@ -168,6 +168,10 @@ func Run(ctx context.Context, out io.Writer, o Options) (Result, error) {
 		return res, err
 	}
 	time.Sleep(cfg.GPIO.Relay.Pulse + 200*time.Millisecond)
+	if _, err := handoffScene(ctx, p, cfg.KioskID, st, append(obs.verdicts(), res.Gated...), log); err != nil { // issue 21: handoff.go
+		sig.Close()
+		return res, err
+	}
 	if err := sig.Close(); err != nil {
 		return res, fmt.Errorf("releasing the GPIO: %w", err)
 	}

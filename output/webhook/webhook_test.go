@@ -316,3 +316,80 @@ func TestHubWithFailingReceiver(t *testing.T) {
 type quick struct{}
 
 func (quick) Delay(int) time.Duration { return 10 * time.Millisecond }
+
+// A hostile or broken receiver costs a bounded amount: an endless answer
+// body is read 4 KiB far, a huge header is refused, a Retry-After of a year
+// is capped by the hub, and none of it is fatal.
+func TestHostileReceiver(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		answer http.HandlerFunc
+		ok     bool
+	}{
+		{"endless body", func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(200)
+			chunk := []byte(strings.Repeat("x", 32<<10))
+			for r.Context().Err() == nil {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		}, true},
+		{"huge header", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("X-Junk", strings.Repeat("j", 1<<20))
+			w.WriteHeader(200)
+		}, false},
+		{"retry after a year", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Retry-After", "31536000")
+			w.WriteHeader(429)
+		}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := httptest.NewServer(c.answer)
+			defer srv.Close()
+			s, err := New(Options{URL: srv.URL, Key: testKey, Timeout: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			err = s.Send(context.Background(), msg("h"))
+			if (err == nil) != c.ok {
+				t.Fatalf("Send = %v, want ok %v", err, c.ok)
+			}
+		})
+	}
+	// The hub caps the receiver's wish at 10 minutes.
+	st, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	year := &yearSender{tried: make(chan struct{}, 1)}
+	h, err := output.New(output.Options{Queue: st}, []output.Output{{Name: "till", Sender: year}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = h.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	h.Hand(output.Payload{Verdict: "accept"})
+	<-year.tried
+	deadline := time.Now().Add(10 * time.Second)
+	for h.Status()[0].NextAttempt.IsZero() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // the failure is recorded just after Send returns
+	}
+	if next := time.Until(h.Status()[0].NextAttempt); next > 10*time.Minute+time.Second || next < 9*time.Minute {
+		t.Fatalf("next attempt in %v, want the 10 minute cap", next)
+	}
+}
+
+type yearSender struct{ tried chan struct{} }
+
+func (y *yearSender) Send(context.Context, output.Message) error {
+	select {
+	case y.tried <- struct{}{}:
+	default:
+	}
+	return output.RetryAfter(errors.New("429"), 365*24*time.Hour)
+}

@@ -59,11 +59,15 @@ type Holder struct {
 	Name string `json:"name,omitempty"`
 }
 
-// Visit is a loyalty count: this is visit Count of the holder in Period
-// (e.g. "month"), counted by the kiosk fleet.
+// Visit is a loyalty count (policy.visits, shared by the kiosk fleet):
+// this is visit Count of the holder in Period, the period's key ("2026-12"
+// a month, "2026-W49" an ISO week, "2026-12-03" a day, "all" for ever).
+// Counted is false for a scan within the venue's cooldown, which belongs to
+// visit Count rather than starting a new one.
 type Visit struct {
-	Count  int    `json:"count"`
-	Period string `json:"period,omitempty"`
+	Count   int    `json:"count"`
+	Period  string `json:"period"`
+	Counted bool   `json:"counted"`
 }
 
 // FromVerdict builds the payload of one verdict, with a new id.

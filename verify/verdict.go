@@ -81,13 +81,12 @@ type Verdict struct {
 	Warning string
 	// Online is true when the code was confirmed by an online exchange.
 	Online bool
-	// Holder is the holder's BitBadges address (bb1…), the identity a till
-	// or loyalty service keys on (package output); empty when unknown.
-	Holder string
-
 	// Requirement names the access requirement that failed (with
 	// RequirementNotMet, or StaleCache when its badge owners were stale or
 	// missing), or on an accept the ones that were met; empty when the
 	// venue has none.
 	Requirement string
+	// Holder is the holder's BitBadges address (the record's
+	// bitbadgesAddress, else its address): the identity a till needs.
+	Holder string
 }

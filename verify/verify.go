@@ -145,9 +145,6 @@ func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict 
 		vd, ownerAddr = v.exchange(ctx, code, vd)
 		pre = nil // not the cached record's holder: read them now
 	}
-	if in.Found || vd.Online {
-		vd.Holder = ownerAddr
-	}
 	var gated gateOutcome
 	if vd.Reason == OK && v.o.Access.Gated() && c.Direction != store.DirExit {
 		// Leaving needs no badge; entering does, whatever else let it in.
@@ -186,6 +183,7 @@ func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict 
 	if c.Direction != "" {
 		detail = append(detail, c.Direction)
 	}
+	vd.Holder = ownerAddr
 	return v.record(ctx, c, vd, strings.Join(detail, "; "))
 }
 

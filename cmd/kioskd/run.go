@@ -231,15 +231,15 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 	}
 	d.ver = verify.New(s, vo)
 	registerAccessMetrics(d.metrics, &cfg, d.ver, log)
-	if d.outputs, err = outputsFor(&cfg, s, d.metrics, log); err != nil { // issue 21: outputs.go
-		return err
-	}
 
 	// The fleet (nil without a broker) must exist before the pipeline's
 	// first redemption, so every one of them is published.
 	d.fleet, err = fleet.FromConfig(&cfg, fleet.Options{Store: s, Logger: log,
 		OnDoubleEntry: func(store.DoubleEntry) { d.metrics.DoubleEntry() }})
 	if err != nil {
+		return err
+	}
+	if d.outputs, err = outputsFor(&cfg, s, d.metrics, log); err != nil { // issue 21: outputs.go
 		return err
 	}
 
@@ -469,7 +469,7 @@ func (d *daemon) snapshot() status.Snapshot {
 		s.Problems = append(s.Problems, ps...)
 		s.Healthy = false
 	}
-	eventsStatus(&s, d.up)
 	liveOutputs(&s, d.outputs) // issue 21: outputs.go
+	eventsStatus(&s, d.up)
 	return s.Complete()
 }

@@ -107,7 +107,10 @@ func (rc *receiver) handle(p output.Payload) {
 	}
 	visit := ""
 	if p.Visit != nil {
-		visit = fmt.Sprintf(", visit %d this %s", p.Visit.Count, p.Visit.Period)
+		visit = fmt.Sprintf(", visit %d of %s", p.Visit.Count, p.Visit.Period)
+		if !p.Visit.Counted {
+			visit += " (the same visit)"
+		}
 	}
 	fmt.Fprintf(rc.out, "%s %s at %s: %s (%s)%s\n", p.Time.Local().Format("15:04:05"),
 		strings.ToUpper(p.Verdict), p.Kiosk, who, p.Reason, visit)

@@ -18,7 +18,7 @@ func TestReceiver(t *testing.T) {
 	rc := newReceiver(key, &out)
 	rc.now = func() time.Time { return now }
 	body := `{"v":1,"id":"0123456789abcdef0123456789abcdef","kiosk":"door-a","input":"camera","time":"2027-01-15T08:00:00Z",` +
-		`"verdict":"accept","reason":"ok","holder":{"bitbadges_address":"bb1alice","name":"Loyalty card"},"visit":{"count":7,"period":"month"},"future":1}`
+		`"verdict":"accept","reason":"ok","holder":{"bitbadges_address":"bb1alice","name":"Loyalty card"},"visit":{"count":7,"period":"2026-12","counted":true},"future":1}`
 	post := func(sig, body string) int {
 		req := httptest.NewRequest(http.MethodPost, "/kioskd", strings.NewReader(body))
 		req.Header.Set(webhook.SignatureHeader, sig)
@@ -43,7 +43,7 @@ func TestReceiver(t *testing.T) {
 			t.Errorf("%s: %d, want %d", c.name, got, c.want)
 		}
 	}
-	if got := strings.Count(out.String(), "\n"); got != 1 || !strings.Contains(out.String(), "ACCEPT at door-a: bb1alice (Loyalty card) (ok), visit 7 this month") {
+	if got := strings.Count(out.String(), "\n"); got != 1 || !strings.Contains(out.String(), "ACCEPT at door-a: bb1alice (Loyalty card) (ok), visit 7 of 2026-12") {
 		t.Fatalf("handled:\n%s", out.String())
 	}
 }

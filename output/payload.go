@@ -80,6 +80,8 @@ func FromVerdict(kiosk, input string, v verify.Verdict) Payload {
 	if v.Holder != "" || v.Address != "" {
 		p.Holder = &Holder{BitBadgesAddress: v.Holder, Address: v.Address, Name: v.Name}
 	}
+	// Merging h-loyalty (the visit counter) adds here:
+	//	if v.Visit > 0 { p.Visit = &Visit{Count: v.Visit, Period: v.VisitPeriod, Counted: v.VisitCounted} }
 	return p
 }
 

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Output is one local hand-off receiver (package output): each verdict is
+// Output is one local hand-off receiver (package output/handoff): each verdict is
 // handed to a till or a loyalty service, from a durable bounded queue.
 type Output struct {
 	// Name names the output's queue, status line and metrics label.

@@ -13,7 +13,7 @@ import (
 	stdsync "sync"
 	"time"
 
-	"github.com/kioskd/kioskd/output"
+	"github.com/kioskd/kioskd/output/handoff"
 	"github.com/kioskd/kioskd/output/webhook"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/verify"
@@ -24,7 +24,7 @@ import (
 // checks each request's signature as a real one would, through the real
 // output hub (the store's durable queue) and the real signed webhook. It
 // prints what the till receives and returns the payloads.
-func handoffScene(ctx context.Context, p *printer, kioskID string, st *store.Store, vs []verify.Verdict, log *slog.Logger) ([]output.Payload, error) {
+func handoffScene(ctx context.Context, p *printer, kioskID string, st *store.Store, vs []verify.Verdict, log *slog.Logger) ([]handoff.Payload, error) {
 	key := []byte(store.NewNonce()) // a fresh HMAC key, shared with the till
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -41,8 +41,8 @@ func handoffScene(ctx context.Context, p *printer, kioskID string, st *store.Sto
 		return nil, fmt.Errorf("hand-off scene: %w", err)
 	}
 	defer sender.Close()
-	hub, err := output.New(output.Options{Queue: st, Logger: log},
-		[]output.Output{{Name: "till", Kind: "webhook", Target: sender.Target(), Sender: sender}})
+	hub, err := handoff.New(handoff.Options{Queue: st, Logger: log},
+		[]handoff.Output{{Name: "till", Kind: "webhook", Target: sender.Target(), Sender: sender}})
 	if err != nil {
 		return nil, fmt.Errorf("hand-off scene: %w", err)
 	}
@@ -53,7 +53,7 @@ func handoffScene(ctx context.Context, p *printer, kioskID string, st *store.Sto
 
 	p.say("hand-off: the %d verdicts to a till at %s (webhook, HMAC-SHA256 signed; never the code)", len(vs), url)
 	for _, v := range vs {
-		hub.Hand(output.FromVerdict(kioskID, output.InputCamera, v))
+		hub.Hand(handoff.FromVerdict(kioskID, handoff.InputCamera, v))
 	}
 	wait := time.NewTimer(15 * time.Second)
 	defer wait.Stop()
@@ -81,7 +81,7 @@ type demoTill struct {
 	got chan struct{}
 
 	mu  stdsync.Mutex
-	all []output.Payload
+	all []handoff.Payload
 }
 
 func (t *demoTill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +95,7 @@ func (t *demoTill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	var pl output.Payload
+	var pl handoff.Payload
 	if err := jsonStrict(body, &pl); err != nil {
 		http.Error(w, "bad payload", http.StatusBadRequest)
 		return
@@ -118,8 +118,8 @@ func jsonStrict(b []byte, v any) error {
 	return dec.Decode(v)
 }
 
-func (t *demoTill) payloads() []output.Payload {
+func (t *demoTill) payloads() []handoff.Payload {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return append([]output.Payload(nil), t.all...)
+	return append([]handoff.Payload(nil), t.all...)
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Output is one hand-off receiver (package output, config outputs:).
+// Output is one hand-off receiver (package output/handoff, config outputs:).
 type Output struct {
 	Name   string `json:"name"`
 	Kind   string `json:"kind"`             // webhook or mqtt; empty for a queue left by a removed output

@@ -10,7 +10,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// The hand-off queues (package output hands each verdict to a till or a
+// The hand-off queues (package output/handoff hands each verdict to a till or a
 // loyalty service over a webhook or MQTT).
 //
 // Each configured output has its own queue, so a dead receiver holds back

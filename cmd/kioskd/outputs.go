@@ -1,7 +1,7 @@
 package main
 
 // The local hand-off (issue 21): the outputs list of the config becomes an
-// output.Hub whose senders are webhooks and MQTT publishers. run.go calls
+// handoff.Hub whose senders are webhooks and MQTT publishers. run.go calls
 // into this file from a few marked lines only.
 
 import (
@@ -18,7 +18,7 @@ import (
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/fleet"
 	"github.com/kioskd/kioskd/metrics"
-	"github.com/kioskd/kioskd/output"
+	"github.com/kioskd/kioskd/output/handoff"
 	"github.com/kioskd/kioskd/output/mqtt"
 	"github.com/kioskd/kioskd/output/webhook"
 	"github.com/kioskd/kioskd/status"
@@ -29,10 +29,10 @@ import (
 // buildOutputs makes the configured outputs' senders: it reads their
 // secrets and CA files and checks them, but connects to nothing (preflight
 // uses it to refuse a reload whose outputs cannot start).
-func buildOutputs(cfg *config.Config, log *slog.Logger) ([]output.Output, error) {
-	var outs []output.Output
+func buildOutputs(cfg *config.Config, log *slog.Logger) ([]handoff.Output, error) {
+	var outs []handoff.Output
 	for i, oc := range cfg.Outputs {
-		op := output.Output{Name: oc.Name, Kind: oc.Kind, AcceptedOnly: oc.Verdicts == "accepted", MaxQueued: oc.MaxQueued}
+		op := handoff.Output{Name: oc.Name, Kind: oc.Kind, AcceptedOnly: oc.Verdicts == "accepted", MaxQueued: oc.MaxQueued}
 		switch oc.Kind {
 		case config.OutputWebhook:
 			key, err := readSecret(cfg.OutputSecret(i), log)
@@ -120,7 +120,7 @@ func checkOutputs(cfg *config.Config) error {
 // outputsFor is the daemon's hand-off hub, nil without outputs. Queues of
 // outputs no longer configured are kept (and shown in status) until
 // `kioskd outputs drop`.
-func outputsFor(cfg *config.Config, st *store.Store, m *metrics.Metrics, log *slog.Logger) (*output.Hub, error) {
+func outputsFor(cfg *config.Config, st *store.Store, m *metrics.Metrics, log *slog.Logger) (*handoff.Hub, error) {
 	if len(cfg.Outputs) == 0 {
 		return nil, nil
 	}
@@ -128,7 +128,7 @@ func outputsFor(cfg *config.Config, st *store.Store, m *metrics.Metrics, log *sl
 	if err != nil {
 		return nil, err
 	}
-	h, err := output.New(output.Options{Queue: st, Logger: log}, outs)
+	h, err := handoff.New(handoff.Options{Queue: st, Logger: log}, outs)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func (d *daemon) handOff(v verify.Verdict) {
 	if d.outputs == nil {
 		return
 	}
-	d.outputs.Hand(output.FromVerdict(d.cfg.KioskID, output.InputCamera, v))
+	d.outputs.Hand(handoff.FromVerdict(d.cfg.KioskID, handoff.InputCamera, v))
 }
 
 // runOutputs starts the hub on the generation's wait group.
@@ -185,7 +185,7 @@ func storedOutputs(s *status.Snapshot, cfg *config.Config, st *store.Store) {
 // liveOutputs replaces the configured outputs' status with the running
 // hub's, and lists a failing or slow receiver among the problems (the door
 // is unaffected, so they do not make the kiosk unhealthy).
-func liveOutputs(s *status.Snapshot, h *output.Hub) {
+func liveOutputs(s *status.Snapshot, h *handoff.Hub) {
 	if h == nil {
 		return
 	}
@@ -222,7 +222,7 @@ func orphanProblems(s *status.Snapshot) {
 
 // outputCollector exports the outputs' state at scrape time. Label values
 // are output names from the config, never anything a visitor shows.
-type outputCollector struct{ hub *output.Hub }
+type outputCollector struct{ hub *handoff.Hub }
 
 var (
 	outQueued    = prometheus.NewDesc("kioskd_output_queued", "Hand-offs waiting in the output's durable queue.", []string{"output"}, nil)

@@ -20,7 +20,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/kioskd/kioskd/internal/mosquitto"
-	"github.com/kioskd/kioskd/output"
+	"github.com/kioskd/kioskd/output/handoff"
 	"github.com/kioskd/kioskd/output/webhook"
 	"github.com/kioskd/kioskd/scanner/demoframes"
 	"github.com/kioskd/kioskd/status"
@@ -178,12 +178,12 @@ func TestOutputsDeadReceiverThenBack(t *testing.T) {
 		t.Fatalf("requests with bad signatures: %v", bad)
 	}
 	valid, unknown, _ := demoframes.Codes()
-	var payloads []output.Payload
+	var payloads []handoff.Payload
 	for _, b := range got {
 		if strings.Contains(b, valid) || strings.Contains(b, unknown) {
 			t.Fatalf("a payload holds a code: %s", b)
 		}
-		var p output.Payload
+		var p handoff.Payload
 		dec := json.NewDecoder(strings.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&p); err != nil {

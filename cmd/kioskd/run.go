@@ -21,7 +21,7 @@ import (
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/metrics"
 	"github.com/kioskd/kioskd/notify"
-	"github.com/kioskd/kioskd/output"
+	"github.com/kioskd/kioskd/output/handoff"
 	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/status"
 	"github.com/kioskd/kioskd/store"
@@ -126,7 +126,7 @@ type daemon struct {
 	sig     *gpio.Outputs
 	fleet   *fleet.Fleet        // nil for a single kiosk
 	display *display.Controller // nil without the display mode
-	outputs *output.Hub         // nil without outputs (issue 21: outputs.go)
+	outputs *handoff.Hub        // nil without outputs (issue 21: outputs.go)
 }
 
 // verdict hears every decision after the outputs have shown it.

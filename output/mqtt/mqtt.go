@@ -1,5 +1,5 @@
 // Package mqtt is the hand-off output that publishes each verdict's payload
-// (package output) on one MQTT v5 topic, QoS 1, to the fleet's broker or
+// (package output/handoff) on one MQTT v5 topic, QoS 1, to the fleet's broker or
 // another one, with the client library the fleet uses (paho.golang's
 // autopaho).
 //
@@ -31,7 +31,7 @@ import (
 	"github.com/eclipse/paho.golang/autopaho"
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/kioskd/kioskd/output"
+	"github.com/kioskd/kioskd/output/handoff"
 )
 
 // DefaultTimeout bounds one publish, from sending to the PUBACK.
@@ -197,7 +197,7 @@ func describe(err error) string {
 // Send publishes one message, QoS 1, and returns once the broker
 // acknowledged it. Without a connection it fails at once (the hub retries,
 // and is woken when the connection is back).
-func (s *Sender) Send(ctx context.Context, m output.Message) error {
+func (s *Sender) Send(ctx context.Context, m handoff.Message) error {
 	s.mu.Lock()
 	cm, up, why := s.cm, s.connected, s.lastErr
 	s.mu.Unlock()

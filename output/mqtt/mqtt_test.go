@@ -17,14 +17,14 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/kioskd/kioskd/internal/mosquitto"
-	"github.com/kioskd/kioskd/output"
+	"github.com/kioskd/kioskd/output/handoff"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/verify"
 )
 
 type got struct {
 	topic, id string
-	body      output.Payload
+	body      handoff.Payload
 }
 
 // subscribe is a till listening on topic with a plain paho client.
@@ -78,14 +78,14 @@ func receive(t *testing.T, ch <-chan got, n int) []got {
 	return out
 }
 
-func hub(t *testing.T, s *Sender) (*output.Hub, *store.Store) {
+func hub(t *testing.T, s *Sender) (*handoff.Hub, *store.Store) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	h, err := output.New(output.Options{Queue: st}, []output.Output{{Name: "loyalty", Kind: "mqtt", Target: s.Target(), Sender: s}})
+	h, err := handoff.New(handoff.Options{Queue: st}, []handoff.Output{{Name: "loyalty", Kind: "mqtt", Target: s.Target(), Sender: s}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,10 +96,10 @@ func hub(t *testing.T, s *Sender) (*output.Hub, *store.Store) {
 	return h, st
 }
 
-func hand(h *output.Hub, n int) []string {
+func hand(h *handoff.Hub, n int) []string {
 	var ids []string
 	for i := range n {
-		p := output.FromVerdict("door-a", output.InputCamera, verify.Verdict{Accept: true, Reason: verify.OK, At: time.Now(),
+		p := handoff.FromVerdict("door-a", handoff.InputCamera, verify.Verdict{Accept: true, Reason: verify.OK, At: time.Now(),
 			Holder: fmt.Sprintf("bb1holder%d", i)})
 		ids = append(ids, p.ID)
 		h.Hand(p)

@@ -1,5 +1,5 @@
 // Package webhook is the hand-off output that POSTs each verdict's payload
-// (package output) as JSON to a receiver's URL, signed with HMAC-SHA256.
+// (package output/handoff) as JSON to a receiver's URL, signed with HMAC-SHA256.
 //
 // # The request
 //
@@ -43,7 +43,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kioskd/kioskd/output"
+	"github.com/kioskd/kioskd/output/handoff"
 )
 
 // SignatureHeader carries the HMAC signature of a request.
@@ -135,7 +135,7 @@ func (s *Sender) Target() string { return s.target }
 func (s *Sender) Close() { s.client.CloseIdleConnections() }
 
 // Send POSTs one message; see the package comment for what its error means.
-func (s *Sender) Send(ctx context.Context, m output.Message) error {
+func (s *Sender) Send(ctx context.Context, m handoff.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, s.o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, strings.NewReader(string(m.Body)))
@@ -159,11 +159,11 @@ func (s *Sender) Send(ctx context.Context, m output.Message) error {
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
 		err := fmt.Errorf("receiver answered %d", code)
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), s.o.Now()); ok {
-			return output.RetryAfter(err, d)
+			return handoff.RetryAfter(err, d)
 		}
 		return err
 	case code >= 400:
-		return output.Permanent(fmt.Errorf("receiver refused with %d", code))
+		return handoff.Permanent(fmt.Errorf("receiver refused with %d", code))
 	case code >= 300:
 		return fmt.Errorf("receiver answered %d (a redirect: not followed, fix the URL)", code)
 	}

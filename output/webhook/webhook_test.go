@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/output"
+	"github.com/kioskd/kioskd/output/handoff"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/verify"
 )
@@ -89,8 +89,8 @@ func status(code int) func(http.ResponseWriter, *http.Request) {
 // hang answers only once the client gives up.
 func hang(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
 
-func msg(id string) output.Message {
-	return output.Message{ID: id, Body: []byte(`{"v":1,"id":"` + id + `","verdict":"accept"}`)}
+func msg(id string) handoff.Message {
+	return handoff.Message{ID: id, Body: []byte(`{"v":1,"id":"` + id + `","verdict":"accept"}`)}
 }
 
 func TestSendAnswers(t *testing.T) {
@@ -131,8 +131,8 @@ func TestSendAnswers(t *testing.T) {
 			}
 			defer s.Close()
 			err = s.Send(context.Background(), msg("id-1"))
-			if c.ok != (err == nil) || output.IsPermanent(err) != c.permanent {
-				t.Fatalf("Send = %v (permanent %v), want ok %v permanent %v", err, output.IsPermanent(err), c.ok, c.permanent)
+			if c.ok != (err == nil) || handoff.IsPermanent(err) != c.permanent {
+				t.Fatalf("Send = %v (permanent %v), want ok %v permanent %v", err, handoff.IsPermanent(err), c.ok, c.permanent)
 			}
 			if err != nil && (!strings.Contains(err.Error(), c.errHas) || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), string(testKey))) {
 				t.Fatalf("error %q: want %q, and no secret", err, c.errHas)
@@ -181,7 +181,7 @@ func TestSendTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = s.Send(context.Background(), msg("a"))
-	if err == nil || output.IsPermanent(err) || !strings.Contains(err.Error(), "not trusted") {
+	if err == nil || handoff.IsPermanent(err) || !strings.Contains(err.Error(), "not trusted") {
 		t.Fatalf("self-signed receiver: %v", err)
 	}
 	pool := x509.NewCertPool()
@@ -274,8 +274,8 @@ func TestHubWithFailingReceiver(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	h, err := output.New(output.Options{Queue: st, Backoff: quick{}, SlowAfter: 100 * time.Millisecond},
-		[]output.Output{{Name: "till", Kind: "webhook", Target: s.Target(), Sender: s}})
+	h, err := handoff.New(handoff.Options{Queue: st, Backoff: quick{}, SlowAfter: 100 * time.Millisecond},
+		[]handoff.Output{{Name: "till", Kind: "webhook", Target: s.Target(), Sender: s}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestHubWithFailingReceiver(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	var ids []string
 	for range 3 {
-		p := output.FromVerdict("door-a", output.InputCamera, verify.Verdict{Accept: true, At: time.Now(), Holder: "bb1x"})
+		p := handoff.FromVerdict("door-a", handoff.InputCamera, verify.Verdict{Accept: true, At: time.Now(), Holder: "bb1x"})
 		ids = append(ids, p.ID)
 		h.Hand(p)
 	}
@@ -365,7 +365,7 @@ func TestHostileReceiver(t *testing.T) {
 	}
 	defer st.Close()
 	year := &yearSender{tried: make(chan struct{}, 1)}
-	h, err := output.New(output.Options{Queue: st}, []output.Output{{Name: "till", Sender: year}})
+	h, err := handoff.New(handoff.Options{Queue: st}, []handoff.Output{{Name: "till", Sender: year}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +373,7 @@ func TestHostileReceiver(t *testing.T) {
 	done := make(chan struct{})
 	go func() { _ = h.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	h.Hand(output.Payload{Verdict: "accept"})
+	h.Hand(handoff.Payload{Verdict: "accept"})
 	<-year.tried
 	deadline := time.Now().Add(10 * time.Second)
 	for h.Status()[0].NextAttempt.IsZero() && time.Now().Before(deadline) {
@@ -386,10 +386,10 @@ func TestHostileReceiver(t *testing.T) {
 
 type yearSender struct{ tried chan struct{} }
 
-func (y *yearSender) Send(context.Context, output.Message) error {
+func (y *yearSender) Send(context.Context, handoff.Message) error {
 	select {
 	case y.tried <- struct{}{}:
 	default:
 	}
-	return output.RetryAfter(errors.New("429"), 365*24*time.Hour)
+	return handoff.RetryAfter(errors.New("429"), 365*24*time.Hour)
 }

@@ -25,7 +25,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kioskd/kioskd/output"
+	"github.com/kioskd/kioskd/output/handoff"
 	"github.com/kioskd/kioskd/output/webhook"
 )
 
@@ -74,7 +74,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
-	var p output.Payload // unknown fields are ignored: new ones may appear
+	var p handoff.Payload // unknown fields are ignored: new ones may appear
 	if err := json.Unmarshal(body, &p); err != nil || p.ID == "" {
 		http.Error(w, "not a kioskd payload", http.StatusBadRequest)
 		return
@@ -97,7 +97,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // handle is where a till would look the customer up.
-func (rc *receiver) handle(p output.Payload) {
+func (rc *receiver) handle(p handoff.Payload) {
 	who := "nobody known"
 	if p.Holder != nil {
 		who = p.Holder.BitBadgesAddress

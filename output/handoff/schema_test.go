@@ -1,4 +1,4 @@
-package output
+package handoff
 
 import (
 	"encoding/json"
@@ -78,12 +78,12 @@ func TestSchemaMatchesPayload(t *testing.T) {
 
 // docs/integrations.md quotes the schema file verbatim.
 func TestSchemaInDocs(t *testing.T) {
-	doc, err := os.ReadFile("../docs/integrations.md")
+	doc, err := os.ReadFile("../../docs/integrations.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(doc), "```json\n"+string(Schema)+"```\n") {
-		t.Fatal("docs/integrations.md does not quote output/payload.schema.json as it is")
+		t.Fatal("docs/integrations.md does not quote output/handoff/payload.schema.json as it is")
 	}
 	// Its example payload is one Payload, every field known.
 	_, rest, _ := strings.Cut(string(doc), "## The payload\n\n```json\n")

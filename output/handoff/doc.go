@@ -1,4 +1,4 @@
-// Package output hands each verdict over to a local receiver, a till or a
+// Package handoff hands each verdict over to a local receiver, a till or a
 // loyalty service, through outputs of a few kinds (output/webhook: an HTTPS
 // POST signed with HMAC-SHA256; output/mqtt: a QoS 1 publish), from a
 // durable queue, without ever delaying the door.
@@ -47,4 +47,4 @@
 // gives per output what is queued, delivered, refused and dropped, the last
 // error (never a secret: senders keep URLs' credentials and queries out of
 // their errors) and the time of the next attempt.
-package output
+package handoff

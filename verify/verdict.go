@@ -89,4 +89,8 @@ type Verdict struct {
 	// Holder is the holder's BitBadges address (the record's
 	// bitbadgesAddress, else its address): the identity a till needs.
 	Holder string
+	// Nonce is the nonce of the verdict's event in the outbox: its one id,
+	// shared by the event upload and every hand-off output (package
+	// output/handoff); empty for a dry run.
+	Nonce string
 }

@@ -370,3 +370,24 @@ func TestVerdictHolder(t *testing.T) {
 		t.Errorf("not a code: holder %q", vd.Holder)
 	}
 }
+
+// A verdict carries its outbox event's nonce: the one id of the verdict for
+// the event upload and every hand-off output.
+func TestVerdictNonce(t *testing.T) {
+	r := newRig(t)
+	v := r.verifier(nil)
+	ctx := context.Background()
+	vs := []Verdict{v.Check(ctx, code(1), CheckOpts{}), v.Check(ctx, code(1), CheckOpts{}), v.Check(ctx, code(200), CheckOpts{}), v.NotACode(ctx)}
+	evs, err := r.st.PendingEvents(10)
+	if err != nil || len(evs) != len(vs) {
+		t.Fatalf("events %v %v", evs, err)
+	}
+	for i, vd := range vs {
+		if vd.Nonce == "" || vd.Nonce != evs[i].Nonce {
+			t.Errorf("verdict %d (%v): nonce %q, its event's %q", i, vd.Reason, vd.Nonce, evs[i].Nonce)
+		}
+	}
+	if vd := v.Check(ctx, code(2), CheckOpts{DryRun: true}); vd.Nonce != "" {
+		t.Errorf("a dry run has no event, yet nonce %q", vd.Nonce)
+	}
+}

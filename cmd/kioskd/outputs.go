@@ -120,7 +120,7 @@ func checkOutputs(cfg *config.Config) error {
 // outputsFor is the daemon's hand-off hub, nil without outputs. Queues of
 // outputs no longer configured are kept (and shown in status) until
 // `kioskd outputs drop`.
-func outputsFor(cfg *config.Config, st *store.Store, m *metrics.Metrics, log *slog.Logger) (*handoff.Hub, error) {
+func outputsFor(cfg *config.Config, st *store.Store, m *metrics.Metrics, log *slog.Logger) (handoffs, error) {
 	if len(cfg.Outputs) == 0 {
 		return nil, nil
 	}
@@ -128,31 +128,47 @@ func outputsFor(cfg *config.Config, st *store.Store, m *metrics.Metrics, log *sl
 	if err != nil {
 		return nil, err
 	}
-	h, err := handoff.New(handoff.Options{Queue: st, Logger: log}, outs)
-	if err != nil {
-		return nil, err
+	// One hub per output, as an output registry opens them: each its own
+	// queue writer and deliverer.
+	var hs handoffs
+	for _, op := range outs {
+		h, err := handoff.New(handoff.Options{Queue: st, Logger: log.With("output", op.Name), Kiosk: cfg.KioskID}, []handoff.Output{op})
+		if err != nil {
+			return nil, err
+		}
+		hs = append(hs, h)
 	}
-	if err := m.Register(&outputCollector{hub: h}); err != nil {
+	if err := m.Register(&outputCollector{hubs: hs}); err != nil {
 		log.Warn("registering output metrics", "err", err)
 	}
-	return h, nil
+	return hs, nil
+}
+
+// handoffs are the daemon's outputs.
+type handoffs []*handoff.Hub
+
+// status is every output's state, in configuration order.
+func (hs handoffs) status() []handoff.Status {
+	var out []handoff.Status
+	for _, h := range hs {
+		out = append(out, h.Status()...)
+	}
+	return out
 }
 
 // handOff gives a verdict to the outputs; it runs on the scan lane after
 // the outputs (relay, LEDs) were driven, and never waits.
 func (d *daemon) handOff(v verify.Verdict) {
-	if d.outputs == nil {
-		return
+	for _, h := range d.outputs {
+		h.Verdict(v)
 	}
-	d.outputs.Hand(handoff.FromVerdict(d.cfg.KioskID, handoff.InputCamera, v))
 }
 
 // runOutputs starts the hub on the generation's wait group.
 func (d *daemon) runOutputs(ctx context.Context, goFn func(func())) {
-	if d.outputs == nil {
-		return
+	for _, h := range d.outputs {
+		goFn(func() { _ = h.Run(ctx) })
 	}
-	goFn(func() { _ = d.outputs.Run(ctx) })
 }
 
 // storedOutputs is the outputs' part of the status read from the store
@@ -185,12 +201,12 @@ func storedOutputs(s *status.Snapshot, cfg *config.Config, st *store.Store) {
 // liveOutputs replaces the configured outputs' status with the running
 // hub's, and lists a failing or slow receiver among the problems (the door
 // is unaffected, so they do not make the kiosk unhealthy).
-func liveOutputs(s *status.Snapshot, h *handoff.Hub) {
-	if h == nil {
+func liveOutputs(s *status.Snapshot, hs handoffs) {
+	if len(hs) == 0 {
 		return
 	}
 	live := map[string]status.Output{}
-	for _, os := range h.Status() {
+	for _, os := range hs.status() {
 		live[os.Name] = status.Output{Name: os.Name, Kind: os.Kind, Target: os.Target, Configured: true, Connected: os.Connected,
 			Queued: os.Queued, Dropped: os.Dropped, Delivered: os.Delivered, Refused: os.Refused, Failures: os.Failures,
 			LastError: os.LastError, NextAttempt: os.NextAttempt, LastDelivered: os.LastDelivered,
@@ -222,7 +238,7 @@ func orphanProblems(s *status.Snapshot) {
 
 // outputCollector exports the outputs' state at scrape time. Label values
 // are output names from the config, never anything a visitor shows.
-type outputCollector struct{ hub *handoff.Hub }
+type outputCollector struct{ hubs handoffs }
 
 var (
 	outQueued    = prometheus.NewDesc("kioskd_output_queued", "Hand-offs waiting in the output's durable queue.", []string{"output"}, nil)
@@ -240,7 +256,7 @@ func (c *outputCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *outputCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, s := range c.hub.Status() {
+	for _, s := range c.hubs.status() {
 		ch <- prometheus.MustNewConstMetric(outQueued, prometheus.GaugeValue, float64(s.Queued), s.Name)
 		ch <- prometheus.MustNewConstMetric(outDelivered, prometheus.CounterValue, float64(s.Delivered), s.Name)
 		ch <- prometheus.MustNewConstMetric(outRefused, prometheus.CounterValue, float64(s.Refused), s.Name)

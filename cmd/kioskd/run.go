@@ -21,7 +21,6 @@ import (
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/metrics"
 	"github.com/kioskd/kioskd/notify"
-	"github.com/kioskd/kioskd/output/handoff"
 	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/status"
 	"github.com/kioskd/kioskd/store"
@@ -126,7 +125,7 @@ type daemon struct {
 	sig     *gpio.Outputs
 	fleet   *fleet.Fleet        // nil for a single kiosk
 	display *display.Controller // nil without the display mode
-	outputs *handoff.Hub        // nil without outputs (issue 21: outputs.go)
+	outputs handoffs            // issue 21: outputs.go
 }
 
 // verdict hears every decision after the outputs have shown it.

@@ -88,6 +88,8 @@ const (
 type Options struct {
 	Queue  Queue // required
 	Logger *slog.Logger
+	// Kiosk and Input name the payloads Verdict makes (Input "" = camera).
+	Kiosk, Input string
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
 	// Backoff between failed attempts; nil = the sync's backoff from

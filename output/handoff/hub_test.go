@@ -363,6 +363,10 @@ func TestPayload(t *testing.T) {
 	if len(p.ID) != 32 || FromVerdict("door-a", InputCamera, v).ID == p.ID {
 		t.Fatalf("ids must be 128 random bits, one per verdict: %q", p.ID)
 	}
+	v.Nonce = "0123456789abcdef0123456789abcdef"
+	if FromVerdict("door-a", InputCamera, v).ID != v.Nonce || FromVerdict("door-b", InputCamera, v).ID != v.Nonce {
+		t.Fatal("the id is not the verdict's event nonce")
+	}
 	nc := FromVerdict("door-a", InputCamera, verify.Verdict{Reason: verify.NotACode})
 	if nc.Holder != nil || nc.Verdict != "reject" || nc.Reason != "not-a-code" {
 		t.Fatalf("not a code: %+v", nc)
@@ -390,4 +394,40 @@ func BenchmarkHand(b *testing.B) {
 	b.StopTimer()
 	cancel()
 	<-done
+}
+
+// A Hub is what an output registry expects: Verdict hands over at once,
+// Describe and Problems say what it is and what is wrong.
+func TestHubAsOutput(t *testing.T) {
+	st := openStore(t, "")
+	f := newFake(errors.New("connection refused"))
+	h, err := New(Options{Queue: st, Backoff: fastBackoff{}, Kiosk: "door-a"}, []Output{{Name: "till", Kind: "webhook", Target: "https://till/x", Sender: f}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := h.Describe(); d != "webhook till to https://till/x" {
+		t.Fatalf("Describe %q", d)
+	}
+	h.Verdict(verify.Verdict{Accept: true, Reason: verify.OK, Holder: "bb1x", At: time.Now()})
+	items, _ := st.HandoffPeek("till", 1)
+	if len(items) != 0 {
+		t.Fatal("queued before Run")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = h.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitTries(t, f, 1)
+	lines, unhealthy := h.Problems()
+	for deadline := time.Now().Add(10 * time.Second); len(lines) == 0 && time.Now().Before(deadline); lines, unhealthy = h.Problems() {
+		time.Sleep(time.Millisecond) // the failure is recorded just after Send returns
+	}
+	if len(lines) != 1 || unhealthy || !strings.Contains(lines[0], "output till (webhook): delivery failing") {
+		t.Fatalf("problems %q unhealthy %v", lines, unhealthy)
+	}
+	waitTries(t, f, 1) // the retry succeeds
+	waitQueued(t, st, "till", 0)
+	if got := f.delivered(); len(got) != 1 {
+		t.Fatalf("delivered %v", got)
+	}
 }

@@ -24,7 +24,8 @@ const (
 // webhook POST, the payload of an MQTT message. It never holds the code.
 type Payload struct {
 	V int `json:"v"`
-	// ID is unique per verdict (128 random bits, hex): the idempotency key.
+	// ID is unique per verdict (128 random bits, hex): the idempotency key,
+	// the verdict's event nonce (verify.Verdict.Nonce).
 	ID    string `json:"id"`
 	Kiosk string `json:"kiosk"`
 	// Input is what saw the code (InputCamera, InputDisplay, ...).
@@ -70,9 +71,15 @@ type Visit struct {
 	Counted bool   `json:"counted"`
 }
 
-// FromVerdict builds the payload of one verdict, with a new id.
+// FromVerdict builds the payload of one verdict. Its id is the verdict's
+// event nonce, so every output, and the event upload, name the verdict
+// alike; a verdict without one (a dry run) gets a new id.
 func FromVerdict(kiosk, input string, v verify.Verdict) Payload {
-	p := Payload{V: Version, ID: store.NewNonce(), Kiosk: kiosk, Input: input, Time: v.At.UTC(),
+	id := v.Nonce
+	if id == "" {
+		id = store.NewNonce()
+	}
+	p := Payload{V: Version, ID: id, Kiosk: kiosk, Input: input, Time: v.At.UTC(),
 		Verdict: "reject", Reason: v.Reason.String(), Online: v.Online, Warning: v.Warning, Requirement: v.Requirement}
 	if v.Accept {
 		p.Verdict = "accept"

@@ -328,8 +328,8 @@ func (h *Hub) send(ctx context.Context, o *out, it store.HandoffItem) bool {
 	if err != nil {
 		// Nothing can ever send it: drop it rather than block the queue.
 		h.log.Warn("dropping an unreadable queued hand-off", "output", o.Name, "err", err)
-		h.remove(o, it.Seq)
 		o.refused.Add(1)
+		h.remove(o, it.Seq)
 		return true
 	}
 	t0 := h.o.Now()
@@ -340,19 +340,20 @@ func (h *Hub) send(ctx context.Context, o *out, it store.HandoffItem) bool {
 	}
 	switch {
 	case err == nil:
-		h.remove(o, it.Seq)
+		// Counted before it leaves the queue: whoever sees it gone sees it counted.
 		o.delivered.Add(1)
 		o.mu.Lock()
 		o.failures, o.lastErr, o.failingSince, o.next = 0, "", time.Time{}, time.Time{}
 		o.lastOK, o.lastLatency = h.o.Now(), took
 		o.mu.Unlock()
+		h.remove(o, it.Seq)
 		if took > h.o.SlowAfter {
 			h.log.Warn("output receiver slow", "output", o.Name, "took", took.Round(time.Millisecond))
 		}
 		return true
 	case IsPermanent(err):
-		h.remove(o, it.Seq)
 		o.refused.Add(1)
+		h.remove(o, it.Seq)
 		h.log.Warn("output receiver refused a hand-off for good; dropped", "output", o.Name, "id", id, "err", err)
 		return true
 	}

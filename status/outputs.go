@@ -41,7 +41,7 @@ func outputLines(line func(k, format string, args ...any), outs []Output, loc *t
 		case !o.Configured:
 			b.WriteString(" (no longer configured)")
 		default:
-			b.WriteString(" " + join(o.Kind, o.Target))
+			b.WriteString(" " + strings.TrimSpace(o.Kind+" "+o.Target))
 		}
 		if o.Connected != nil && !*o.Connected {
 			b.WriteString(" DISCONNECTED")

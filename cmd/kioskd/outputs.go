@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kioskd/kioskd/config"
-	"github.com/kioskd/kioskd/fleet"
 	"github.com/kioskd/kioskd/metrics"
 	"github.com/kioskd/kioskd/output/handoff"
 	"github.com/kioskd/kioskd/output/mqtt"
@@ -26,94 +23,68 @@ import (
 	"github.com/kioskd/kioskd/verify"
 )
 
-// buildOutputs makes the configured outputs' senders: it reads their
-// secrets and CA files and checks them, but connects to nothing (preflight
-// uses it to refuse a reload whose outputs cannot start).
-func buildOutputs(cfg *config.Config, log *slog.Logger) ([]handoff.Output, error) {
-	var outs []handoff.Output
+// openOutputs opens the configured outputs through their kinds
+// (output/webhook, output/mqtt): it reads their secrets and CA files, and
+// with a queue makes each one's hub; without one (preflight) it only
+// checks. Nothing connects until a hub runs.
+func openOutputs(cfg *config.Config, q handoff.Queue, log *slog.Logger) (handoffs, error) {
+	var hs handoffs
 	for i, oc := range cfg.Outputs {
-		op := handoff.Output{Name: oc.Name, Kind: oc.Kind, AcceptedOnly: oc.Verdicts == "accepted", MaxQueued: oc.MaxQueued}
+		key := fmt.Sprintf("outputs[%d]", i)
+		env := handoff.Env{Name: oc.Name, Kiosk: cfg.KioskID, Queue: q, Logger: log.With("output", oc.Name),
+			Secret: func(k, file, env string) (string, error) {
+				s := config.Secret{Key: key + "." + k, Name: file, File: cfg.Resolve(file), Env: env}
+				if k == "credentials_file" {
+					s = cfg.OutputCredentials(i) // the fleet's login for the fleet's broker
+				}
+				v, warn, err := config.ReadSecret(s)
+				if warn != "" {
+					log.Warn(warn)
+				}
+				return v, err
+			}}
+		env.Resolve = cfg.Resolve
+		common := handoff.Common{Verdicts: oc.Verdicts, MaxQueued: oc.MaxQueued}
+		var s handoff.Sender
+		var target string
+		var err error
 		switch oc.Kind {
 		case config.OutputWebhook:
-			key, err := readSecret(cfg.OutputSecret(i), log)
-			if err != nil {
-				return nil, err
+			var w *webhook.Sender
+			w, err = webhook.Prepare(webhook.Config{URL: oc.URL, SecretFile: oc.SecretFile, Timeout: oc.Timeout, CAFile: oc.CAFile,
+				Common: common}, env, "kioskd/"+version)
+			if err == nil {
+				s, target = w, w.Target()
 			}
-			if key == "" {
-				s := cfg.OutputSecret(i)
-				return nil, fmt.Errorf("%s (or $%s) is required: the receiver checks the signature with it", s.Key, s.Env)
-			}
-			tlsc, err := caConfig(fmt.Sprintf("outputs[%d].ca_file", i), cfg.Resolve(oc.CAFile))
-			if err != nil {
-				return nil, err
-			}
-			s, err := webhook.New(webhook.Options{URL: oc.URL, Key: []byte(key), Timeout: oc.Timeout, TLS: tlsc, UserAgent: "kioskd/" + version})
-			if err != nil {
-				return nil, fmt.Errorf("outputs[%d]: %w", i, err)
-			}
-			op.Sender, op.Target = s, s.Target()
 		case config.OutputMQTT:
 			broker, caFile := cfg.OutputBroker(i)
-			creds, err := readSecret(cfg.OutputCredentials(i), log)
-			if err != nil {
-				return nil, err
+			var m *mqtt.Sender
+			m, err = mqtt.Prepare(mqtt.Config{Broker: broker, CredentialsFile: oc.CredentialsFile, Topic: oc.Topic, CAFile: caFile,
+				Timeout: oc.Timeout, Common: common}, env)
+			if err == nil {
+				s, target = m, m.Target()
 			}
-			var user, pass string
-			if creds != "" {
-				if user, pass, err = fleet.ParseCredentials(creds); err != nil {
-					return nil, fmt.Errorf("%s: %w", cfg.OutputCredentials(i).Key, err)
-				}
-			}
-			caKey := fmt.Sprintf("outputs[%d].ca_file", i)
-			if oc.Broker == "" {
-				caKey = "fleet.ca_file"
-			}
-			tlsc, err := caConfig(caKey, caFile)
-			if err != nil {
-				return nil, err
-			}
-			s, err := mqtt.New(mqtt.Options{Broker: broker, Username: user, Password: pass, TLS: tlsc, Topic: oc.Topic,
-				ClientID: "kioskd-" + cfg.KioskID + "-out-" + oc.Name, Timeout: oc.Timeout, Logger: log.With("output", oc.Name)})
-			if err != nil {
-				return nil, fmt.Errorf("outputs[%d]: %w", i, err)
-			}
-			op.Sender, op.Target = s, s.Target()
 		default:
-			return nil, fmt.Errorf("outputs[%d].kind: %q is not known", i, oc.Kind)
+			err = fmt.Errorf("kind: %q is not known", oc.Kind)
 		}
-		outs = append(outs, op)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		if q == nil {
+			continue
+		}
+		h, err := env.Open(common, oc.Kind, target, s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		hs = append(hs, h)
 	}
-	return outs, nil
-}
-
-func readSecret(s config.Secret, log *slog.Logger) (string, error) {
-	v, warn, err := config.ReadSecret(s)
-	if warn != "" && log != nil {
-		log.Warn(warn)
-	}
-	return v, err
-}
-
-// caConfig is a TLS config trusting the PEM bundle at path, or nil (the
-// system's roots) when path is empty.
-func caConfig(key, path string) (*tls.Config, error) {
-	if path == "" {
-		return nil, nil
-	}
-	pem, err := config.ReadFile(path, config.MaxPEMBytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", key, err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s: %s holds no PEM certificate", key, path)
-	}
-	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+	return hs, nil
 }
 
 // checkOutputs is preflight's part for the outputs.
 func checkOutputs(cfg *config.Config) error {
-	_, err := buildOutputs(cfg, nil)
+	_, err := openOutputs(cfg, nil, slog.New(slog.DiscardHandler))
 	return err
 }
 
@@ -124,19 +95,11 @@ func outputsFor(cfg *config.Config, st *store.Store, m *metrics.Metrics, log *sl
 	if len(cfg.Outputs) == 0 {
 		return nil, nil
 	}
-	outs, err := buildOutputs(cfg, log)
-	if err != nil {
-		return nil, err
-	}
 	// One hub per output, as an output registry opens them: each its own
 	// queue writer and deliverer.
-	var hs handoffs
-	for _, op := range outs {
-		h, err := handoff.New(handoff.Options{Queue: st, Logger: log.With("output", op.Name), Kiosk: cfg.KioskID}, []handoff.Output{op})
-		if err != nil {
-			return nil, err
-		}
-		hs = append(hs, h)
+	hs, err := openOutputs(cfg, st, log)
+	if err != nil {
+		return nil, err
 	}
 	if err := m.Register(&outputCollector{hubs: hs}); err != nil {
 		log.Warn("registering output metrics", "err", err)

@@ -76,3 +76,40 @@ func BenchmarkRedeemWithHandoff(b *testing.B) {
 type instant struct{}
 
 func (instant) Send(context.Context, Message) error { return nil }
+
+// BenchmarkVerdict is the lane's cost per verdict as the daemon pays it:
+// Verdict on each of two outputs (one hub each, as an output registry opens
+// them), each building, encoding and handing over its payload.
+func BenchmarkVerdict(b *testing.B) {
+	st, err := store.Open(filepath.Join(b.TempDir(), "k.db"), store.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	var hubs []*Hub
+	ctx, cancel := context.WithCancel(context.Background())
+	var done []chan struct{}
+	for _, name := range []string{"till", "loyalty"} {
+		h, err := New(Options{Queue: st, Buffer: 1 << 16, Kiosk: "door-a"}, []Output{{Name: name, Sender: instant{}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		hubs = append(hubs, h)
+		c := make(chan struct{})
+		done = append(done, c)
+		go func() { _ = h.Run(ctx); close(c) }()
+	}
+	v := verify.Verdict{Accept: true, Reason: verify.OK, Name: "Loyalty card", Address: "0xabc", Holder: "bb1holder", At: time.Now(),
+		Nonce: "0123456789abcdef0123456789abcdef"}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, h := range hubs {
+			h.Verdict(v)
+		}
+	}
+	b.StopTimer()
+	cancel()
+	for _, c := range done {
+		<-c
+	}
+}

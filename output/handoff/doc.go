@@ -20,7 +20,8 @@
 //     goroutine over a buffered channel, never waiting: when the buffer is
 //     full (the store stalled for seconds) the message is dropped and
 //     counted, the door is not held. Its cost is measured by
-//     BenchmarkHand.
+//     BenchmarkHand and BenchmarkVerdict; what the queue's store writes
+//     cost the durable redemption by BenchmarkRedeemWithHandoff.
 //   - The writer appends what has arrived to each output's queue in the
 //     store (store.HandoffAppend), in one fsync'd transaction per batch, and
 //     wakes the outputs' deliverers. A message handed over in the last

@@ -41,8 +41,12 @@ type Config struct {
 	Fleet     Fleet     `yaml:"fleet"`
 	// Access gates entry on badges held (see access.go).
 	Access Access `yaml:"access"`
-	// Outputs hand each verdict to a till or loyalty service (outputs.go).
-	Outputs []Output `yaml:"outputs"`
+	// Inputs are where codes come from besides the camera (a 2D barcode
+	// scanner yielding text): registered kinds, see plugin.go.
+	Inputs []Plugin `yaml:"inputs"`
+	// Outputs hear every verdict after the kiosk's signal showed it (a
+	// webhook, an MQTT topic): registered kinds, see plugin.go.
+	Outputs []Plugin `yaml:"outputs"`
 
 	// path is the file the config came from; relative paths in it are taken
 	// relative to its folder.
@@ -136,6 +140,17 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
+	if err := validatePlugins("inputs", c.Inputs); err != nil {
+		return err
+	}
+	for i, p := range c.Inputs {
+		if p.Name == "camera" {
+			return keyErr(fmt.Sprintf("inputs[%d].name", i), "camera is the camera: section's input: name this one apart")
+		}
+	}
+	if err := validatePlugins("outputs", c.Outputs); err != nil {
+		return err
+	}
 	if c.Access.Gated() && c.BitBadges.ClientID == "" {
 		return keyErr("access.require", "needs bitbadges.client_id: the badge owners come from the sync")
 	}
@@ -147,7 +162,7 @@ func (c *Config) Validate() error {
 	if c.Display.Enabled && c.HTTP.Listen == "" {
 		return keyErr("http.listen", "must be set when display.enabled is true: the kiosk's screen is served there")
 	}
-	return c.validateOutputs() // outputs.go
+	return nil
 }
 
 // Dir is the folder of the config file ("" for a config not read from a file).

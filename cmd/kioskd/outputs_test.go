@@ -283,9 +283,10 @@ func TestOutputsKeptAndDropped(t *testing.T) {
 // kioskd at start with a message naming the key and exit code 2.
 func TestOutputsConfigErrors(t *testing.T) {
 	for _, c := range []struct{ name, outputs, want string }{
-		{"no key", "  - {name: till, kind: webhook, url: https://till.invalid/hook}\n", "outputs[0]: secret_file (or $KIOSKD_OUTPUT_TILL_SECRET) is required"},
-		{"bad ca", "  - {name: till, kind: webhook, url: https://till.invalid/hook, secret_file: api_key, ca_file: api_key}\n", "outputs[0]: ca_file: api_key holds no PEM certificate"},
-		{"mqtt without broker", "  - {name: pos, kind: mqtt, topic: t}\n", "outputs[0].broker"},
+		{"no key", "  - {name: till, kind: webhook, url: https://till.invalid/hook}\n", "output till: secret_file (or $KIOSKD_OUTPUT_TILL_SECRET) is required"},
+		{"bad ca", "  - {name: till, kind: webhook, url: https://till.invalid/hook, secret_file: api_key, ca_file: api_key}\n", "output till: ca_file: api_key holds no PEM certificate"},
+		{"mqtt without broker", "  - {name: pos, kind: mqtt, topic: t}\n", "outputs[0] (pos, line 24): broker: must not be empty"},
+		{"unknown key", "  - {name: till, kind: webhook, url: https://till.invalid/hook, retries: 3}\n", "outputs[0] (till, line 24): field retries not found"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, "outputs:\n"+c.outputs)

@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kioskd/kioskd/internal/backoff"
 	"github.com/kioskd/kioskd/store"
-	ksync "github.com/kioskd/kioskd/sync"
 )
 
 // Message is one queued payload as a Sender sends it.
@@ -50,7 +50,7 @@ type Queue interface {
 	HandoffQueueOf(output string) (store.HandoffQueue, error)
 }
 
-// Backoff is the wait after the n-th consecutive failure (sync.Backoff).
+// Backoff is the wait after the n-th consecutive failure (backoff.Policy).
 type Backoff interface {
 	Delay(n int) time.Duration
 }
@@ -92,8 +92,9 @@ type Options struct {
 	Kiosk, Input string
 	// Now is the clock; nil = time.Now.
 	Now func() time.Time
-	// Backoff between failed attempts; nil = the sync's backoff from
-	// DefaultBackoffMin to DefaultBackoffMax, with jitter.
+	// Backoff between failed attempts; nil = kioskd's one backoff
+	// (internal/backoff) from DefaultBackoffMin to DefaultBackoffMax, with
+	// equal jitter.
 	Backoff Backoff
 	// Buffer is how many messages may wait in memory for the writer;
 	// 0 = DefaultBuffer.
@@ -147,7 +148,7 @@ func New(o Options, outputs []Output) (*Hub, error) {
 		o.Now = time.Now
 	}
 	if o.Backoff == nil {
-		o.Backoff = ksync.Backoff{Min: DefaultBackoffMin, Max: DefaultBackoffMax}
+		o.Backoff = backoff.Policy{Min: DefaultBackoffMin, Max: DefaultBackoffMax, Low: 0.5, High: 1}
 	}
 	if o.Buffer <= 0 {
 		o.Buffer = DefaultBuffer

@@ -6,6 +6,7 @@ package assembly
 // status line each and their metrics.
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -31,6 +32,24 @@ func outputSecret(cfg *config.Config, i int, log *slog.Logger) func(key, file, e
 		}
 		return v, err
 	}
+}
+
+// preflightOutputs runs each output kind's Preflight (the secrets and files
+// its Open will read) with the Spec Open will get, but no store.
+func preflightOutputs(cfg *config.Config) error {
+	var errs []error
+	log := slog.New(slog.DiscardHandler)
+	for i, p := range cfg.Outputs {
+		kind, err := output.Lookup(p.Kind)
+		if err != nil || kind.Preflight == nil {
+			continue // Check has named an unknown kind
+		}
+		s := output.Spec{Name: p.Name, Kiosk: cfg.KioskID, Decode: p.Decode, Logger: log, Resolve: cfg.Resolve, Secret: outputSecret(cfg, i, log)}
+		if err := kind.Preflight(s); err != nil {
+			errs = append(errs, fmt.Errorf("output %s: %w", p.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // handoffStatus is one hand-off output's state (an output that has one).

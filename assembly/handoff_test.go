@@ -75,3 +75,32 @@ func TestStoredOutputs(t *testing.T) {
 		t.Fatalf("outputs %q, healthy %v, problems %q", got, s.Healthy, s.Problems)
 	}
 }
+
+// A reload whose output would fail at start (no key, a CA file that is not
+// one, a bad login) is refused by the preflight, naming the output.
+func TestPreflightOutputs(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "till.key"), []byte("k3y\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "login"), []byte("no colon here\n"), 0o600)
+	for _, c := range []struct{ name, outputs, want string }{
+		{"fine", "  - {name: till, kind: webhook, url: https://till/x, secret_file: till.key}\n  - {name: pos, kind: mqtt, broker: mqtt://b, topic: t}\n", ""},
+		{"no key", "  - {name: till, kind: webhook, url: https://till/x}\n", "output till: secret_file (or $KIOSKD_OUTPUT_TILL_SECRET) is required"},
+		{"missing key file", "  - {name: till, kind: webhook, url: https://till/x, secret_file: gone.key}\n", "outputs[0].secret_file"},
+		{"not a CA", "  - {name: till, kind: webhook, url: https://till/x, secret_file: till.key, ca_file: till.key}\n", "output till: ca_file: till.key holds no PEM certificate"},
+		{"bad login", "  - {name: pos, kind: mqtt, broker: mqtt://b, topic: t, credentials_file: login}\n", "output pos: credentials_file: credentials: expected username:password"},
+	} {
+		path := filepath.Join(dir, c.name+".yaml")
+		os.WriteFile(path, []byte("state_dir: "+dir+"\noutputs:\n"+c.outputs), 0o600)
+		cfg, err := config.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = Preflight(&cfg)
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "k3y") {
+			t.Errorf("%s: the error quotes the key", c.name)
+		}
+	}
+}

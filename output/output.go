@@ -80,6 +80,10 @@ type Kind struct {
 	// Check, if set, validates a configuration block without opening
 	// anything (config load, SIGHUP preflight).
 	Check func(decode func(into any) error) error
+	// Preflight, if set, reads what Open will read (secrets, CA files)
+	// without making the output: a SIGHUP reload that would fail at start
+	// is refused while the running configuration stays. Spec.Store is nil.
+	Preflight func(s Spec) error
 }
 
 var kinds = registry.New[Kind]("output kind")

@@ -25,5 +25,13 @@ func init() {
 			}
 			return c.Check()
 		},
+		Preflight: func(s output.Spec) error {
+			var c Config
+			if err := s.Decode(&c); err != nil {
+				return err
+			}
+			_, err := Prepare(c, handoff.EnvFrom(s), "kioskd")
+			return err
+		},
 	})
 }

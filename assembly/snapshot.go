@@ -37,6 +37,7 @@ func (d *Daemon) Snapshot() status.Snapshot {
 	d.fleetStatus(&s)
 	eventsStatus(&s, d.up)
 	d.fillVisits(&s) // visits.go
+	d.outputsStatus(&s) // handoff.go
 	for _, o := range d.outputs {
 		if r, ok := o.(output.Reporter); ok {
 			ps, bad := r.Problems()
@@ -120,6 +121,7 @@ func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service, ver
 			s.Problems = append(s.Problems, d.Problem())
 		}
 	}
+	StoredOutputs(&s, cfg, st) // handoff.go
 	return s
 }
 

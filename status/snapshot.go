@@ -59,6 +59,8 @@ type Snapshot struct {
 	Visits *Visits `json:"visits,omitempty"`
 	// Inputs are the scanners and the camera codes are read at (inputs.go).
 	Inputs []Input `json:"inputs,omitempty"`
+	// Outputs are the hand-off receivers and their queues (outputs.go).
+	Outputs []Output `json:"outputs,omitempty"`
 }
 
 // Camera is the capture side.

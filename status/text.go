@@ -152,6 +152,7 @@ func WriteText(w io.Writer, s Snapshot) error {
 		}
 		line("peer", "%s %s, last seen %s", p.Kiosk, state, stamp(p.LastSeen, loc))
 	}
+	outputLines(line, s.Outputs, loc) // outputs.go
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing status: %w", err)
 	}

@@ -100,4 +100,8 @@ type Verdict struct {
 	VisitCounted bool
 	// Input names where the code was read (CheckOpts.Input).
 	Input string
+	// Nonce is the nonce of the verdict's event in the outbox: its one id,
+	// shared by the event upload and every hand-off output (package
+	// output/handoff); empty for a dry run.
+	Nonce string
 }

@@ -260,6 +260,7 @@ func (v *Verifier) record(ctx context.Context, c CheckOpts, vd Verdict, detail s
 		Nonce: store.NewNonce(), Time: vd.At, Kiosk: v.o.Kiosk, Kind: store.KindVerdict,
 		Accept: vd.Accept, Reason: vd.Reason.String(), Hash: vd.Hash, Detail: detail, Input: c.Input,
 	}
+	vd.Nonce = ev.Nonce
 	if vd.Accept {
 		r := store.Redemption{Hash: vd.Hash, At: vd.At, Kiosk: v.o.Kiosk, Direction: c.Direction, Nonce: ev.Nonce}
 		err := v.st.Redeem(ctx, r, ev)
@@ -287,6 +288,7 @@ func (v *Verifier) fail(c CheckOpts, vd Verdict, doing string, err error) Verdic
 	if !c.DryRun {
 		ev := store.Event{Nonce: store.NewNonce(), Time: vd.At, Kiosk: v.o.Kiosk, Kind: store.KindVerdict,
 			Reason: Error.String(), Hash: vd.Hash, Detail: doing, Input: c.Input}
+		vd.Nonce = ev.Nonce
 		err := v.st.AppendEvent(ev)
 		v.wrote(err)
 		if err != nil {

@@ -68,8 +68,9 @@ func (v *Verifier) recordChecked(ctx context.Context, c CheckOpts, vd Verdict, d
 	}
 	ev := store.Event{
 		Nonce: store.NewNonce(), Time: vd.At, Kiosk: v.o.Kiosk, Kind: store.KindVerdict,
-		Accept: true, Reason: vd.Reason.String(), Hash: vd.Hash, Detail: detail,
+		Accept: true, Reason: vd.Reason.String(), Hash: vd.Hash, Detail: detail, Input: c.Input,
 	}
+	vd.Nonce, vd.Input = ev.Nonce, c.Input
 	r := store.Redemption{Hash: vd.Hash, At: vd.At, Kiosk: v.o.Kiosk, Direction: c.Direction, Nonce: ev.Nonce}
 	vs, err := v.vst.RecordVisit(ctx, r, ev, vd.Holder, v.visits)
 	v.wrote(err)

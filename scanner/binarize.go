@@ -37,8 +37,13 @@ type binImage struct {
 	bpr    int
 	bits   []byte
 	bp     []int32 // per-block black point
-	hsum   []int32 // bp summed over 5 blocks across, then 5 down (win)
-	win    []int32
+	blo    []uint8 // per-block minimum
+	brange []uint8 // per-block max-min
+	// noise is the contrast of a quiet block in the last binarized image
+	// (rangeQuantile), floor the contrast a block needed to count.
+	noise, floor int
+	hsum         []int32 // bp summed over 5 blocks across, then 5 down (win)
+	win          []int32
 	// One block row's lane-wise statistics (see blockRowStats).
 	rsum, rmin, rmax []uint64
 	mat              *gozxing.BitMatrix
@@ -77,6 +82,8 @@ func (b *binImage) resize(w, h int) {
 	b.bpr = (w + 63) / 64 * 8
 	b.bits = make([]byte, b.bpr*h)
 	b.bp = make([]int32, b.bw*b.bh)
+	b.blo = make([]uint8, b.bw*b.bh)
+	b.brange = make([]uint8, b.bw*b.bh)
 	b.hsum = make([]int32, b.bw*b.bh)
 	b.win = make([]int32, b.bw*b.bh)
 	b.rsum, b.rmin, b.rmax = make([]uint64, b.bw), make([]uint64, b.bw), make([]uint64, b.bw)
@@ -92,15 +99,21 @@ func (b *binImage) at(x, y int) bool {
 }
 
 // binarize thresholds p into b.bits. Each 8×8 block gets a black point: its
-// mean when the block has contrast (max-min > minRange), otherwise a guess
-// that the flat block is background (half its minimum, or its dark
+// mean when the block has contrast (max-min above the floor), otherwise a
+// guess that the flat block is background (half its minimum, or its dark
 // neighbours' level when they are darker). Each pixel is then compared with
 // the average black point of the 5×5 blocks around its own.
-func (b *binImage) binarize(p plane, minRange int) {
+//
+// The floor is minRange; adaptive raises it to what noise alone gives a
+// block of this image (see noiseFloor), so that a noisy frame's flat wall
+// stays flat instead of having its noise thresholded into runs. Only for
+// smoothed noisy frames: on clean photos it loses faint modules.
+func (b *binImage) binarize(p plane, minRange int, adaptive bool) {
 	b.resize(p.w, p.h)
 	b.src.p = p
 	b.packed = false
 	w, h, bw, bh := p.w, p.h, b.bw, b.bh
+	var hist [256]int32
 	for by := 0; by < bh; by++ {
 		y0 := by << blockShift
 		if y0 > h-blockSize {
@@ -124,21 +137,35 @@ func (b *binImage) binarize(p plane, minRange int) {
 				sum, lo, hi = blockStats(p, x0, x1, y0, y1)
 			}
 			n := (y1 - y0) * (x1 - x0)
-			var bp int
-			if hi-lo > minRange {
-				bp = sum / n
-			} else {
-				bp = lo / 2
-				// A flat block inside a dark module area: use the darker
-				// neighbours' level so the whole module stays dark.
-				if by > 0 && bx > 0 {
-					nb := (int(b.bp[(by-1)*bw+bx]) + 2*int(b.bp[by*bw+bx-1]) + int(b.bp[(by-1)*bw+bx-1])) / 4
-					if lo < nb {
-						bp = nb
-					}
+			i := by*bw + bx
+			b.bp[i] = int32(sum / n)
+			b.blo[i], b.brange[i] = uint8(lo), uint8(hi-lo)
+			hist[hi-lo]++
+		}
+	}
+	b.noise = rangeQuantile(&hist, bw*bh)
+	floor := minRange
+	if adaptive {
+		floor = max(minRange, noiseFloor(b.noise))
+	}
+	b.floor = floor
+	for by := 0; by < bh; by++ {
+		for bx := 0; bx < bw; bx++ {
+			i := by*bw + bx
+			if int(b.brange[i]) > floor {
+				continue // the mean, set above
+			}
+			lo := int(b.blo[i])
+			bp := lo / 2
+			// A flat block inside a dark module area: use the darker
+			// neighbours' level so the whole module stays dark.
+			if by > 0 && bx > 0 {
+				nb := (int(b.bp[(by-1)*bw+bx]) + 2*int(b.bp[by*bw+bx-1]) + int(b.bp[(by-1)*bw+bx-1])) / 4
+				if lo < nb {
+					bp = nb
 				}
 			}
-			b.bp[by*bw+bx] = int32(bp)
+			b.bp[i] = int32(bp)
 		}
 	}
 	b.windowSums()

@@ -334,8 +334,10 @@ func TestDecodeBusyScene(t *testing.T) {
 				t.Fatalf("decoded %q from a pattern", got)
 			}
 		}
-		if s := d.Stats(); s.Busy != 4 || s.Reads > 4 {
-			t.Errorf("stats %+v: want 4 busy frames and at most one (window) read each", s)
+		// Such a pattern is also noise to the noise estimate: smoothed, it
+		// may not look like a code at all; if it does, it must be busy.
+		if s := d.Stats(); s.Gated > s.Busy || s.Reads > 4 {
+			t.Errorf("stats %+v: want every gated frame busy and at most one (window) read each", s)
 		}
 	})
 }

@@ -1,0 +1,163 @@
+package scanner
+
+import "encoding/binary"
+
+// Sensor noise is what derails the pipeline on a cheap camera in a dim
+// venue: with σ above a few grey levels, every 8×8 block of a flat wall has
+// "contrast", the local threshold cuts through the noise, and the rows fill
+// with short runs, some of them in 1:1:3:1:1. The finder scan then visits
+// every one of them, the gate passes on chance triples, and gozxing runs on
+// frames that hold nothing. So the noise is estimated once per frame and,
+// when it is high, the frame is smoothed before it is binarized, and the
+// contrast a block needs to count as more than flat grows with the noise.
+
+// noiseRowStep: the estimate reads every noiseRowStep-th row.
+const noiseRowStep = 8
+
+// noiseLevel estimates the sensor noise of p, in grey levels ×4 (σ×4):
+// the median of |2v - left - right| over a sample of rows. For Gaussian
+// noise of σ that second difference has a deviation of σ√6, and the median
+// of its absolute value is 0.674·σ√6 ≈ 1.65σ. Edges and texture are a
+// minority of pixels in a camera frame and move the median little. No
+// allocation: the histogram lives on the stack.
+func noiseLevel(p plane) int {
+	var hist [256]int32
+	n := 0
+	for y := noiseRowStep / 2; y < p.h; y += noiseRowStep {
+		row := p.y[y*p.stride : y*p.stride+p.w]
+		for x := 1; x+1 < len(row); x++ {
+			d := 2*int(row[x]) - int(row[x-1]) - int(row[x+1])
+			if d < 0 {
+				d = -d
+			}
+			hist[min(d, 255)]++
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	half, acc := int32(n/2), int32(0)
+	for v, c := range hist {
+		acc += c
+		if acc > half {
+			// σ×4 ≈ 4·median/1.65
+			return (v*40 + 8) / 16
+		}
+	}
+	return 255 * 40 / 16
+}
+
+// box3 smooths p with a 3×3 box filter into *buf (grown once and
+// reused); it divides the noise's σ by 3. Eight
+// pixels at a time (SWAR, as in blockRowStats): the column sums of three
+// rows go into 16-bit lanes, even and odd pixels apart, where a pixel's
+// horizontal neighbours are the other word's lanes shifted by one. The
+// division by 9 is ×7>>6 (÷9.14: a 1.5 % darker image, which a local
+// threshold does not notice), which cannot overflow a lane (2295×7 < 2^16).
+func box3(p plane, buf *[]byte) plane {
+	w, h := p.w, p.h
+	if cap(*buf) < w*h {
+		*buf = make([]byte, w*h)
+	}
+	nk := w / 8
+	out := (*buf)[:w*h]
+	for y := 0; y < h; y++ {
+		ra := p.y[max(y-1, 0)*p.stride:][:w]
+		rb := p.y[y*p.stride:][:w]
+		rc := p.y[min(y+1, h-1)*p.stride:][:w]
+		orow := out[y*w : y*w+w]
+		if nk >= 3 {
+			_, o0 := col3(ra, rb, rc, 0)
+			e1, o1 := col3(ra, rb, rc, 8)
+			for x := 8; x+16 <= w; x += 8 {
+				e2, o2 := col3(ra, rb, rc, x+8)
+				prev := o1<<16 | o0>>48 // lane i: pixel x+2i-1
+				next := e1>>16 | e2<<48 // lane i: pixel x+2i+2
+				es := (prev + e1 + o1) * 7 >> 6 & low16
+				os := (e1 + o1 + next) * 7 >> 6 & low16
+				binary.LittleEndian.PutUint64(orow[x:x+8], es|os<<8)
+				o0, e1, o1 = o1, e2, o2
+			}
+		}
+		// The first and last words and the tail, one pixel at a time,
+		// with the edge pixels repeated.
+		edge := func(x int) {
+			l, r := max(x-1, 0), min(x+1, w-1)
+			s := int(ra[l]) + int(ra[x]) + int(ra[r]) + int(rb[l]) + int(rb[x]) + int(rb[r]) + int(rc[l]) + int(rc[x]) + int(rc[r])
+			orow[x] = byte(s * 7 >> 6)
+		}
+		for x := 0; x < min(8, w); x++ {
+			edge(x)
+		}
+		for x := max(8*(nk-1), 8); x < w; x++ {
+			edge(x)
+		}
+	}
+	return plane{y: out, w: w, h: h, stride: w}
+}
+
+// quietQuantile is the share of blocks taken as the quiet background: a
+// code fills at most about half of a frame, edges and texture some more.
+const quietQuantile = 4 // 1/4
+
+// rangeQuantile is the contrast (max-min) of the block at 1/quietQuantile
+// of the blocks sorted by contrast, from their histogram: on a camera
+// frame, what noise (and fine texture) alone give an 8×8 block.
+func rangeQuantile(hist *[256]int32, n int) int {
+	q, acc := int32(n/quietQuantile), int32(0)
+	for v, c := range hist {
+		acc += c
+		if acc > q {
+			return v
+		}
+	}
+	return 255
+}
+
+// noiseFloor is the contrast a block needs to count as more than flat when
+// quiet blocks show q: the largest of many noise-only blocks reaches about
+// 1.4 times the typical one (64 Gaussian samples span about 4.8σ, the
+// widest of thousands of blocks 6.5σ). Capped so that a busy scene does
+// not make a code's blocks (contrast 85 and more even when dim) flat.
+func noiseFloor(q int) int { return min(q*7/5, noiseFloorCap) }
+
+const noiseFloorCap = 64
+
+// col3 sums the 8 pixels at x of three rows column by column: even pixels
+// in the lanes of the first result, odd ones in the second.
+func col3(ra, rb, rc []byte, x int) (ev, od uint64) {
+	a := binary.LittleEndian.Uint64(ra[x : x+8])
+	b := binary.LittleEndian.Uint64(rb[x : x+8])
+	c := binary.LittleEndian.Uint64(rc[x : x+8])
+	return a&low16 + b&low16 + c&low16, a>>8&low16 + b>>8&low16 + c>>8&low16
+}
+
+// quietRange is rangeQuantile over every quietRowStep-th block row of p:
+// the contrast a quiet 8×8 block of this frame shows, from a sample, before
+// deciding whether to smooth it. It uses b's row statistics buffers.
+func (b *binImage) quietRange(p plane) int {
+	b.resize(p.w, p.h)
+	if p.w < blockSize || p.h < blockSize {
+		return 0
+	}
+	var hist [256]int32
+	n := 0
+	for y0 := blockSize; y0+blockSize <= p.h; y0 += quietRowStep * blockSize {
+		b.blockRowStats(p, y0, y0+blockSize)
+		for bx := range b.bw {
+			_, lo, hi := laneStats(b.rsum[bx], b.rmin[bx], b.rmax[bx])
+			hist[hi-lo]++
+			n++
+		}
+	}
+	return rangeQuantile(&hist, n)
+}
+
+const quietRowStep = 4
+
+// noisyRange is the quiet blocks' contrast above which a frame is smoothed
+// (box3) before it is binarized: about σ 5 of Gaussian noise. Below it the
+// finder scan does not drown in runs, and smoothing would only cost time
+// and blur small modules.
+const noisyRange = 24

@@ -63,11 +63,20 @@ type binImage struct {
 	area     [2]image.Rectangle
 	areaSize [2]int // the smallest finder pattern of that triple
 	over     [2]int // distinct places found beyond maxCands
+	// strict makes the finder scan check each place's diagonal too, and
+	// count only places seen on minRows rows: for smoothed noisy frames,
+	// whose mottled texture shows chance 1:1:3:1:1 runs.
+	strict bool
 }
 
-// cand is a place that looks like a finder pattern: its centre, and its
-// width (7 modules) as first seen.
-type cand struct{ x, y, size int }
+// cand is a place that looks like a finder pattern: its centre, its width
+// (7 modules) as first seen, and how many rows confirmed it. A finder
+// pattern's centre spans at least three pixel rows, each of which shows it;
+// a chance arrangement of noise or texture mostly shows on one.
+type cand struct{ x, y, size, rows int }
+
+// minRows is how many rows must show a finder-like place for it to count.
+const minRows = 2
 
 // maxCands bounds the candidates kept per polarity; a code has three.
 const maxCands = 24
@@ -320,7 +329,15 @@ func (b *binImage) finderHits() (dark, light int) {
 // corners of a code (pairwise at least 9 modules apart, roughly a right
 // isosceles triangle), else the number of candidates.
 func (b *binImage) triples(pol int) int {
-	cs := b.cands[pol][:b.ncand[pol]]
+	var keep [maxCands]cand
+	n := 0
+	for _, c := range b.cands[pol][:b.ncand[pol]] {
+		if c.rows >= minRows || !b.strict {
+			keep[n] = c
+			n++
+		}
+	}
+	cs := keep[:n]
 	b.area[pol] = image.Rectangle{}
 	best := 0 // the smallest pattern of the best triple so far
 	for i := 0; i < len(cs); i++ {
@@ -427,21 +444,31 @@ func (b *binImage) hit(x, y int, runs [5]int, c byte) {
 	tot := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
 	cx := x - runs[4] - runs[3] - runs[2]/2 - 1
 	cy, ok := b.columnOK(cx, y, tot, c)
-	if !ok {
+	if !ok || (b.strict && !b.diagonalOK(cx, cy, tot, c)) {
 		return
 	}
 	pol := int(c ^ 1)
 	cs := b.cands[pol][:b.ncand[pol]]
-	for _, k := range cs {
-		if abs(k.x-cx)*2 <= k.size && abs(k.y-cy)*2 <= k.size {
+	for i := range cs {
+		if k := &cs[i]; abs(k.x-cx)*2 <= k.size && abs(k.y-cy)*2 <= k.size {
+			k.rows++
 			return
 		}
 	}
 	if len(cs) < maxCands {
-		b.cands[pol][len(cs)] = cand{cx, cy, tot}
+		b.cands[pol][len(cs)] = cand{cx, cy, tot, 1}
 		b.ncand[pol]++
-	} else {
-		b.over[pol]++
+		return
+	}
+	b.over[pol]++
+	// Full: the place takes the slot of one seen on a single row that the
+	// scan has left behind (it can gain no more rows), so that the noise
+	// of the upper part of a frame does not crowd out a code below.
+	for i := range cs {
+		if k := &cs[i]; b.strict && k.rows < minRows && k.y+k.size < y {
+			*k = cand{cx, cy, tot, 1}
+			return
+		}
 	}
 }
 
@@ -458,6 +485,52 @@ func ratioOK(r [5]int) bool {
 		}
 	}
 	return 4*abs(7*r[2]-3*tot) < 9*tot
+}
+
+// diagonalOK checks the diagonal through a place's centre (x, y), of
+// colour c, for runs of roughly 1:1:3:1:1: a blob of texture that passed
+// across and down rarely passes there too.
+func (b *binImage) diagonalOK(x, y, tot int, c byte) bool {
+	if x < 0 || x >= b.w || y < 0 || y >= b.h || b.at(x, y) != (c == 1) {
+		return false
+	}
+	is := func(k int, col byte) bool {
+		xx, yy := x+k, y+k
+		return xx >= 0 && yy >= 0 && xx < b.w && yy < b.h && b.at(xx, yy) == (col == 1)
+	}
+	limit := 2 * tot
+	var r [5]int
+	up, down := 0, 0
+	for is(up, c) && -up < limit {
+		up--
+	}
+	for is(down, c) && down < limit {
+		down++
+	}
+	r[2] = down - up - 1
+	col := 1 - c
+	for k := 0; k < 2; k++ {
+		n := 0
+		for is(up, col) && n < limit {
+			up--
+			n++
+		}
+		r[1-k] = n
+		n = 0
+		for is(down, col) && n < limit {
+			down++
+			n++
+		}
+		r[3+k] = n
+		col = 1 - col
+	}
+	if r[0] == 0 || r[4] == 0 {
+		return false
+	}
+	// Along the diagonal a pattern spans from 1 to √2 times its row width
+	// (by its rotation); ratioOK's slack covers the rest.
+	vt := r[0] + r[1] + r[2] + r[3] + r[4]
+	return 2*vt >= tot && vt <= 2*tot && ratioOK(r)
 }
 
 // columnOK checks the column through (x, y), whose pixel has colour c, for

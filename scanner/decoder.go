@@ -221,6 +221,7 @@ func (d *Decoder) decodeTrack(p plane) (string, bool) {
 	}
 	b := &d.track
 	b.binarize(crop, minRange, d.noisy)
+	b.strict = d.noisy
 	dark, light := b.finderHits()
 	if (d.inv && light < gateMin) || (!d.inv && dark < gateMin) || b.busy(b2i(d.inv)) {
 		return "", false
@@ -254,6 +255,7 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 func (d *Decoder) decodeOn(p, raw plane, smooth bool, seq uint64, half bool) (text string, ok, gated bool) {
 	b := &d.full
 	b.binarize(p, minRange, smooth)
+	b.strict = smooth
 	dark, light := b.finderHits()
 	if d.o.NoInverted {
 		light = 0

@@ -42,8 +42,10 @@ type binImage struct {
 	// noise is the contrast of a quiet block in the last binarized image
 	// (rangeQuantile), floor the contrast a block needed to count.
 	noise, floor int
-	hsum         []int32 // bp summed over 5 blocks across, then 5 down (win)
-	win          []int32
+	// lum and contrast: see quietRange.
+	lum, contrast int
+	hsum          []int32 // bp summed over 5 blocks across, then 5 down (win)
+	win           []int32
 	// One block row's lane-wise statistics (see blockRowStats).
 	rsum, rmin, rmax []uint64
 	mat              *gozxing.BitMatrix

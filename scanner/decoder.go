@@ -110,6 +110,8 @@ type Decoder struct {
 	stats           DecoderStats
 	last            Pass
 	misses          int // frames in a row that looked like a code but were not
+	lastHint        Hint
+	seen            int // the largest finder-like pattern of a code-like triple, this frame
 }
 
 // roiFrames is for how many frames after a decode the region is retried.
@@ -151,7 +153,7 @@ func (d *Decoder) ForgetRegion() { d.roi, d.roiTTL, d.held = image.Rectangle{}, 
 // Decode returns the text of a QR code in f, if it finds one. f.Y is only
 // read during the call.
 func (d *Decoder) Decode(f Frame) (text string, ok bool) {
-	d.last = PassNone
+	d.last, d.lastHint, d.seen = PassNone, HintNone, 0
 	p := plane{y: f.Y, w: f.Width, h: f.Height, stride: f.Stride}
 	if !p.valid() || p.w < 21 || p.h < 21 {
 		return "", false
@@ -170,6 +172,9 @@ func (d *Decoder) Decode(f Frame) (text string, ok bool) {
 		text, ok = d.decodeROI(p)
 	}
 	d.held = ok
+	if !ok {
+		d.lastHint = d.hintFor()
+	}
 	return text, ok
 }
 
@@ -264,6 +269,13 @@ func (d *Decoder) decodeOn(p, raw plane, smooth bool, seq uint64, half bool) (te
 	gated = dark >= gateMin || light >= gateMin
 	if gated {
 		d.stats.Gated++
+		// The hint believes the smoothed scan of a noisy frame only: the
+		// raw one finds chance triples in the noise.
+		for pol, n := range [2]int{dark, light} {
+			if n >= gateMin && smooth == d.noisy {
+				d.seen = max(d.seen, b.areaSize[pol])
+			}
+		}
 	}
 	pols := [2]bool{dark >= gateMin || every, (light >= gateMin || every) && !d.o.NoInverted}
 	// Full-frame reads only where the scene is not too busy for gozxing;
@@ -369,7 +381,8 @@ func (d *Decoder) decodeOn(p, raw plane, smooth bool, seq uint64, half bool) (te
 	if half && p.w >= 80 && p.h >= 80 && (seq%2 == 0 || pols[0] || pols[1]) {
 		hp := downscale2(raw, &d.halfY)
 		h := &d.half
-		h.binarize(hp, minRange, false)
+		h.binarize(hp, minRange, smooth)
+		h.strict = smooth
 		hd, hl := h.finderHits()
 		hpols := [2]bool{(hd >= gateMin || every) && !h.busy(0), (hl >= gateMin || every) && !d.o.NoInverted && !h.busy(1)}
 		for i, inv := range [2]bool{false, true} {

@@ -104,8 +104,11 @@ const quietQuantile = 4 // 1/4
 // rangeQuantile is the contrast (max-min) of the block at 1/quietQuantile
 // of the blocks sorted by contrast, from their histogram: on a camera
 // frame, what noise (and fine texture) alone give an 8×8 block.
-func rangeQuantile(hist *[256]int32, n int) int {
-	q, acc := int32(n/quietQuantile), int32(0)
+func rangeQuantile(hist *[256]int32, n int) int { return histQuantile(hist, n/quietQuantile) }
+
+// histQuantile is the value of the (k+1)-th smallest entry of a histogram.
+func histQuantile(hist *[256]int32, k int) int {
+	q, acc := int32(k), int32(0)
 	for v, c := range hist {
 		acc += c
 		if acc > q {
@@ -135,23 +138,32 @@ func col3(ra, rb, rc []byte, x int) (ev, od uint64) {
 
 // quietRange is rangeQuantile over every quietRowStep-th block row of p:
 // the contrast a quiet 8×8 block of this frame shows, from a sample, before
-// deciding whether to smooth it. It uses b's row statistics buffers.
+// deciding whether to smooth it. It uses b's row statistics buffers, and
+// leaves the sample's mean level in b.lum and the contrast of its busiest
+// tenth of blocks in b.contrast (for Hint).
 func (b *binImage) quietRange(p plane) int {
 	b.resize(p.w, p.h)
 	if p.w < blockSize || p.h < blockSize {
 		return 0
 	}
 	var hist [256]int32
-	n := 0
+	n, sum := 0, 0
 	for y0 := blockSize; y0+blockSize <= p.h; y0 += quietRowStep * blockSize {
 		b.blockRowStats(p, y0, y0+blockSize)
 		for bx := range b.bw {
-			_, lo, hi := laneStats(b.rsum[bx], b.rmin[bx], b.rmax[bx])
+			s, lo, hi := laneStats(b.rsum[bx], b.rmin[bx], b.rmax[bx])
 			hist[hi-lo]++
+			sum += s
 			n++
 		}
 	}
-	return rangeQuantile(&hist, n)
+	if n == 0 {
+		b.lum, b.contrast = 0, 0
+		return 0
+	}
+	b.lum = sum / (n * blockSize * blockSize)
+	b.contrast = histQuantile(&hist, n*9/10)
+	return histQuantile(&hist, n/quietQuantile)
 }
 
 const quietRowStep = 4

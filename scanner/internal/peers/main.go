@@ -38,12 +38,19 @@ func main() {
 	blackbox := flag.String("blackbox", "scanner/testdata/qr-blackbox", "black-box image sets")
 	iters := flag.Int("n", 200, "decodes per frame when timing")
 	skipRate := flag.Bool("no-rate", false, "skip the decode-rate part")
+	cam := flag.Bool("camera", false, "only the camera corpus report (camera.go)")
+	manifest := flag.String("manifest", "scanner/testdata/camera-corpus.tsv", "camera corpus manifest, with -camera")
+	camN := flag.Int("camera-n", 3, "decodes per frame when timing the camera corpus")
 	flag.Parse()
 	tmp, err := os.MkdirTemp("", "kioskd-peers-")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
+	if *cam {
+		camera(*bin, *manifest, tmp, *camN)
+		return
+	}
 	if !*skipRate {
 		rate(*bin, *blackbox, tmp)
 	}

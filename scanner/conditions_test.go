@@ -406,19 +406,19 @@ func TestDecodeConditionsReport(t *testing.T) {
 			}
 			x := tot[nm]
 			tot[nm] = [2]int{x[0] + reads, x[1] + falses}
-			fmt.Fprintf(&sb, " | %2d (%d) %6.2f %6.2f      ", reads, falses, median(ms), median(missMs))
+			fmt.Fprintf(&sb, " | %2d (%d) %6.2f %6.2f      ", reads, falses, medianMs(ms), medianMs(missMs))
 		}
 		sb.WriteString("\n")
 	}
 	fmt.Fprintf(&sb, "%-14s", "total")
 	for _, nm := range names {
-		fmt.Fprintf(&sb, " | %3d (%d) %6.2f             ", tot[nm][0], tot[nm][1], median(allMs[nm]))
+		fmt.Fprintf(&sb, " | %3d (%d) %6.2f             ", tot[nm][0], tot[nm][1], medianMs(allMs[nm]))
 	}
 	sb.WriteString("\n")
 	t.Log("\n" + sb.String())
 }
 
-func median(v []float64) float64 {
+func medianMs(v []float64) float64 {
 	if len(v) == 0 {
 		return math.NaN()
 	}

@@ -238,16 +238,16 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 	// A noisy frame is smoothed first and read with a noise-aware
 	// binarizer (see denoise.go): that is what keeps an empty noisy scene
 	// cheap. The frame as it is gets the passes too when the smoothed one
-	// looked like a code but was not read, and always for stills: smoothing
-	// costs small modules, and the raw passes are what clean photos need.
-	d.noisy = d.full.quietRange(p) >= noisyRange
+	// looked like a code but was not read: smoothing costs small modules.
+	q := d.full.quietRange(p)
+	d.noisy = q >= noisyRange && q <= noisyMax
 	if !d.noisy {
 		t, ok, _ := d.decodeOn(p, p, false, seq, true)
 		return t, ok
 	}
 	sp := box3(p, &d.smoothY)
-	t, ok, gated := d.decodeOn(sp, p, true, seq, seq != 0)
-	if ok || (!gated && seq != 0) {
+	t, ok, gated := d.decodeOn(sp, p, true, seq, true)
+	if ok || !gated {
 		return t, ok
 	}
 	t, ok, _ = d.decodeOn(p, p, false, seq, true)

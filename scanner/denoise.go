@@ -173,3 +173,8 @@ const quietRowStep = 4
 // finder scan does not drown in runs, and smoothing would only cost time
 // and blur small modules.
 const noisyRange = 24
+
+// noisyMax: quiet blocks with more contrast than this are not noise (σ 16
+// with texture gives about 90) but a frame filled by a code or a busy
+// high-contrast scene, which the raw passes read as before.
+const noisyMax = 120

@@ -446,7 +446,7 @@ func (b *binImage) hit(x, y int, runs [5]int, c byte) {
 	tot := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
 	cx := x - runs[4] - runs[3] - runs[2]/2 - 1
 	cy, ok := b.columnOK(cx, y, tot, c)
-	if !ok || (b.strict && !b.diagonalOK(cx, cy, tot, c)) {
+	if !ok || (b.strict && !b.diagonalOK(cx, cy, tot, c, 1) && !b.diagonalOK(cx, cy, tot, c, -1)) {
 		return
 	}
 	pol := int(c ^ 1)
@@ -489,15 +489,16 @@ func ratioOK(r [5]int) bool {
 	return 4*abs(7*r[2]-3*tot) < 9*tot
 }
 
-// diagonalOK checks the diagonal through a place's centre (x, y), of
-// colour c, for runs of roughly 1:1:3:1:1: a blob of texture that passed
-// across and down rarely passes there too.
-func (b *binImage) diagonalOK(x, y, tot int, c byte) bool {
+// diagonalOK checks a diagonal (dir 1: down to the right, -1: up) through a
+// place's centre (x, y), of colour c, for runs of roughly 1:1:3:1:1: a blob
+// of texture that passed across and down rarely passes there too. One of
+// the two suffices: a small rotated pattern's rings can break along one.
+func (b *binImage) diagonalOK(x, y, tot int, c byte, dir int) bool {
 	if x < 0 || x >= b.w || y < 0 || y >= b.h || b.at(x, y) != (c == 1) {
 		return false
 	}
 	is := func(k int, col byte) bool {
-		xx, yy := x+k, y+k
+		xx, yy := x+k, y+dir*k
 		return xx >= 0 && yy >= 0 && xx < b.w && yy < b.h && b.at(xx, yy) == (col == 1)
 	}
 	limit := 2 * tot
@@ -685,3 +686,4 @@ func blockStats(p plane, x0, x1, y0, y1 int) (sum, lo, hi int) {
 	}
 	return sum, lo, hi
 }
+

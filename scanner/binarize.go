@@ -686,4 +686,3 @@ func blockStats(p plane, x0, x1, y0, y1 int) (sum, lo, hi int) {
 	}
 	return sum, lo, hi
 }
-

@@ -429,3 +429,32 @@ func medianMs(v []float64) float64 {
 	}
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
+
+// BenchmarkDecodeConditions decodes each condition's frames (seed set a) as
+// a camera stream's first sight (numbered frames, region forgotten), and
+// reports process CPU time per frame.
+func BenchmarkDecodeConditions(b *testing.B) {
+	for ci, c := range conditions {
+		var frames []Frame
+		for i := 0; i < 4; i++ {
+			s := c.gen(rand.New(rand.NewPCG(seedBase["a"]+uint64(i), uint64(ci))))
+			frames = append(frames, grayFrame(renderCam(b, s)))
+		}
+		b.Run(strings.ReplaceAll(c.name, " ", "-"), func(b *testing.B) {
+			d := NewDecoder(DecoderOptions{})
+			b.ReportAllocs()
+			c0 := cpuTime()
+			n := 0
+			for b.Loop() {
+				f := frames[n%len(frames)]
+				n++
+				f.Seq = uint64(n)
+				d.ForgetRegion()
+				d.Decode(f)
+			}
+			if c := cpuTime() - c0; c > 0 {
+				b.ReportMetric(float64(c.Nanoseconds())/float64(n), "cpu-ns/op")
+			}
+		})
+	}
+}

@@ -11,43 +11,6 @@ import "encoding/binary"
 // when it is high, the frame is smoothed before it is binarized, and the
 // contrast a block needs to count as more than flat grows with the noise.
 
-// noiseRowStep: the estimate reads every noiseRowStep-th row.
-const noiseRowStep = 8
-
-// noiseLevel estimates the sensor noise of p, in grey levels ×4 (σ×4):
-// the median of |2v - left - right| over a sample of rows. For Gaussian
-// noise of σ that second difference has a deviation of σ√6, and the median
-// of its absolute value is 0.674·σ√6 ≈ 1.65σ. Edges and texture are a
-// minority of pixels in a camera frame and move the median little. No
-// allocation: the histogram lives on the stack.
-func noiseLevel(p plane) int {
-	var hist [256]int32
-	n := 0
-	for y := noiseRowStep / 2; y < p.h; y += noiseRowStep {
-		row := p.y[y*p.stride : y*p.stride+p.w]
-		for x := 1; x+1 < len(row); x++ {
-			d := 2*int(row[x]) - int(row[x-1]) - int(row[x+1])
-			if d < 0 {
-				d = -d
-			}
-			hist[min(d, 255)]++
-			n++
-		}
-	}
-	if n == 0 {
-		return 0
-	}
-	half, acc := int32(n/2), int32(0)
-	for v, c := range hist {
-		acc += c
-		if acc > half {
-			// σ×4 ≈ 4·median/1.65
-			return (v*40 + 8) / 16
-		}
-	}
-	return 255 * 40 / 16
-}
-
 // box3 smooths p with the 3×3 binomial kernel (1 2 1 across, 1 2 1 down,
 // /16) into *buf (grown once and reused): it divides the noise's σ by 2.7
 // and, unlike a box, keeps some contrast in modules of 1.5 to 2 pixels

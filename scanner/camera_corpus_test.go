@@ -50,7 +50,7 @@ var cameraFloor = map[synth.Condition]int{
 // bit of a fused multiply-add, so only amd64 checks it; a change in the
 // camera model that changes the frames must come with a new manifest (and
 // new floors), not slip by.
-const cameraDigest = "eb1a62d2768f12a95b93558ab54569c6efcc67682c7bcf04b14d3a43251d3aa2"
+const cameraDigest = "95e17ebd927f5d4283b7dc20f7f4262c334cde36833c92cc44c40771cb37a774"
 
 // skipSlowCorpus skips under the race detector (pure computation over 336
 // frames: minutes there; the Makefile's test-norace step runs it, and a
@@ -81,6 +81,7 @@ func decodeCorpus(t *testing.T, entries []synth.Entry, sum func([]byte)) map[syn
 	for _, c := range synth.Conditions() {
 		out[c] = &cameraTally{}
 	}
+	out[darkMode] = &cameraTally{}
 	// Render the next frames on the other core while this one decodes; the
 	// renderer stops when the test ends, drained or not.
 	type rendered struct {
@@ -116,6 +117,9 @@ func decodeCorpus(t *testing.T, entries []synth.Entry, sum func([]byte)) map[syn
 		text, ok := d.Decode(grayFrame(img))
 		dt := time.Since(t0)
 		tl := out[e.Condition]
+		if e.Shot.Invert && e.Shot.Text != "" {
+			out[darkMode].codes++
+		}
 		switch {
 		case e.Shot.Text == "":
 			tl.empty++
@@ -129,6 +133,9 @@ func decodeCorpus(t *testing.T, entries []synth.Entry, sum func([]byte)) map[syn
 			tl.codes++
 			tl.read++
 			tl.codeTime = append(tl.codeTime, dt)
+			if e.Shot.Invert {
+				out[darkMode].read++
+			}
 		case ok:
 			tl.codes++
 			tl.wrong++
@@ -151,8 +158,12 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
+// darkMode tallies the light-on-dark codes of every condition.
+const darkMode = synth.Condition("dark mode")
+
 func logTallies(t *testing.T, tallies map[synth.Condition]*cameraTally) {
 	t.Helper()
+	defer t.Logf("dark mode: read %d/%d", tallies[darkMode].read, tallies[darkMode].codes)
 	for _, c := range synth.Conditions() {
 		tl := tallies[c]
 		t.Logf("%-11s read %2d/%d (wrong %d), median %5.1f ms; no code: %d false of %d, median %5.1f ms (wall, indicative)",

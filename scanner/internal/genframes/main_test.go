@@ -16,10 +16,13 @@ import (
 // pixels Render gives, named as in the manifest, with the manifest beside.
 func TestCorpus(t *testing.T) {
 	dir := t.TempDir()
-	entries, err := synth.Corpus(11, 1, 1)
+	all, err := synth.Corpus(11, 1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A frame with a code, one without, one compressed: enough to show the
+	// rows and the pixels match, and quick under emulation (test-arm).
+	entries := []synth.Entry{all[0], all[1], all[6]}
 	manifest := filepath.Join(dir, "m.tsv")
 	var buf bytes.Buffer
 	if err := synth.WriteManifest(&buf, "test", entries); err != nil {
@@ -33,8 +36,8 @@ func TestCorpus(t *testing.T) {
 	if err := run([]string{"-corpus", out, "-manifest", manifest}, &stdout); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stdout.String(), "14 frames") {
-		t.Errorf("output %q, want it to count 14 frames", stdout.String())
+	if !strings.Contains(stdout.String(), "3 frames") {
+		t.Errorf("output %q, want it to count 3 frames", stdout.String())
 	}
 	for _, e := range entries {
 		img, err := scanner.LoadImage(filepath.Join(out, e.File), 4096*4096)

@@ -36,7 +36,7 @@ type cameraResult struct {
 // each decoder's read count, false reads, and median CPU time per frame
 // with a code and without: every frame rendered once from the manifest,
 // written as PGM, decoded by all.
-func camera(bin, manifest, tmp string, n int) {
+func camera(bin, manifest, tmp string, n int, list bool) {
 	raw, err := os.ReadFile(manifest)
 	if err != nil {
 		log.Fatal(err)
@@ -107,11 +107,43 @@ func camera(bin, manifest, tmp string, n int) {
 		results[name] = rs
 	}
 	printCamera(os.Stdout, frames, names, results, n)
+	if list {
+		listMisses(os.Stdout, frames, names, results)
+	}
+}
+
+// listMisses names the frames with a code that a peer reads and kioskd
+// does not, for whoever works on the decoder.
+func listMisses(w io.Writer, frames []cameraFrame, names []string, results map[string][]cameraResult) {
+	fmt.Fprintf(w, "\n### Frames a peer reads and kioskd does not\n\n")
+	for i, f := range frames {
+		if f.e.Shot.Text == "" || results["kioskd"][i].ok && results["kioskd"][i].text == f.e.Shot.Text {
+			continue
+		}
+		var by []string
+		for _, nm := range names[1:] {
+			if r := results[nm][i]; r.ok && r.text == f.e.Shot.Text {
+				by = append(by, nm)
+			}
+		}
+		if len(by) > 0 {
+			fmt.Fprintf(w, "- %s (%s): %s\n", f.e.File, strings.Join(by, ", "), f.e.Shot.Params())
+		}
+	}
 }
 
 type cameraCell struct {
 	codes, read, wrong, empty int
 	codeMs, emptyMs           []float64
+}
+
+// msCell prints a median time, or a dash where there are no frames (the
+// dark-mode row has no empty frames).
+func msCell(v []float64) string {
+	if len(v) == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", medianMs(v))
 }
 
 func medianMs(v []float64) float64 {
@@ -127,7 +159,10 @@ func medianMs(v []float64) float64 {
 }
 
 func printCamera(w io.Writer, frames []cameraFrame, names []string, results map[string][]cameraResult, n int) {
-	conds := append(synth.Conditions(), "all")
+	// The rows: each condition, all frames, and the dark-mode codes of
+	// every condition (issue 16 counts those apart).
+	const darkMode = synth.Condition("dark mode")
+	conds := append(synth.Conditions(), "all", darkMode)
 	cells := map[string]map[synth.Condition]*cameraCell{}
 	for _, nm := range names {
 		cells[nm] = map[synth.Condition]*cameraCell{}
@@ -136,7 +171,11 @@ func printCamera(w io.Writer, frames []cameraFrame, names []string, results map[
 		}
 		for i, f := range frames {
 			r := results[nm][i]
-			for _, c := range []synth.Condition{f.e.Condition, "all"} {
+			rows := []synth.Condition{f.e.Condition, "all"}
+			if f.e.Shot.Invert && f.e.Shot.Text != "" {
+				rows = append(rows, darkMode)
+			}
+			for _, c := range rows {
 				cl := cells[nm][c]
 				if f.e.Shot.Text == "" {
 					cl.empty++
@@ -183,7 +222,7 @@ func printCamera(w io.Writer, frames []cameraFrame, names []string, results map[
 		fmt.Fprintf(w, "| %s |", c)
 		for _, nm := range names {
 			cl := cells[nm][c]
-			fmt.Fprintf(w, " %.2f / %.2f |", medianMs(cl.codeMs), medianMs(cl.emptyMs))
+			fmt.Fprintf(w, " %s / %s |", msCell(cl.codeMs), msCell(cl.emptyMs))
 		}
 		fmt.Fprintln(w)
 	}
@@ -202,7 +241,7 @@ func printCamera(w io.Writer, frames []cameraFrame, names []string, results map[
 			if a, b := medianMs(ours[c].codeMs), medianMs(z[c].codeMs); a > b {
 				why = append(why, fmt.Sprintf("median %.2f ms to zxing-cpp's %.2f", a, b))
 			}
-			if a, b := medianMs(ours[c].emptyMs), medianMs(z[c].emptyMs); a > b {
+			if a, b := medianMs(ours[c].emptyMs), medianMs(z[c].emptyMs); len(ours[c].emptyMs) > 0 && a > b {
 				why = append(why, fmt.Sprintf("no code %.2f ms to zxing-cpp's %.2f", a, b))
 			}
 		}

@@ -16,7 +16,7 @@ func TestPrintCamera(t *testing.T) {
 		{e: synth.Entry{Condition: synth.Webcam, Shot: shot("a")}},
 		{e: synth.Entry{Condition: synth.Webcam, Shot: shot("b")}},
 		{e: synth.Entry{Condition: synth.Webcam, Shot: shot("")}},
-		{e: synth.Entry{Condition: synth.Motion, Shot: shot("c")}},
+		{e: synth.Entry{Condition: synth.Motion, Shot: synth.Shot{Text: "c", Invert: true}}},
 		{e: synth.Entry{Condition: synth.Motion, Shot: shot("")}},
 	}
 	results := map[string][]cameraResult{
@@ -34,9 +34,17 @@ func TestPrintCamera(t *testing.T) {
 		"| all | 3.00 / 15.00 | 1.00 / 2.00 |",
 		"- kioskd loses on motion: zxing-cpp reads 1 to our 0; median 5.00 ms to zxing-cpp's 1.00; no code 20.00 ms to zxing-cpp's 2.00",
 		"- kioskd loses on webcam: zxing-cpp reads 2 to our 1",
+		"| dark mode | 1 | 0 | 1 |",
+		"| dark mode | 5.00 / – | 1.00 / – |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
+	}
+	b.Reset()
+	frames[1].e.File, frames[3].e.File = "b.pgm", "c.pgm"
+	listMisses(&b, frames, []string{"kioskd", "zxing-cpp"}, results)
+	if out := b.String(); !strings.Contains(out, "- b.pgm (zxing-cpp): ") || !strings.Contains(out, "- c.pgm (zxing-cpp): ") || strings.Count(out, "\n- ") != 2 {
+		t.Errorf("misses listed:\n%s", out)
 	}
 }

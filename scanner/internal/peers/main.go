@@ -41,6 +41,7 @@ func main() {
 	cam := flag.Bool("camera", false, "only the camera corpus report (camera.go)")
 	manifest := flag.String("manifest", "scanner/testdata/camera-corpus.tsv", "camera corpus manifest, with -camera")
 	camN := flag.Int("camera-n", 3, "decodes per frame when timing the camera corpus")
+	camList := flag.Bool("camera-list", false, "with -camera, list the frames a peer reads and kioskd does not")
 	flag.Parse()
 	tmp, err := os.MkdirTemp("", "kioskd-peers-")
 	if err != nil {
@@ -48,7 +49,7 @@ func main() {
 	}
 	defer os.RemoveAll(tmp)
 	if *cam {
-		camera(*bin, *manifest, tmp, *camN)
+		camera(*bin, *manifest, tmp, *camN, *camList)
 		return
 	}
 	if !*skipRate {

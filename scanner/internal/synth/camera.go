@@ -107,7 +107,7 @@ func (s Shot) Render() (*image.Gray, error) {
 
 // illumination is the light falling on each pixel: a smooth random field,
 // a gradient from one side and vignetting, scaled to 1 at the code's centre
-// so that Dark and Light are the levels seen there.
+// (CX, CY) so that Dark and Light are the levels seen there.
 func (s Shot) illumination(rng *rand.Rand) []float64 {
 	w, h := s.W, s.H
 	out := make([]float64, w*h)
@@ -126,10 +126,9 @@ func (s Shot) illumination(rng *rand.Rand) []float64 {
 		}
 		return v
 	}
-	norm := 1.0
-	if s.Text != "" {
-		norm = light(1-s.Shade*field.at(s.CX/float64(w), s.CY/float64(h)), s.CX, s.CY)
-	}
+	// The same with or without the code: an empty frame of a draw is lit
+	// as the one with the code.
+	norm := light(1-s.Shade*field.at(s.CX/float64(w), s.CY/float64(h)), s.CX, s.CY)
 	for y := 0; y < h; y++ {
 		row := out[y*w : y*w+w]
 		for x := range row {

@@ -37,8 +37,15 @@ type binImage struct {
 	bpr    int
 	bits   []byte
 	bp     []int32 // per-block black point
-	hsum   []int32 // bp summed over 5 blocks across, then 5 down (win)
-	win    []int32
+	blo    []uint8 // per-block minimum
+	brange []uint8 // per-block max-min
+	// noise is the contrast of a quiet block in the last binarized image
+	// (rangeQuantile), floor the contrast a block needed to count.
+	noise, floor int
+	// lum and contrast: see quietRange.
+	lum, contrast int
+	hsum          []int32 // bp summed over 5 blocks across, then 5 down (win)
+	win           []int32
 	// One block row's lane-wise statistics (see blockRowStats).
 	rsum, rmin, rmax []uint64
 	mat              *gozxing.BitMatrix
@@ -58,11 +65,20 @@ type binImage struct {
 	area     [2]image.Rectangle
 	areaSize [2]int // the smallest finder pattern of that triple
 	over     [2]int // distinct places found beyond maxCands
+	// strict makes the finder scan check each place's diagonal too, and
+	// count only places seen on minRows rows: for smoothed noisy frames,
+	// whose mottled texture shows chance 1:1:3:1:1 runs.
+	strict bool
 }
 
-// cand is a place that looks like a finder pattern: its centre, and its
-// width (7 modules) as first seen.
-type cand struct{ x, y, size int }
+// cand is a place that looks like a finder pattern: its centre, its width
+// (7 modules) as first seen, and how many rows confirmed it. A finder
+// pattern's centre spans at least three pixel rows, each of which shows it;
+// a chance arrangement of noise or texture mostly shows on one.
+type cand struct{ x, y, size, rows int }
+
+// minRows is how many rows must show a finder-like place for it to count.
+const minRows = 2
 
 // maxCands bounds the candidates kept per polarity; a code has three.
 const maxCands = 24
@@ -77,6 +93,8 @@ func (b *binImage) resize(w, h int) {
 	b.bpr = (w + 63) / 64 * 8
 	b.bits = make([]byte, b.bpr*h)
 	b.bp = make([]int32, b.bw*b.bh)
+	b.blo = make([]uint8, b.bw*b.bh)
+	b.brange = make([]uint8, b.bw*b.bh)
 	b.hsum = make([]int32, b.bw*b.bh)
 	b.win = make([]int32, b.bw*b.bh)
 	b.rsum, b.rmin, b.rmax = make([]uint64, b.bw), make([]uint64, b.bw), make([]uint64, b.bw)
@@ -92,15 +110,21 @@ func (b *binImage) at(x, y int) bool {
 }
 
 // binarize thresholds p into b.bits. Each 8×8 block gets a black point: its
-// mean when the block has contrast (max-min > minRange), otherwise a guess
-// that the flat block is background (half its minimum, or its dark
+// mean when the block has contrast (max-min above the floor), otherwise a
+// guess that the flat block is background (half its minimum, or its dark
 // neighbours' level when they are darker). Each pixel is then compared with
 // the average black point of the 5×5 blocks around its own.
-func (b *binImage) binarize(p plane, minRange int) {
+//
+// The floor is minRange; adaptive raises it to what noise alone gives a
+// block of this image (see noiseFloor), so that a noisy frame's flat wall
+// stays flat instead of having its noise thresholded into runs. Only for
+// smoothed noisy frames: on clean photos it loses faint modules.
+func (b *binImage) binarize(p plane, minRange int, adaptive bool) {
 	b.resize(p.w, p.h)
 	b.src.p = p
 	b.packed = false
 	w, h, bw, bh := p.w, p.h, b.bw, b.bh
+	var hist [256]int32
 	for by := 0; by < bh; by++ {
 		y0 := by << blockShift
 		if y0 > h-blockSize {
@@ -124,21 +148,35 @@ func (b *binImage) binarize(p plane, minRange int) {
 				sum, lo, hi = blockStats(p, x0, x1, y0, y1)
 			}
 			n := (y1 - y0) * (x1 - x0)
-			var bp int
-			if hi-lo > minRange {
-				bp = sum / n
-			} else {
-				bp = lo / 2
-				// A flat block inside a dark module area: use the darker
-				// neighbours' level so the whole module stays dark.
-				if by > 0 && bx > 0 {
-					nb := (int(b.bp[(by-1)*bw+bx]) + 2*int(b.bp[by*bw+bx-1]) + int(b.bp[(by-1)*bw+bx-1])) / 4
-					if lo < nb {
-						bp = nb
-					}
+			i := by*bw + bx
+			b.bp[i] = int32(sum / n)
+			b.blo[i], b.brange[i] = uint8(lo), uint8(hi-lo)
+			hist[hi-lo]++
+		}
+	}
+	b.noise = rangeQuantile(&hist, bw*bh)
+	floor := minRange
+	if adaptive {
+		floor = max(minRange, noiseFloor(b.noise))
+	}
+	b.floor = floor
+	for by := 0; by < bh; by++ {
+		for bx := 0; bx < bw; bx++ {
+			i := by*bw + bx
+			if int(b.brange[i]) > floor {
+				continue // the mean, set above
+			}
+			lo := int(b.blo[i])
+			bp := lo / 2
+			// A flat block inside a dark module area: use the darker
+			// neighbours' level so the whole module stays dark.
+			if by > 0 && bx > 0 {
+				nb := (int(b.bp[(by-1)*bw+bx]) + 2*int(b.bp[by*bw+bx-1]) + int(b.bp[(by-1)*bw+bx-1])) / 4
+				if lo < nb {
+					bp = nb
 				}
 			}
-			b.bp[by*bw+bx] = int32(bp)
+			b.bp[i] = int32(bp)
 		}
 	}
 	b.windowSums()
@@ -293,7 +331,15 @@ func (b *binImage) finderHits() (dark, light int) {
 // corners of a code (pairwise at least 9 modules apart, roughly a right
 // isosceles triangle), else the number of candidates.
 func (b *binImage) triples(pol int) int {
-	cs := b.cands[pol][:b.ncand[pol]]
+	var keep [maxCands]cand
+	n := 0
+	for _, c := range b.cands[pol][:b.ncand[pol]] {
+		if c.rows >= minRows || !b.strict {
+			keep[n] = c
+			n++
+		}
+	}
+	cs := keep[:n]
 	b.area[pol] = image.Rectangle{}
 	best := 0 // the smallest pattern of the best triple so far
 	for i := 0; i < len(cs); i++ {
@@ -400,21 +446,31 @@ func (b *binImage) hit(x, y int, runs [5]int, c byte) {
 	tot := runs[0] + runs[1] + runs[2] + runs[3] + runs[4]
 	cx := x - runs[4] - runs[3] - runs[2]/2 - 1
 	cy, ok := b.columnOK(cx, y, tot, c)
-	if !ok {
+	if !ok || (b.strict && !b.diagonalOK(cx, cy, tot, c, 1) && !b.diagonalOK(cx, cy, tot, c, -1)) {
 		return
 	}
 	pol := int(c ^ 1)
 	cs := b.cands[pol][:b.ncand[pol]]
-	for _, k := range cs {
-		if abs(k.x-cx)*2 <= k.size && abs(k.y-cy)*2 <= k.size {
+	for i := range cs {
+		if k := &cs[i]; abs(k.x-cx)*2 <= k.size && abs(k.y-cy)*2 <= k.size {
+			k.rows++
 			return
 		}
 	}
 	if len(cs) < maxCands {
-		b.cands[pol][len(cs)] = cand{cx, cy, tot}
+		b.cands[pol][len(cs)] = cand{cx, cy, tot, 1}
 		b.ncand[pol]++
-	} else {
-		b.over[pol]++
+		return
+	}
+	b.over[pol]++
+	// Full: the place takes the slot of one seen on a single row that the
+	// scan has left behind (it can gain no more rows), so that the noise
+	// of the upper part of a frame does not crowd out a code below.
+	for i := range cs {
+		if k := &cs[i]; b.strict && k.rows < minRows && k.y+k.size < y {
+			*k = cand{cx, cy, tot, 1}
+			return
+		}
 	}
 }
 
@@ -431,6 +487,53 @@ func ratioOK(r [5]int) bool {
 		}
 	}
 	return 4*abs(7*r[2]-3*tot) < 9*tot
+}
+
+// diagonalOK checks a diagonal (dir 1: down to the right, -1: up) through a
+// place's centre (x, y), of colour c, for runs of roughly 1:1:3:1:1: a blob
+// of texture that passed across and down rarely passes there too. One of
+// the two suffices: a small rotated pattern's rings can break along one.
+func (b *binImage) diagonalOK(x, y, tot int, c byte, dir int) bool {
+	if x < 0 || x >= b.w || y < 0 || y >= b.h || b.at(x, y) != (c == 1) {
+		return false
+	}
+	is := func(k int, col byte) bool {
+		xx, yy := x+k, y+dir*k
+		return xx >= 0 && yy >= 0 && xx < b.w && yy < b.h && b.at(xx, yy) == (col == 1)
+	}
+	limit := 2 * tot
+	var r [5]int
+	up, down := 0, 0
+	for is(up, c) && -up < limit {
+		up--
+	}
+	for is(down, c) && down < limit {
+		down++
+	}
+	r[2] = down - up - 1
+	col := 1 - c
+	for k := 0; k < 2; k++ {
+		n := 0
+		for is(up, col) && n < limit {
+			up--
+			n++
+		}
+		r[1-k] = n
+		n = 0
+		for is(down, col) && n < limit {
+			down++
+			n++
+		}
+		r[3+k] = n
+		col = 1 - col
+	}
+	if r[0] == 0 || r[4] == 0 {
+		return false
+	}
+	// Along the diagonal a pattern spans from 1 to √2 times its row width
+	// (by its rotation); ratioOK's slack covers the rest.
+	vt := r[0] + r[1] + r[2] + r[3] + r[4]
+	return 2*vt >= tot && vt <= 2*tot && ratioOK(r)
 }
 
 // columnOK checks the column through (x, y), whose pixel has colour c, for

@@ -94,18 +94,24 @@ type Decoder struct {
 	half   binImage
 	halfY  []byte
 	sharpY []byte
-	colSum []int32
-	roiBin binImage
-	roiY   []byte
-	roi    image.Rectangle // in frame coordinates; empty when none
-	roiTTL int             // frames left to try the ROI
-	track  binImage        // the tracking crop's buffers
-	area   binImage        // the first read's window around the finder patterns
-	held   bool            // the previous frame held a code
-	inv    bool            // ... and it was light-on-dark
-	stats  DecoderStats
-	last   Pass
-	misses int // frames in a row that looked like a code but were not
+	// smoothY holds the full frame smoothed (box3) when it is noisy,
+	// trackY the tracking crop's; noisy is whether the last full frame was.
+	smoothY, trackY []byte
+	noisy           bool
+	colSum          []int32
+	roiBin          binImage
+	roiY            []byte
+	roi             image.Rectangle // in frame coordinates; empty when none
+	roiTTL          int             // frames left to try the ROI
+	track           binImage        // the tracking crop's buffers
+	area            binImage        // the first read's window around the finder patterns
+	held            bool            // the previous frame held a code
+	inv             bool            // ... and it was light-on-dark
+	stats           DecoderStats
+	last            Pass
+	misses          int // frames in a row that looked like a code but were not
+	lastHint        Hint
+	seen            int // the largest finder-like pattern of a code-like triple, this frame
 }
 
 // roiFrames is for how many frames after a decode the region is retried.
@@ -147,7 +153,7 @@ func (d *Decoder) ForgetRegion() { d.roi, d.roiTTL, d.held = image.Rectangle{}, 
 // Decode returns the text of a QR code in f, if it finds one. f.Y is only
 // read during the call.
 func (d *Decoder) Decode(f Frame) (text string, ok bool) {
-	d.last = PassNone
+	d.last, d.lastHint, d.seen = PassNone, HintNone, 0
 	p := plane{y: f.Y, w: f.Width, h: f.Height, stride: f.Stride}
 	if !p.valid() || p.w < 21 || p.h < 21 {
 		return "", false
@@ -166,6 +172,9 @@ func (d *Decoder) Decode(f Frame) (text string, ok bool) {
 		text, ok = d.decodeROI(p)
 	}
 	d.held = ok
+	if !ok {
+		d.lastHint = d.hintFor()
+	}
 	return text, ok
 }
 
@@ -212,8 +221,12 @@ func (d *Decoder) decodeTrack(p plane) (string, bool) {
 		return "", false
 	}
 	crop := plane{y: p.y[r.Min.Y*p.stride+r.Min.X:], w: r.Dx(), h: r.Dy(), stride: p.stride}
+	if d.noisy {
+		crop = box3(crop, &d.trackY)
+	}
 	b := &d.track
-	b.binarize(crop, minRange)
+	b.binarize(crop, minRange, d.noisy)
+	b.strict = d.noisy
 	dark, light := b.finderHits()
 	if (d.inv && light < gateMin) || (!d.inv && dark < gateMin) || b.busy(b2i(d.inv)) {
 		return "", false
@@ -222,15 +235,47 @@ func (d *Decoder) decodeTrack(p plane) (string, bool) {
 }
 
 func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
+	// A noisy frame is smoothed first and read with a noise-aware
+	// binarizer (see denoise.go): that is what keeps an empty noisy scene
+	// cheap. The frame as it is gets the passes too when the smoothed one
+	// looked like a code but was not read: smoothing costs small modules.
+	q := d.full.quietRange(p)
+	d.noisy = q >= noisyRange && q <= noisyMax
+	if !d.noisy {
+		t, ok, _ := d.decodeOn(p, p, false, seq, true)
+		return t, ok
+	}
+	sp := box3(p, &d.smoothY)
+	t, ok, gated := d.decodeOn(sp, p, true, seq, true)
+	if ok || !gated {
+		return t, ok
+	}
+	t, ok, _ = d.decodeOn(p, p, false, seq, true)
+	return t, ok
+}
+
+// decodeOn runs the passes on p (raw: the frame as captured, for the
+// half-resolution pass, which run only when half). smooth: p is the
+// smoothed frame. gated reports whether anything looked like a code.
+func (d *Decoder) decodeOn(p, raw plane, smooth bool, seq uint64, half bool) (text string, ok, gated bool) {
 	b := &d.full
-	b.binarize(p, minRange)
+	b.binarize(p, minRange, smooth)
+	b.strict = smooth
 	dark, light := b.finderHits()
 	if d.o.NoInverted {
 		light = 0
 	}
 	every := d.o.Exhaustive
-	if dark >= gateMin || light >= gateMin {
+	gated = dark >= gateMin || light >= gateMin
+	if gated {
 		d.stats.Gated++
+		// The hint believes the smoothed scan of a noisy frame only: the
+		// raw one finds chance triples in the noise.
+		for pol, n := range [2]int{dark, light} {
+			if n >= gateMin && smooth == d.noisy {
+				d.seen = max(d.seen, b.areaSize[pol])
+			}
+		}
 	}
 	pols := [2]bool{dark >= gateMin || every, (light >= gateMin || every) && !d.o.NoInverted}
 	// Full-frame reads only where the scene is not too busy for gozxing;
@@ -257,19 +302,19 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 	for _, inv := range areaOrder {
 		if pols[b2i(inv)] {
 			if t, ok := d.readArea(b, inv); ok {
-				return t, true
+				return t, true, true
 			}
 		}
 	}
 	for _, inv := range order {
 		if full[b2i(inv)] {
 			if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLocal, inv, false); ok {
-				return t, true
+				return t, true, true
 			}
 		}
 	}
 	if d.o.Plain {
-		return "", false
+		return "", false, gated
 	}
 	// A scene that keeps looking like a code but is not one (a static
 	// background with finder-like corners) must not cost every pass on every
@@ -289,7 +334,7 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 			continue
 		}
 		if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLocal, inv, true); ok {
-			return t, true
+			return t, true, true
 		}
 		var src gozxing.LuminanceSource = b.src
 		if inv {
@@ -297,34 +342,34 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 		}
 		if bmp, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src)); err == nil {
 			if t, ok := d.read(bmp, 1, 1, 0, 0, PassHybrid, inv, true); ok {
-				return t, true
+				return t, true, true
 			}
 		}
 		if bmp, err := gozxing.NewBinaryBitmap(gozxing.NewGlobalHistgramBinarizer(src)); err == nil {
 			if t, ok := d.read(bmp, 1, 1, 0, 0, PassGlobal, inv, true); ok {
-				return t, true
+				return t, true, true
 			}
 		}
 	}
 	// Unsharp mask: the commonest failure at a kiosk is a slightly blurred
 	// code (fixed-focus lens, a hand moving), and sharpening undoes some.
-	if extras {
+	if extras && !smooth {
 		sp := sharpen(p, &d.sharpY, &d.colSum)
-		b.binarize(sp, minRange)
+		b.binarize(sp, minRange, false)
 		for i, inv := range [2]bool{false, true} {
 			if full[i] {
 				if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassSharpen, inv, true); ok {
-					return t, true
+					return t, true, true
 				}
 			}
 		}
 	}
-	if extras {
-		b.binarize(p, lowRange)
+	if extras && !smooth {
+		b.binarize(p, lowRange, false)
 		for i, inv := range [2]bool{false, true} {
 			if full[i] {
 				if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLowContrast, inv, true); ok {
-					return t, true
+					return t, true, true
 				}
 			}
 		}
@@ -333,21 +378,28 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 	// see codes whose modules are wider than the local windows. On a stream
 	// with nothing code-like at full resolution it runs on every other
 	// frame: a code held up stays for many frames. Stills (seq 0) always.
-	if p.w >= 80 && p.h >= 80 && (seq%2 == 0 || pols[0] || pols[1]) {
-		hp := downscale2(p, &d.halfY)
+	if half && p.w >= 80 && p.h >= 80 && (seq%2 == 0 || pols[0] || pols[1]) {
+		var hp plane
+		if smooth {
+			// Already smoothed: every other pixel is the half-size frame.
+			hp = subsample2(p, &d.halfY)
+		} else {
+			hp = downscale2(raw, &d.halfY)
+		}
 		h := &d.half
-		h.binarize(hp, minRange)
+		h.binarize(hp, minRange, smooth)
+		h.strict = smooth
 		hd, hl := h.finderHits()
 		hpols := [2]bool{(hd >= gateMin || every) && !h.busy(0), (hl >= gateMin || every) && !d.o.NoInverted && !h.busy(1)}
 		for i, inv := range [2]bool{false, true} {
 			if hpols[i] {
 				if t, ok := d.read(h.pack(inv), 2, 2, 0, 0, PassHalf, inv, true); ok {
-					return t, true
+					return t, true, true
 				}
 			}
 		}
 	}
-	return "", false
+	return "", false, gated
 }
 
 // decodeROI retries the region where a code was recently found, enlarged
@@ -364,7 +416,7 @@ func (d *Decoder) decodeROI(p plane) (string, bool) {
 	crop := plane{y: p.y[r.Min.Y*p.stride+r.Min.X:], w: r.Dx(), h: r.Dy(), stride: p.stride}
 	up := upscale2(crop, &d.roiY)
 	b := &d.roiBin
-	b.binarize(up, minRange)
+	b.binarize(up, minRange, false)
 	b.finderHits()
 	for _, inv := range [2]bool{false, true} {
 		if (inv && d.o.NoInverted) || b.busy(b2i(inv)) {
@@ -439,6 +491,25 @@ func downscale2(p plane, buf *[]byte) plane {
 		o := out[y*w : y*w+w]
 		for x := range o {
 			o[x] = byte((int(r0[2*x]) + int(r0[2*x+1]) + int(r1[2*x]) + int(r1[2*x+1]) + 2) >> 2)
+		}
+	}
+	return plane{y: out, w: w, h: h, stride: w}
+}
+
+// subsample2 takes every other pixel of every other row of p (a smoothed
+// frame, so not aliased) into *buf (grown once): a quarter of the work of
+// downscale2.
+func subsample2(p plane, buf *[]byte) plane {
+	w, h := p.w/2, p.h/2
+	if cap(*buf) < w*h {
+		*buf = make([]byte, w*h)
+	}
+	out := (*buf)[:w*h]
+	for y := 0; y < h; y++ {
+		r := p.y[2*y*p.stride:][:2*w]
+		o := out[y*w : y*w+w]
+		for x := range o {
+			o[x] = r[2*x]
 		}
 	}
 	return plane{y: out, w: w, h: h, stride: w}

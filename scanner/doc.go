@@ -28,8 +28,13 @@
 // finds them (on the inverted bitmap for light-on-dark phone screens, which
 // gozxing alone never reads). Frames that pass but fail get further passes
 // (gozxing's binarizers, a low-contrast threshold, half resolution, the
-// region where a code was last seen). A Decoder keeps its buffers between
-// frames and is not safe for concurrent use: one per pipeline.
+// region where a code was last seen). A frame with sensor noise (a cheap
+// camera in dim light) is smoothed first and binarized with a contrast
+// floor that grows with the noise, and its finder scan is stricter, so that
+// an empty noisy scene stays as cheap as a clean one (denoise.go). When no
+// code is read, Decoder.Hint says why in plain words (too dark, too far,
+// hold still). A Decoder keeps its buffers between frames and is not safe
+// for concurrent use: one per pipeline.
 //
 // ParsePayload applies the payload rule to decoded text and returns the
 // code in lower case, or ErrNotACode. Presence turns a stream of decoded

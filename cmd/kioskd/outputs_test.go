@@ -113,7 +113,7 @@ func TestOutputsDeadReceiverThenBack(t *testing.T) {
     kind: webhook
     url: %s/kioskd?shop=12
     secret_file: till.key
-    timeout: 1s
+    timeout: 5s
   - name: loyalty
     kind: mqtt
     broker: %s
@@ -153,8 +153,9 @@ func TestOutputsDeadReceiverThenBack(t *testing.T) {
 	})
 	t.Logf("verdict latency with the till dead: p50 %v p95 %v (capture to outputs driven)", s.Camera.VerdictLatencyP50, s.Camera.VerdictLatencyP95)
 	// The generous bound is the point, not the figure: a lane that waited
-	// for the till would take its 1 s timeout per verdict at least.
-	if time.Duration(s.Camera.VerdictLatencyP95) >= time.Second {
+	// for the till would take its 5 s timeout per verdict at least, while a
+	// loaded CI machine under -race has shown a p95 of 1.1 s without it.
+	if time.Duration(s.Camera.VerdictLatencyP95) >= 4*time.Second {
 		t.Errorf("verdict latency p95 %v with the till dead", s.Camera.VerdictLatencyP95)
 	}
 	if o := outputOf(s, "till"); o.Target != tl.srv.URL+"/kioskd" || strings.Contains(o.LastError, "shop=12") {

@@ -41,6 +41,9 @@ type Config struct {
 	Fleet     Fleet     `yaml:"fleet"`
 	// Access gates entry on badges held (see access.go).
 	Access Access `yaml:"access"`
+	// Screen and Desk are pages of the local listener (h-pages).
+	Screen Screen `yaml:"screen"`
+	Desk   Desk   `yaml:"desk"`
 
 	// path is the file the config came from; relative paths in it are taken
 	// relative to its folder.
@@ -66,6 +69,8 @@ func Default() Config {
 		Display:   defaultDisplay(),
 		Fleet:     defaultFleet(),
 		Access:    defaultAccess(),
+		Screen:    defaultScreen(), // h-pages
+		Desk:      defaultDesk(),   // h-pages
 	}
 }
 
@@ -129,6 +134,7 @@ func (c *Config) Validate() error {
 	}
 	for _, v := range []interface{ validate() error }{
 		&c.BitBadges, &c.Policy, &c.Camera, &c.GPIO, &c.Events, &c.HTTP, &c.Display, &c.Fleet, &c.Access,
+		&c.Screen, &c.Desk, // h-pages
 	} {
 		if err := v.validate(); err != nil {
 			return err
@@ -141,6 +147,9 @@ func (c *Config) Validate() error {
 		// A display sign-in names an Authsignal user, not a BitBadges
 		// address: it would open a members-only door to anyone.
 		return keyErr("display.enabled", "cannot be combined with access.require: a display sign-in carries no BitBadges address to check the badge against")
+	}
+	if err := c.validatePages(); err != nil { // h-pages
+		return err
 	}
 	if c.Display.Enabled && c.HTTP.Listen == "" {
 		return keyErr("http.listen", "must be set when display.enabled is true: the kiosk's screen is served there")

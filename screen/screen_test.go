@@ -19,7 +19,7 @@ var t0 = time.Date(2026, 12, 3, 14, 5, 0, 0, time.UTC)
 
 type fakeClock struct{ t atomic.Pointer[time.Time] }
 
-func (c *fakeClock) now() time.Time     { return *c.t.Load() }
+func (c *fakeClock) now() time.Time      { return *c.t.Load() }
 func (c *fakeClock) add(d time.Duration) { n := c.now().Add(d); c.t.Store(&n) }
 
 func newClock() *fakeClock { c := &fakeClock{}; c.t.Store(&t0); return c }
@@ -40,7 +40,7 @@ func TestScreenStates(t *testing.T) {
 	faults.Store(Faults{})
 	s := New(Options{Hold: 3 * time.Second, Location: time.UTC, Now: clk.now, Health: func() Faults { return faults.Load().(Faults) }})
 	type want struct {
-		mode                        Mode
+		mode                             Mode
 		title, reason, name, hint, fault string
 	}
 	check := func(step string, w want) {

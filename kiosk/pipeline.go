@@ -7,7 +7,6 @@ package kiosk
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -101,16 +100,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		if !presence.Observe(key, at) {
 			return
 		}
-		var v verify.Verdict
-		if perr != nil {
-			if !errors.Is(perr, scanner.ErrNotACode) {
-				log.Warn("payload", "err", perr)
-			}
-			v = p.Verifier.NotACode(ctx)
-		} else {
-			v = p.Verifier.Check(ctx, code, verify.CheckOpts{Direction: p.Direction})
-		}
-		p.signal(v)
+		v := decide(ctx, p.Verifier, code, perr, verify.CheckOpts{Direction: p.Direction}, log)
+		show(p.Signal, v)
 		// From capture, not from when decoding began: the time the frame
 		// waited and the decode are part of what the visitor waits for.
 		if lat != nil && !f.Time.IsZero() {
@@ -125,17 +116,6 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
-}
-
-func (p *Pipeline) signal(v verify.Verdict) {
-	if p.Signal == nil {
-		return
-	}
-	if v.Accept {
-		p.Signal.Show(gpio.Accept)
-	} else {
-		p.Signal.Show(gpio.Reject)
-	}
 }
 
 // logVerdict logs a verdict with the code's hash prefix only: the code is a

@@ -15,6 +15,7 @@ const (
 	KindDoor        = "door"         // the door was opened (or failed to)
 	KindDoubleEntry = "double-entry" // a peer reported the same code used at two kiosks
 	KindDisplay     = "display"      // a display-mode sign-in approved (the door opened) or refused
+	KindManualOpen  = "manual-open"  // staff opened the door from the desk page (detail: who and why)
 )
 
 // Event is one entry of the outbox the sync uploader POSTs. It carries the

@@ -82,3 +82,38 @@ func TestStaffTokensFromFile(t *testing.T) {
 		t.Fatalf("StaffTokens: %v %q %+v", err, warn, st)
 	}
 }
+
+// FuzzParseStaff: any text is parsed or refused without a panic, what is
+// accepted keeps the rules, and no error quotes a token it was given.
+func FuzzParseStaff(f *testing.F) {
+	f.Add("ada " + tokA + "\n# c\ngrace " + tokB + "\n")
+	f.Add("ada\n")
+	f.Add("a/b " + tokA)
+	f.Add("ada " + tokA + "\nbob " + tokA)
+	f.Fuzz(func(t *testing.T, text string) {
+		st, err := ParseStaff(text)
+		if err != nil {
+			names := map[string]bool{}
+			for _, line := range strings.Split(text, "\n") {
+				if fs := strings.Fields(line); len(fs) > 0 {
+					names[fs[0]] = true
+				}
+			}
+			for _, line := range strings.Split(text, "\n") {
+				fs := strings.Fields(line)
+				// A token that is also written as a name is quoted as that name.
+				if len(fs) == 2 && len(fs[1]) >= MinStaffTokenLen && !names[fs[1]] && strings.Contains(err.Error(), fs[1]) {
+					t.Fatalf("error quotes a token: %v", err)
+				}
+			}
+			return
+		}
+		names := map[string]bool{}
+		for _, s := range st {
+			if !staffName(s.Name) || len(s.Token) < MinStaffTokenLen || names[s.Name] || strings.ContainsAny(s.Token, " \t\n") {
+				t.Fatalf("accepted %+v", s)
+			}
+			names[s.Name] = true
+		}
+	})
+}

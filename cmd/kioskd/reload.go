@@ -69,6 +69,7 @@ func preflight(cfg *config.Config) error {
 			errs = append(errs, fmt.Errorf("camera.source: %w", err))
 		}
 	}
+	errs = append(errs, pagesPreflight(cfg)) // h-pages
 	if st, err := os.Stat(cfg.StateDir); err == nil && !st.IsDir() {
 		errs = append(errs, fmt.Errorf("state_dir: %s is not a folder", cfg.StateDir))
 	}

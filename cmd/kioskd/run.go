@@ -125,6 +125,7 @@ type daemon struct {
 	sig     *gpio.Outputs
 	fleet   *fleet.Fleet        // nil for a single kiosk
 	display *display.Controller // nil without the display mode
+	pages   pages               // h-pages: the screen and the desk (pages.go)
 }
 
 // verdict hears every decision after the outputs have shown it.
@@ -136,6 +137,7 @@ func (d *daemon) verdict(v verify.Verdict) {
 	if d.up != nil {
 		d.up.Kick()
 	}
+	d.pages.verdict(v) // h-pages
 }
 
 // runDaemon runs one generation until ctx ends or a part fails for good.
@@ -256,6 +258,9 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 
 	preview := &kiosk.Preview{}
 	d.mon = &kiosk.Monitor{Verifier: d.ver, Signal: sig, Meter: d.metrics, Preview: preview, OnVerdict: d.verdict}
+	if err := d.openPages(log); err != nil { // h-pages
+		return err
+	}
 	d.src, err = scanner.Open(cfg.Camera, scanner.SourceOptions{Logger: log, OnState: d.mon.CameraState})
 	if err != nil {
 		return fmt.Errorf("opening the camera: %w", err)
@@ -299,6 +304,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		})
 		log.Info("status page", "url", "http://"+ln.Addr().String()+"/")
 	}
+	d.pages.run(ctx, wg.Go) // h-pages
 	if d.display != nil {
 		wg.Go(func() {
 			if err := d.display.Run(ctx); err != nil && ctx.Err() == nil {
@@ -324,7 +330,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		wg.Go(func() { _ = d.up.Run(ctx) })
 	}
 	pipe := &kiosk.Pipeline{Source: d.src, Decoder: scanner.NewDecoder(scanner.DecoderOptions{}), Verifier: d.ver,
-		Signal: sig, Rearm: cfg.Camera.Rearm, Observer: d.mon, Logger: log}
+		Signal: sig, Rearm: cfg.Camera.Rearm, Observer: d.laneObserver(nil), Logger: log} // h-pages: the decoder's hints once it has them
 	wg.Go(func() {
 		if err := pipe.Run(ctx); err != nil {
 			report(fmt.Errorf("camera pipeline: %w", err))
@@ -406,6 +412,7 @@ func (d *daemon) httpServer(preview status.Preview, log *slog.Logger) (*http.Ser
 		// which an enrolled phone anywhere could approve to open the door.
 		mux.Handle("/display/", status.RequireTokenOffLoopback(token, d.display.Handler()))
 	}
+	d.pages.mount(mux, token) // h-pages
 	mux.Handle("/", status.Handler(status.ProviderFunc(d.snapshot), preview, status.HandlerOptions{Token: token, Logger: log}))
 	h := status.CheckHost(d.cfg.HTTP.Listen, d.cfg.HTTP.Hosts, mux)
 	return &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: httpIdleTimeout, MaxHeaderBytes: 16 << 10}, nil

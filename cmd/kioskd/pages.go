@@ -1,0 +1,206 @@
+package main
+
+// The scan-mode screen and the staff desk (h-pages): their wiring into one
+// generation of the daemon, kept out of run.go (which carries only a few
+// lines marked "h-pages") so it ports onto the assembler of issue 18.
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/desk"
+	"github.com/kioskd/kioskd/gpio"
+	"github.com/kioskd/kioskd/kiosk"
+	"github.com/kioskd/kioskd/scanner"
+	"github.com/kioskd/kioskd/screen"
+	"github.com/kioskd/kioskd/status"
+	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/verify"
+)
+
+// pages are the listener's pages of one generation; either may be nil.
+type pages struct {
+	screen *screen.Screen
+	desk   *desk.Desk
+	// deskOnScreen: desk checks also show on the screen (desk.open_on_accept:
+	// a desk check is then a door event).
+	deskOnScreen bool
+}
+
+// openPages builds the screen and the desk the configuration asks for. It
+// needs d's verifier, monitor, outputs and store.
+func (d *daemon) openPages(log *slog.Logger) error {
+	cfg := &d.cfg
+	if cfg.Screen.Enabled {
+		d.pages.screen = screen.New(screen.Options{ShowName: cfg.Screen.ShowName, Hold: cfg.Screen.Hold,
+			MaxClients: cfg.Screen.MaxClients, Health: d.screenFaults, Logger: log.With("component", "screen")})
+	}
+	if cfg.Desk.Enabled {
+		tokens, warn, err := cfg.StaffTokens()
+		if warn != "" {
+			log.Warn(warn)
+		}
+		if err != nil {
+			return err
+		}
+		staff := make([]desk.Staff, len(tokens))
+		for i, t := range tokens {
+			staff[i] = desk.Staff{Name: t.Name, Token: t.Token}
+		}
+		dlog := log.With("input", "desk")
+		dry := cfg.Desk.Check == config.DeskDryRun
+		pres := kiosk.Presentation{Verifier: d.ver, Logger: dlog}
+		if cfg.Desk.OpenOnAccept {
+			pres.Signal = d.sig
+		}
+		if !dry { // a look-up records nothing and is no verdict of the kiosk's
+			pres.Observer = deskObserver{d}
+		}
+		d.pages.deskOnScreen = cfg.Desk.OpenOnAccept
+		dk, err := desk.New(desk.Options{Staff: staff, CheckIn: !dry,
+			Checker:  deskChecker{pres: pres, dry: dry},
+			Opener:   deskOpener{d: d, log: dlog},
+			MaxOpens: cfg.Desk.ManualOpens, OpenWindow: cfg.Desk.ManualOpenWindow, Logger: dlog})
+		if err != nil {
+			return fmt.Errorf("setting up the desk: %w", err)
+		}
+		d.pages.desk = dk
+	}
+	return nil
+}
+
+// mount adds the pages to the listener. The screen is for the kiosk's own
+// display: a loopback client needs no token, any other the listener's. The
+// desk checks its own, named, staff tokens.
+func (p *pages) mount(mux *http.ServeMux, token string) {
+	if p.screen != nil {
+		mux.Handle("/screen/", status.RequireTokenOffLoopback(token, p.screen.Handler()))
+	}
+	if p.desk != nil {
+		mux.Handle("/desk/", p.desk.Handler())
+	}
+}
+
+// run starts what the pages run in the generation (the screen's clock).
+func (p *pages) run(ctx context.Context, goFn func(func())) {
+	if p.screen != nil {
+		goFn(func() { _ = p.screen.Run(ctx) })
+	}
+}
+
+// verdict shows a lane's verdict on the screen.
+func (p *pages) verdict(v verify.Verdict) {
+	if p.screen != nil {
+		p.screen.Verdict(v)
+	}
+}
+
+// screenFaults is what the screen's fault notice follows: the camera, the
+// store and the clock, as the monitor and the verifier see them.
+func (d *daemon) screenFaults() screen.Faults {
+	now := time.Now()
+	ls := d.mon.Stats()
+	h := d.ver.Health(now)
+	return screen.Faults{
+		Camera: !ls.CameraUp || (!ls.LastFrame.IsZero() && now.Sub(ls.LastFrame) > 10*time.Second),
+		Store:  d.st.Err() != nil || h.Recording.Failing,
+		Clock:  !h.ClockTrusted,
+	}
+}
+
+// hintObserver passes the lane's frames and verdicts on to the monitor and
+// tells the screen what the decoder saw in a frame it could not read.
+// hint is nil until the decoder reports hints ((*scanner.Decoder).Hint,
+// branch h-decode): then it maps the decoder's hint onto screen.Hint by name.
+type hintObserver struct {
+	*kiosk.Monitor
+	scr  *screen.Screen
+	hint func() screen.Hint
+}
+
+func (o hintObserver) Frame(f scanner.Frame, took time.Duration, found bool) {
+	o.Monitor.Frame(f, took, found)
+	if o.hint != nil && !found {
+		o.scr.Hint(o.hint())
+	}
+}
+
+// laneObserver is the lane's Observer: the monitor, and the screen's hints
+// when there is a screen and a source of hints.
+func (d *daemon) laneObserver(hint func() screen.Hint) kiosk.Observer {
+	if d.pages.screen == nil || hint == nil {
+		return d.mon
+	}
+	return hintObserver{Monitor: d.mon, scr: d.pages.screen, hint: hint}
+}
+
+// deskChecker is the desk's Checker: the scan's own path for a text.
+type deskChecker struct {
+	pres kiosk.Presentation
+	dry  bool
+}
+
+func (c deskChecker) Check(ctx context.Context, text string) verify.Verdict {
+	return c.pres.Present(ctx, text, verify.CheckOpts{DryRun: c.dry})
+}
+
+// deskObserver hears a desk check's verdict as d.verdict hears a scan's
+// (metrics, status, fleet, upload), and shows it on the screen only when a
+// desk accept opens the door.
+type deskObserver struct{ d *daemon }
+
+func (o deskObserver) Frame(scanner.Frame, time.Duration, bool) {}
+
+func (o deskObserver) Verdict(v verify.Verdict) {
+	d := o.d
+	d.metrics.Verdict(v.Reason.String(), v.Accept)
+	d.hist.Add(v)
+	if d.fleet != nil && v.Accept {
+		d.fleet.Notify()
+	}
+	if d.up != nil {
+		d.up.Kick()
+	}
+	if d.pages.deskOnScreen {
+		d.pages.verdict(v)
+	}
+}
+
+// deskOpener opens the door for staff, once the opening is recorded as a
+// manual-open event naming them and their reason: a door opened by hand
+// that the kiosk cannot account for does not open.
+type deskOpener struct {
+	d   *daemon
+	log *slog.Logger
+}
+
+func (o deskOpener) ManualOpen(_ context.Context, staff, reason string) error {
+	d := o.d
+	err := d.st.AppendEvent(store.Event{Nonce: store.NewNonce(), Time: time.Now(), Kiosk: d.cfg.KioskID,
+		Kind: store.KindManualOpen, Accept: true, Reason: store.KindManualOpen, Detail: "staff " + staff + "; reason: " + reason})
+	d.ver.NoteWrite(err)
+	if err != nil {
+		d.sig.Show(gpio.Reject)
+		return fmt.Errorf("recording a manual open, so the door stays shut: %w", err)
+	}
+	o.log.Info("manual open recorded, opening", "staff", staff, "reason", reason)
+	d.sig.Show(gpio.Accept)
+	if d.up != nil {
+		d.up.Kick()
+	}
+	return nil
+}
+
+// pagesPreflight is what a reload checks of the pages before the running
+// generation stops: the staff file must read and parse.
+func pagesPreflight(cfg *config.Config) error {
+	if !cfg.Desk.Enabled {
+		return nil
+	}
+	_, _, err := cfg.StaffTokens()
+	return err
+}

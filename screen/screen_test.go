@@ -101,7 +101,7 @@ type sseClient struct {
 	sc   *bufio.Scanner
 }
 
-func openStream(t *testing.T, url string) *sseClient {
+func openStream(t testing.TB, url string) *sseClient {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -129,7 +129,7 @@ func (c *sseClient) next(t *testing.T) (View, string) {
 	return View{}, ""
 }
 
-func serve(t *testing.T, s *Screen) string {
+func serve(t testing.TB, s *Screen) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -59,6 +60,24 @@ type Desk struct {
 
 	mu    sync.Mutex
 	opens []time.Time // manual opens within the window, oldest first
+
+	checks, opened, limited, failed, refused atomic.Uint64
+}
+
+// Stats are the desk's counts since it was made, for metrics.
+type Stats struct {
+	Checks uint64 // codes checked
+	// Opened manual opens; RateLimited refused as too many; NotRecorded
+	// failed to record (the door stayed shut).
+	Opened, RateLimited, NotRecorded uint64
+	// Refused requests: without a valid staff token, or cross-site.
+	Refused uint64
+}
+
+// Stats returns the counts so far.
+func (d *Desk) Stats() Stats {
+	return Stats{Checks: d.checks.Load(), Opened: d.opened.Load(), RateLimited: d.limited.Load(),
+		NotRecorded: d.failed.Load(), Refused: d.refused.Load()}
 }
 
 type staffHash struct {

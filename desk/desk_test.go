@@ -69,6 +69,7 @@ func (o *fakeOpener) list() []opening {
 }
 
 type rig struct {
+	desk *Desk
 	url  string
 	chk  *fakeChecker
 	op   *fakeOpener
@@ -92,7 +93,7 @@ func newRig(t *testing.T) *rig {
 	}
 	srv := httptest.NewServer(d.Handler())
 	t.Cleanup(srv.Close)
-	r.url = srv.URL
+	r.url, r.desk = srv.URL, d
 	return r
 }
 
@@ -159,6 +160,9 @@ func TestDeskAccess(t *testing.T) {
 	}
 	if r.chk.n() != 0 || len(r.op.list()) != 0 {
 		t.Errorf("an unauthorised request reached the checker or the opener")
+	}
+	if st := r.desk.Stats(); st.Refused != 6 || st.Checks != 0 {
+		t.Errorf("stats %+v, want 6 refused", st)
 	}
 	for _, tok := range []string{adaTok, graceTok, "ada-0123456789abcdeX"} {
 		if strings.Contains(r.logs.String(), tok) {
@@ -288,6 +292,9 @@ func TestDeskManualOpen(t *testing.T) {
 	r.op.mu.Unlock()
 	if status, _ := open(adaTok, "store mended"); status != 200 {
 		t.Errorf("the failed open counted against the limit: %d", status)
+	}
+	if st := r.desk.Stats(); st != (Stats{Opened: 4, RateLimited: 1, NotRecorded: 1}) {
+		t.Errorf("stats %+v", st)
 	}
 	if l := r.logs.String(); !strings.Contains(l, "manual open refused: too many") || !strings.Contains(l, `reason="delivery of kegs"`) {
 		t.Errorf("log:\n%s", l)

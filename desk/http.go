@@ -69,6 +69,7 @@ func (d *Desk) staffOnly(next func(http.ResponseWriter, *http.Request, string)) 
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			if why := crossSite(r); why != "" {
+				d.refused.Add(1)
 				d.log.Warn("desk: cross-site request refused", "path", r.URL.Path, "why", why, "remote", r.RemoteAddr)
 				writeJSON(w, http.StatusForbidden, errBody("refused: "+why))
 				return
@@ -76,6 +77,7 @@ func (d *Desk) staffOnly(next func(http.ResponseWriter, *http.Request, string)) 
 		}
 		name := d.who(bearer(r))
 		if name == "" {
+			d.refused.Add(1)
 			d.log.Warn("desk: request without a valid staff token", "path", r.URL.Path, "remote", r.RemoteAddr)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="kioskd desk"`)
 			writeJSON(w, http.StatusUnauthorized, errBody("a staff token is needed"))
@@ -142,6 +144,7 @@ func (d *Desk) check(w http.ResponseWriter, r *http.Request, staff string) {
 		writeJSON(w, http.StatusBadRequest, errBody("no code"))
 		return
 	}
+	d.checks.Add(1)
 	v := d.o.Checker.Check(r.Context(), req.Code)
 	res := checkResult{Accept: v.Accept, Reason: v.Reason.String(), Words: v.Explain(d.o.Location),
 		Name: status.OneLine(v.Name), Warning: v.Warning, At: v.At.In(d.o.Location).Format("15:04:05")}
@@ -171,6 +174,7 @@ func (d *Desk) open(w http.ResponseWriter, r *http.Request, staff string) {
 		return
 	}
 	if ok, wait := d.allowOpen(); !ok {
+		d.limited.Add(1)
 		d.log.Warn("desk: manual open refused: too many", "staff", staff, "max", d.o.MaxOpens, "window", d.o.OpenWindow)
 		secs := int(wait.Round(time.Second).Seconds())
 		if secs < 1 {
@@ -182,10 +186,12 @@ func (d *Desk) open(w http.ResponseWriter, r *http.Request, staff string) {
 	}
 	if err := d.o.Opener.ManualOpen(r.Context(), staff, reason); err != nil {
 		d.giveBack()
+		d.failed.Add(1)
 		d.log.Error("desk: manual open failed, the door stays shut", "staff", staff, "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, errBody("not opened: it could not be recorded (see the status page)"))
 		return
 	}
+	d.opened.Add(1)
 	d.log.Info("desk: manual open", "staff", staff, "reason", reason)
 	writeJSON(w, http.StatusOK, map[string]string{"words": "door opened by " + staff, "at": d.o.Now().In(d.o.Location).Format("15:04:05")})
 }

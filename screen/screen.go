@@ -202,6 +202,9 @@ func (s *Screen) Hint(h Hint) {
 	s.publish(n)
 }
 
+// Clients is how many event streams (pages) are open now.
+func (s *Screen) Clients() int { return int(s.clients.Load()) }
+
 // Current returns the state shown now.
 func (s *Screen) Current() View {
 	s.mu.Lock()

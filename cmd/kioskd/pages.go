@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/desk"
 	"github.com/kioskd/kioskd/gpio"
@@ -70,6 +72,7 @@ func (d *daemon) openPages(log *slog.Logger) error {
 		}
 		d.pages.desk = dk
 	}
+	d.pages.registerMetrics(d.metrics, log)
 	return nil
 }
 
@@ -203,4 +206,54 @@ func pagesPreflight(cfg *config.Config) error {
 	}
 	_, _, err := cfg.StaffTokens()
 	return err
+}
+
+// pagesCollector exports the desk's counts and the screen's open pages.
+type pagesCollector struct {
+	p                                  *pages
+	opens, checks, refused, scrClients *prometheus.Desc
+}
+
+// registerMetrics adds the pages' series to m (none for a page not enabled).
+func (p *pages) registerMetrics(m interface {
+	Register(prometheus.Collector) error
+}, log *slog.Logger) {
+	if p.desk == nil && p.screen == nil {
+		return
+	}
+	c := &pagesCollector{p: p,
+		opens: prometheus.NewDesc("kioskd_desk_manual_opens_total",
+			"Manual opens asked for at the staff desk, by result: opened, rate_limited, not_recorded (the door stayed shut).", []string{"result"}, nil),
+		checks: prometheus.NewDesc("kioskd_desk_checks_total", "Codes checked at the staff desk.", nil, nil),
+		refused: prometheus.NewDesc("kioskd_desk_refused_total",
+			"Staff desk requests refused: no valid staff token, or sent by another site.", nil, nil),
+		scrClients: prometheus.NewDesc("kioskd_screen_clients", "Scan-mode screen pages connected now.", nil, nil),
+	}
+	if err := m.Register(c); err != nil {
+		log.Warn("registering the pages' metrics", "err", err)
+	}
+}
+
+func (c *pagesCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.opens
+	ch <- c.checks
+	ch <- c.refused
+	ch <- c.scrClients
+}
+
+func (c *pagesCollector) Collect(ch chan<- prometheus.Metric) {
+	if dk := c.p.desk; dk != nil {
+		s := dk.Stats()
+		for _, r := range []struct {
+			result string
+			n      uint64
+		}{{"opened", s.Opened}, {"rate_limited", s.RateLimited}, {"not_recorded", s.NotRecorded}} {
+			ch <- prometheus.MustNewConstMetric(c.opens, prometheus.CounterValue, float64(r.n), r.result)
+		}
+		ch <- prometheus.MustNewConstMetric(c.checks, prometheus.CounterValue, float64(s.Checks))
+		ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(s.Refused))
+	}
+	if scr := c.p.screen; scr != nil {
+		ch <- prometheus.MustNewConstMetric(c.scrClients, prometheus.GaugeValue, float64(scr.Clients()))
+	}
 }

@@ -125,6 +125,9 @@ func TestScreenThroughTheBinary(t *testing.T) {
 			t.Error("a code or its hash reached the screen")
 		}
 	}
+	if m := scrapeMetrics(t, e); !strings.Contains(m, "kioskd_screen_clients 1\n") {
+		t.Error("/metrics lacks kioskd_screen_clients 1")
+	}
 	slices.Sort(lat)
 	t.Logf("verdict → screen event at the client (decision time to SSE line read), %d verdicts: min %v median %v max %v",
 		len(lat), lat[0], lat[len(lat)/2], lat[len(lat)-1])
@@ -244,6 +247,13 @@ func TestDeskThroughTheBinary(t *testing.T) {
 	}
 	if strings.Contains(l, adaTok) || strings.Contains(strings.ToLower(l), valid) {
 		t.Error("the log holds the staff token or the code")
+	}
+	m := scrapeMetrics(t, e)
+	for _, want := range []string{`kioskd_desk_manual_opens_total{result="opened"} 1`, `kioskd_desk_manual_opens_total{result="rate_limited"} 1`,
+		"kioskd_desk_checks_total 2", "kioskd_desk_refused_total 1"} {
+		if !strings.Contains(m, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 	// Uploaded: the event names the staff member and the reason.
 	deadline = time.Now().Add(30 * time.Second)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kioskd/kioskd/desk"
 	"github.com/kioskd/kioskd/internal/cdp"
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/scanner"
@@ -304,5 +306,45 @@ func TestHintObserverPassesOn(t *testing.T) {
 	}
 	if d.laneObserver(nil) != d.mon {
 		t.Error("without hints the lane's observer is the monitor itself")
+	}
+}
+
+// TestPagesMountGuards: the screen needs the listener's token from any
+// client but the kiosk itself; the desk takes only its staff tokens, not
+// the listener's.
+func TestPagesMountGuards(t *testing.T) {
+	var p pages
+	p.screen = screen.New(screen.Options{})
+	dk, err := desk.New(desk.Options{Staff: []desk.Staff{{Name: "ada", Token: "ada-0123456789abcdef"}},
+		Checker: deskChecker{}, Opener: deskOpener{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.desk = dk
+	mux := http.NewServeMux()
+	p.mount(mux, "listener-token")
+	tests := []struct {
+		name, remote, path, auth string
+		want                     int
+	}{
+		{"screen from the kiosk", "127.0.0.1:5000", "/screen/", "", 200},
+		{"screen from the network", "10.0.0.7:5000", "/screen/", "", 401},
+		{"screen from the network with the token", "10.0.0.7:5000", "/screen/state.json", "Bearer listener-token", 200},
+		{"desk page", "10.0.0.7:5000", "/desk/", "", 200},
+		{"desk action with the listener's token", "10.0.0.7:5000", "/desk/whoami", "Bearer listener-token", 401},
+		{"desk action from the kiosk without a token", "127.0.0.1:5000", "/desk/whoami", "", 401},
+		{"desk action with a staff token", "10.0.0.7:5000", "/desk/whoami", "Bearer ada-0123456789abcdef", 200},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest("GET", tt.path, nil)
+		req.RemoteAddr = tt.remote
+		if tt.auth != "" {
+			req.Header.Set("Authorization", tt.auth)
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, rec.Code, tt.want)
+		}
 	}
 }

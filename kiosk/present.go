@@ -33,6 +33,8 @@ type Presentation struct {
 	// Observer hears the verdict as the lane's does; nil: nobody.
 	Observer Observer
 	Logger   *slog.Logger
+	// Input names the presentations in their verdicts (Verdict.Input).
+	Input string
 }
 
 // Present takes a text through the very steps the lane takes after the
@@ -46,6 +48,7 @@ func (p Presentation) Present(ctx context.Context, text string, o verify.CheckOp
 	}
 	code, perr := scanner.ParsePayload(text)
 	v := decide(ctx, p.Verifier, code, perr, o, log)
+	v.Input = p.Input
 	show(p.Signal, v)
 	if p.Observer != nil {
 		p.Observer.Verdict(v)

@@ -18,7 +18,7 @@ func TestPresentTakesTheLanesSteps(t *testing.T) {
 	ver := &fakeVerifier{seen: map[string]int{}}
 	sig := &recSignal{}
 	var heard []verify.Verdict
-	p := Presentation{Verifier: ver, Signal: sig, Observer: observerFunc(func(v verify.Verdict) { heard = append(heard, v) })}
+	p := Presentation{Verifier: ver, Signal: sig, Input: "desk", Observer: observerFunc(func(v verify.Verdict) { heard = append(heard, v) })}
 	ctx := context.Background()
 
 	tests := []struct {
@@ -37,8 +37,8 @@ func TestPresentTakesTheLanesSteps(t *testing.T) {
 	if len(ver.checks) != 2 || ver.checks[0] != code || ver.checks[1] != code || ver.junk != 1 {
 		t.Errorf("verifier saw %q and %d junk", ver.checks, ver.junk)
 	}
-	if len(heard) != 3 {
-		t.Errorf("observer heard %d verdicts, want 3", len(heard))
+	if len(heard) != 3 || heard[0].Input != "desk" || heard[2].Input != "desk" {
+		t.Errorf("observer heard %d verdicts (%+v), want 3 naming the input", len(heard), heard)
 	}
 	want := []gpio.Pattern{gpio.Accept, gpio.Reject, gpio.Reject}
 	if len(sig.shown) != len(want) || sig.shown[0] != want[0] || sig.shown[1] != want[1] {

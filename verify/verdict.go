@@ -99,4 +99,7 @@ type Verdict struct {
 	// Direction is the scan's direction ("entry", "exit" or ""), which
 	// AntiPassback needs to be explained.
 	Direction string
+	// Input names where the code was presented when it was not the lane's
+	// own camera ("desk": typed at the staff desk); set by the caller.
+	Input string
 }

@@ -55,12 +55,12 @@ func (d *daemon) openPages(log *slog.Logger) error {
 		}
 		dlog := log.With("input", "desk")
 		dry := cfg.Desk.Check == config.DeskDryRun
-		pres := kiosk.Presentation{Verifier: d.ver, Logger: dlog}
+		pres := kiosk.Presentation{Verifier: d.ver, Logger: dlog, Input: deskInput}
 		if cfg.Desk.OpenOnAccept {
 			pres.Signal = d.sig
 		}
 		if !dry { // a look-up records nothing and is no verdict of the kiosk's
-			pres.Observer = deskObserver{d}
+			pres.Observer = d.mon
 		}
 		d.pages.deskOnScreen = cfg.Desk.OpenOnAccept
 		dk, err := desk.New(desk.Options{Staff: staff, CheckIn: !dry,
@@ -95,9 +95,14 @@ func (p *pages) run(ctx context.Context, goFn func(func())) {
 	}
 }
 
-// verdict shows a lane's verdict on the screen.
+// deskInput names the desk's checks in their verdicts.
+const deskInput = "desk"
+
+// verdict shows a verdict on the screen: every lane's, a desk check's only
+// when a desk accept opens the door (else a visitor at the door would read
+// "Welcome" for someone at the desk).
 func (p *pages) verdict(v verify.Verdict) {
-	if p.screen != nil {
+	if p.screen != nil && (v.Input != deskInput || p.deskOnScreen) {
 		p.screen.Verdict(v)
 	}
 }
@@ -149,28 +154,6 @@ type deskChecker struct {
 
 func (c deskChecker) Check(ctx context.Context, text string) verify.Verdict {
 	return c.pres.Present(ctx, text, verify.CheckOpts{DryRun: c.dry})
-}
-
-// deskObserver hears a desk check's verdict as d.verdict hears a scan's
-// (metrics, status, fleet, upload), and shows it on the screen only when a
-// desk accept opens the door.
-type deskObserver struct{ d *daemon }
-
-func (o deskObserver) Frame(scanner.Frame, time.Duration, bool) {}
-
-func (o deskObserver) Verdict(v verify.Verdict) {
-	d := o.d
-	d.metrics.Verdict(v.Reason.String(), v.Accept)
-	d.hist.Add(v)
-	if d.fleet != nil && v.Accept {
-		d.fleet.Notify()
-	}
-	if d.up != nil {
-		d.up.Kick()
-	}
-	if d.pages.deskOnScreen {
-		d.pages.verdict(v)
-	}
 }
 
 // deskOpener opens the door for staff, once the opening is recorded as a

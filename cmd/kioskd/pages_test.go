@@ -174,7 +174,7 @@ func verifyHash(code string) string { return store.HashCode(code) }
 func TestDeskThroughTheBinary(t *testing.T) {
 	rv := newEventsReceiver(t, 0)
 	e := pagesEnv(t, fmt.Sprintf("events:\n  url: %s/ingest\n  upload_interval: 1s\n", rv.srv.URL)+
-		"desk:\n  enabled: true\n  staff_file: staff\n  manual_opens: 1\n  manual_open_window: 1h\n")
+		"desk:\n  enabled: true\n  staff_file: staff\n  manual_opens: 1\n  manual_open_window: 1h\nscreen:\n  enabled: true\n")
 	const adaTok = "ada-5f1d0c2b9e8a7f6e"
 	if err := os.WriteFile(filepath.Join(e.dir, "staff"), []byte("# desk staff\nada "+adaTok+"\ngrace grace-0a1b2c3d4e5f6a7b\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -201,6 +201,8 @@ func TestDeskThroughTheBinary(t *testing.T) {
 		return resp.StatusCode, m
 	}
 	valid, _, _ := demoframes.Codes()
+	scr := openScreen(t, e)
+	scr.next(t, "the idle screen", func(v screen.View) bool { return v.Mode == screen.Idle })
 
 	code, res := post("check", `{"code":"https://bitbadges.io/?code=`+strings.ToUpper(valid)+`"}`, nil)
 	if code != 200 || res["accept"] != true || res["title"] != "Checked in" || res["name"] != "Valid guest" {
@@ -219,6 +221,11 @@ func TestDeskThroughTheBinary(t *testing.T) {
 	}
 	if strings.Contains(d.log.String(), relayOn) {
 		t.Fatal("a desk check drove the relay (desk.open_on_accept is off)")
+	}
+	// The door's screen shows the door's verdict, not the desk's: the
+	// first verdict it shows is the camera's reject.
+	if v, _ := scr.next(t, "the door's verdict", func(v screen.View) bool { return v.Mode != screen.Idle }); v.Mode != screen.Reject {
+		t.Errorf("the door's screen showed a desk check: %+v", v)
 	}
 
 	if code, res = post("open", `{"reason":"x"}`, nil); code != 400 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/kioskd/kioskd/gpio"
 	"github.com/kioskd/kioskd/scanner"
@@ -17,6 +18,9 @@ func decide(ctx context.Context, ver Verifier, code string, perr error, o verify
 	if perr != nil {
 		if !errors.Is(perr, scanner.ErrNotACode) {
 			log.Warn("payload", "err", perr)
+		}
+		if o.DryRun { // a look-up records nothing, not even junk
+			return verify.Verdict{Reason: verify.NotACode, At: time.Now()}
 		}
 		return ver.NotACode(ctx)
 	}

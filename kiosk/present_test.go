@@ -50,4 +50,8 @@ func TestPresentTakesTheLanesSteps(t *testing.T) {
 	if len(sig.shown) != 3 {
 		t.Errorf("a presentation without Signal drove the outputs")
 	}
+	// A look-up of junk records nothing either.
+	if v := quiet.Present(ctx, "junk", verify.CheckOpts{DryRun: true}); v.Reason != verify.NotACode || ver.junk != 1 {
+		t.Errorf("dry run of junk: %v, %d recorded", v.Reason, ver.junk)
+	}
 }

@@ -42,16 +42,12 @@ func (d *daemon) openPages(log *slog.Logger) error {
 			MaxClients: cfg.Screen.MaxClients, Health: d.screenFaults, Logger: log.With("component", "screen")})
 	}
 	if cfg.Desk.Enabled {
-		tokens, warn, err := cfg.StaffTokens()
+		staff, warn, err := readStaff(cfg)
 		if warn != "" {
 			log.Warn(warn)
 		}
 		if err != nil {
 			return err
-		}
-		staff := make([]desk.Staff, len(tokens))
-		for i, t := range tokens {
-			staff[i] = desk.Staff{Name: t.Name, Token: t.Token}
 		}
 		dlog := log.With("input", "desk")
 		dry := cfg.Desk.Check == config.DeskDryRun
@@ -181,13 +177,29 @@ func (o deskOpener) ManualOpen(_ context.Context, staff, reason string) error {
 	return nil
 }
 
+// readStaff reads and parses desk.staff_file.
+func readStaff(cfg *config.Config) ([]desk.Staff, string, error) {
+	text, warn, err := config.ReadSecret(cfg.StaffSecret())
+	if err != nil {
+		return nil, warn, err
+	}
+	if text == "" {
+		return nil, warn, fmt.Errorf("desk.staff_file (or $KIOSKD_DESK_STAFF) is required when desk.enabled")
+	}
+	staff, err := desk.ParseStaff(text)
+	if err != nil {
+		return nil, warn, fmt.Errorf("desk.staff_file: %w", err)
+	}
+	return staff, warn, nil
+}
+
 // pagesPreflight is what a reload checks of the pages before the running
 // generation stops: the staff file must read and parse.
 func pagesPreflight(cfg *config.Config) error {
 	if !cfg.Desk.Enabled {
 		return nil
 	}
-	_, _, err := cfg.StaffTokens()
+	_, _, err := readStaff(cfg)
 	return err
 }
 

@@ -287,7 +287,7 @@ func TestDeskNeedsValidStaffFile(t *testing.T) {
 	e := pagesEnv(t, "desk:\n  enabled: true\n  staff_file: staff\n")
 	os.WriteFile(filepath.Join(e.dir, "staff"), []byte("ada short-secret\n"), 0o600)
 	out, errOut, code := e.kioskd("run", "-config", e.cfg)
-	if code != exitError || !strings.Contains(errOut, "desk.staff_file line 1 (ada)") || strings.Contains(out+errOut, "short-secret") {
+	if code != exitError || !strings.Contains(errOut, "desk.staff_file: line 1 (ada)") || strings.Contains(out+errOut, "short-secret") {
 		t.Errorf("run: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -41,9 +41,12 @@ type Config struct {
 	Fleet     Fleet     `yaml:"fleet"`
 	// Access gates entry on badges held (see access.go).
 	Access Access `yaml:"access"`
-	// Screen and Desk are pages of the local listener (h-pages).
-	Screen Screen `yaml:"screen"`
-	Desk   Desk   `yaml:"desk"`
+	// Inputs are where codes come from besides the camera (a 2D barcode
+	// scanner yielding text): registered kinds, see plugin.go.
+	Inputs []Plugin `yaml:"inputs"`
+	// Outputs hear every verdict after the kiosk's signal showed it (a
+	// webhook, an MQTT topic): registered kinds, see plugin.go.
+	Outputs []Plugin `yaml:"outputs"`
 
 	// path is the file the config came from; relative paths in it are taken
 	// relative to its folder.
@@ -69,8 +72,6 @@ func Default() Config {
 		Display:   defaultDisplay(),
 		Fleet:     defaultFleet(),
 		Access:    defaultAccess(),
-		Screen:    defaultScreen(), // h-pages
-		Desk:      defaultDesk(),   // h-pages
 	}
 }
 
@@ -134,11 +135,21 @@ func (c *Config) Validate() error {
 	}
 	for _, v := range []interface{ validate() error }{
 		&c.BitBadges, &c.Policy, &c.Camera, &c.GPIO, &c.Events, &c.HTTP, &c.Display, &c.Fleet, &c.Access,
-		&c.Screen, &c.Desk, // h-pages
 	} {
 		if err := v.validate(); err != nil {
 			return err
 		}
+	}
+	if err := validatePlugins("inputs", c.Inputs); err != nil {
+		return err
+	}
+	for i, p := range c.Inputs {
+		if p.Name == "camera" {
+			return keyErr(fmt.Sprintf("inputs[%d].name", i), "camera is the camera: section's input: name this one apart")
+		}
+	}
+	if err := validatePlugins("outputs", c.Outputs); err != nil {
+		return err
 	}
 	if c.Access.Gated() && c.BitBadges.ClientID == "" {
 		return keyErr("access.require", "needs bitbadges.client_id: the badge owners come from the sync")
@@ -147,9 +158,6 @@ func (c *Config) Validate() error {
 		// A display sign-in names an Authsignal user, not a BitBadges
 		// address: it would open a members-only door to anyone.
 		return keyErr("display.enabled", "cannot be combined with access.require: a display sign-in carries no BitBadges address to check the badge against")
-	}
-	if err := c.validatePages(); err != nil { // h-pages
-		return err
 	}
 	if c.Display.Enabled && c.HTTP.Listen == "" {
 		return keyErr("http.listen", "must be set when display.enabled is true: the kiosk's screen is served there")

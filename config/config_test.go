@@ -32,7 +32,7 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"bad cron", "bitbadges:\n  sync_schedule: every now and then\n", "bitbadges.sync_schedule"},
 		{"cron that never fires", "bitbadges:\n  sync_schedule: \"0 0 30 2 *\"\n", "bitbadges.sync_schedule"},
 		{"bad source", "camera:\n  source: webcam\n", "camera.source"},
-		{"bad gpio driver", "gpio:\n  driver: sysfs\n", "gpio.driver"},
+		{"empty gpio driver", "gpio:\n  driver: ''\n", "gpio.driver"},
 		{"relay without line", "gpio:\n  relay: {pulse: 3s}\n", "gpio.relay.line"},
 		{"bad fail mode", "gpio:\n  relay: {line: GPIO17, fail_mode: open}\n", "gpio.relay.fail_mode"},
 		{"window reversed", "policy:\n  valid_from: 2026-01-02T00:00:00Z\n  valid_until: 2026-01-01T00:00:00Z\n", "policy.valid_until"},

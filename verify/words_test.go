@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -17,7 +16,7 @@ func TestExplainThroughCheck(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name  string
-		pol   func(*config.Policy)
+		pol   func(*Policy)
 		setup func(t *testing.T, r *rig)
 		code  int
 		dir   string
@@ -49,22 +48,22 @@ func TestExplainThroughCheck(t *testing.T) {
 		{name: "expired", code: 5, want: "expired at 18:00"},
 		{
 			name: "not open yet",
-			pol:  func(p *config.Policy) { p.ValidFrom = t0.Add(time.Hour).Format(time.RFC3339) },
+			pol:  func(p *Policy) { p.ValidFrom = t0.Add(time.Hour).Format(time.RFC3339) },
 			code: 1, want: "not valid until 19:00",
 		},
 		{
 			name: "closed",
-			pol:  func(p *config.Policy) { p.ValidUntil = t0.Add(-30 * time.Minute).Format(time.RFC3339) },
+			pol:  func(p *Policy) { p.ValidUntil = t0.Add(-30 * time.Minute).Format(time.RFC3339) },
 			code: 1, want: "no longer valid: entry closed at 17:30",
 		},
 		{
 			name: "stale cache",
-			pol:  func(p *config.Policy) { p.MaxCacheAge, p.StaleCache = time.Minute, "reject" },
+			pol:  func(p *Policy) { p.MaxCacheAge, p.StaleCache = time.Minute, "reject" },
 			code: 1, want: "cannot check codes right now (the code list is out of date): please see staff",
 		},
 		{
 			name: "anti-passback exit while outside",
-			pol:  func(p *config.Policy) { p.AntiPassback = true },
+			pol:  func(p *Policy) { p.AntiPassback = true },
 			code: 1, dir: store.DirExit, want: "not checked in here: cannot check out",
 		},
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,10 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/desk"
 	"github.com/kioskd/kioskd/internal/cdp"
-	"github.com/kioskd/kioskd/kiosk"
-	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/scanner/demoframes"
 	"github.com/kioskd/kioskd/screen"
 	"github.com/kioskd/kioskd/status"
@@ -28,11 +24,14 @@ import (
 
 // pagesEnv is a kiosk with its camera replaying in a loop (show/showBlank)
 // and extra config.
-func pagesEnv(t *testing.T, extra string) *env {
+func pagesEnv(t *testing.T, extra, pages string) *env {
 	t.Helper()
 	e := newEnv(t, extra)
 	cfg, _ := os.ReadFile(e.cfg)
-	os.WriteFile(e.cfg, bytes.Replace(cfg, []byte("  rearm: 200ms\n"), []byte("  rearm: 200ms\n  loop: true\n"), 1), 0o600)
+	cfg = bytes.Replace(cfg, []byte("  rearm: 200ms\n"), []byte("  rearm: 200ms\n  loop: true\n"), 1)
+	listen := fmt.Sprintf("  listen: 127.0.0.1:%d\n", e.port)
+	cfg = bytes.Replace(cfg, []byte(listen), []byte(listen+"  pages:\n"+pages), 1)
+	os.WriteFile(e.cfg, cfg, 0o600)
 	return e
 }
 
@@ -90,7 +89,7 @@ func (s *screenStream) next(t *testing.T, what string, ok func(screen.View) bool
 // With Chromium installed the page itself is loaded from the daemon and
 // shows the verdict too.
 func TestScreenThroughTheBinary(t *testing.T) {
-	e := pagesEnv(t, "screen:\n  enabled: true\n  show_name: true\n  hold: 1s\n")
+	e := pagesEnv(t, "", "    - kind: screen\n      show_name: true\n      hold: 1s\n")
 	d := startDaemon(t, e)
 	d.waitFor("the start-up sync", 30*time.Second, func(s status.Snapshot) bool { return s.Cache.Count == 42 })
 	st := openScreen(t, e)
@@ -173,8 +172,8 @@ func verifyHash(code string) string { return store.HashCode(code) }
 // origin is refused.
 func TestDeskThroughTheBinary(t *testing.T) {
 	rv := newEventsReceiver(t, 0)
-	e := pagesEnv(t, fmt.Sprintf("events:\n  url: %s/ingest\n  upload_interval: 1s\n", rv.srv.URL)+
-		"desk:\n  enabled: true\n  staff_file: staff\n  manual_opens: 1\n  manual_open_window: 1h\nscreen:\n  enabled: true\n")
+	e := pagesEnv(t, fmt.Sprintf("events:\n  url: %s/ingest\n  upload_interval: 1s\n", rv.srv.URL),
+		"    - kind: desk\n      staff_file: staff\n      manual_opens: 1\n      manual_open_window: 1h\n    - kind: screen\n")
 	const adaTok = "ada-5f1d0c2b9e8a7f6e"
 	if err := os.WriteFile(filepath.Join(e.dir, "staff"), []byte("# desk staff\nada "+adaTok+"\ngrace grace-0a1b2c3d4e5f6a7b\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -284,74 +283,12 @@ func TestDeskThroughTheBinary(t *testing.T) {
 // TestDeskNeedsValidStaffFile: a staff file that does not parse stops the
 // daemon with exit 2 and a message naming the key, never a token.
 func TestDeskNeedsValidStaffFile(t *testing.T) {
-	e := pagesEnv(t, "desk:\n  enabled: true\n  staff_file: staff\n")
+	e := pagesEnv(t, "", "    - kind: desk\n      staff_file: staff\n")
 	os.WriteFile(filepath.Join(e.dir, "staff"), []byte("ada short-secret\n"), 0o600)
+	os.MkdirAll(filepath.Join(e.dir, "frames"), 0o700)
+	(&daemonProc{t: t, e: e}).show("03-no-qr.png")
 	out, errOut, code := e.kioskd("run", "-config", e.cfg)
-	if code != exitError || !strings.Contains(errOut, "desk.staff_file: line 1 (ada)") || strings.Contains(out+errOut, "short-secret") {
+	if code != exitError || !strings.Contains(errOut, "page desk: staff_file: line 1 (ada)") || strings.Contains(out+errOut, "short-secret") {
 		t.Errorf("run: exit %d\n%s%s", code, out, errOut)
-	}
-}
-
-// TestHintObserverPassesOn: the lane's observer with the screen's hints
-// still feeds the monitor (and its verdict latency), and a frame without a
-// code shows the decoder's hint.
-func TestHintObserverPassesOn(t *testing.T) {
-	scr := screen.New(screen.Options{})
-	d := &daemon{}
-	d.pages.screen = scr
-	d.mon = &kiosk.Monitor{}
-	o := d.laneObserver(func() screen.Hint { return screen.HintTooDark })
-	if _, ok := o.(interface{ VerdictLatency(time.Duration) }); !ok {
-		t.Fatal("the wrapped observer lost VerdictLatency: the lane's latency would go unmeasured")
-	}
-	o.Frame(scanner.Frame{Seq: 1}, time.Millisecond, false)
-	if got := scr.Current().Hint; got != screen.HintTooDark.Words() {
-		t.Errorf("hint %q", got)
-	}
-	if d.mon.Stats().LastFrame.IsZero() {
-		t.Error("the monitor did not hear the frame")
-	}
-	if d.laneObserver(nil) != d.mon {
-		t.Error("without hints the lane's observer is the monitor itself")
-	}
-}
-
-// TestPagesMountGuards: the screen needs the listener's token from any
-// client but the kiosk itself; the desk takes only its staff tokens, not
-// the listener's.
-func TestPagesMountGuards(t *testing.T) {
-	var p pages
-	p.screen = screen.New(screen.Options{})
-	dk, err := desk.New(desk.Options{Staff: []desk.Staff{{Name: "ada", Token: "ada-0123456789abcdef"}},
-		Checker: deskChecker{}, Opener: deskOpener{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.desk = dk
-	mux := http.NewServeMux()
-	p.mount(mux, "listener-token")
-	tests := []struct {
-		name, remote, path, auth string
-		want                     int
-	}{
-		{"screen from the kiosk", "127.0.0.1:5000", "/screen/", "", 200},
-		{"screen from the network", "10.0.0.7:5000", "/screen/", "", 401},
-		{"screen from the network with the token", "10.0.0.7:5000", "/screen/state.json", "Bearer listener-token", 200},
-		{"desk page", "10.0.0.7:5000", "/desk/", "", 200},
-		{"desk action with the listener's token", "10.0.0.7:5000", "/desk/whoami", "Bearer listener-token", 401},
-		{"desk action from the kiosk without a token", "127.0.0.1:5000", "/desk/whoami", "", 401},
-		{"desk action with a staff token", "10.0.0.7:5000", "/desk/whoami", "Bearer ada-0123456789abcdef", 200},
-	}
-	for _, tt := range tests {
-		req := httptest.NewRequest("GET", tt.path, nil)
-		req.RemoteAddr = tt.remote
-		if tt.auth != "" {
-			req.Header.Set("Authorization", tt.auth)
-		}
-		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, req)
-		if rec.Code != tt.want {
-			t.Errorf("%s: %d, want %d", tt.name, rec.Code, tt.want)
-		}
 	}
 }

@@ -5,11 +5,11 @@
 // into the page's focused field (the scanner types the code and Enter), and
 // the verdict is shown with its reason in plain words
 // (verify.Verdict.Explain) and the record's display name. The check goes
-// through the daemon's own path for a presented text (kiosk.Presentation:
-// payload rule, verify, record), never a copy of it: whether it redeems the
-// code (a check-in, as pretix-style desks do: the default) or only looks
-// (dry run), and whether an accept also opens the door, is the daemon's
-// configuration (desk.check, desk.open_on_accept), given here as a Checker.
+// through the kiosk's own lane (page.Lane.SubmitWith, i.e.
+// kiosk.Pipeline.SubmitWith: payload rule, verify, record), never a copy of
+// it: whether it redeems the code (a check-in, as pretix-style desks do: the
+// default) or only looks (check: dry-run), and whether an accept also opens
+// the door (open_on_accept), are the page's settings (kind.go).
 //
 // "Manual open" opens the door without a code. It needs a reason, is
 // recorded (durably, before the door opens) and uploaded as an event with
@@ -18,7 +18,7 @@
 //
 // # Access
 //
-// Every action needs a named staff token (desk.staff_file) in an
+// Every action needs a named staff token (staff_file, ParseStaff) in an
 // "Authorization: Bearer" header; the page itself is static and holds
 // nothing, it asks for the token and keeps it in the tab's sessionStorage.
 // Tokens are compared by their SHA-256 in constant time, all of them every

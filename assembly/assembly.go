@@ -84,8 +84,10 @@ type Daemon struct {
 	fleet   *fleet.Fleet        // nil for a single kiosk
 	display *display.Controller // nil without the display mode
 	lanes   []*lane
-	outputs []output.Output
-	subs    subscribers
+	// inputMeter is the per-input metrics (issue 20, inputs.go).
+	inputMeter *inputMetrics
+	outputs    []output.Output
+	subs       subscribers
 }
 
 // Open assembles the parts cfg names. On an error every part opened so far
@@ -182,6 +184,7 @@ func (d *Daemon) syncDone(err error, took time.Duration) {
 func (d *Daemon) openVerifier(context.Context) error {
 	d.ver = NewVerifier(d.st, &d.cfg, d.log, d.svc)
 	registerAccessMetrics(d.metrics, &d.cfg, d.ver, d.log)
+	registerVisitMetrics(d.metrics, &d.cfg, d.ver, d.log) // visits.go
 	return nil
 }
 

@@ -33,35 +33,57 @@ func (d *Daemon) openInputs(ctx context.Context) error {
 	if d.opts.Observer != nil {
 		obs = observers{d.mon, d.opts.Observer}
 	}
-	kind, err := input.Lookup(camera.Kind)
-	if err != nil {
-		return err
+	// Per-input metrics and states (issue 20, inputs.go).
+	d.inputMeter = newInputMetrics()
+	if err := d.metrics.Register(d.inputMeter); err != nil {
+		return fmt.Errorf("registering the input metrics: %w", err)
 	}
-	l, err := openLane(ctx, &d.cfg, kind, d.ver, d.sig, obs, input.Spec{Name: "camera", Decode: decodeCamera(d.cfg.Camera),
-		Logger: d.log, OnState: d.mon.CameraState, Script: d.opts.Script})
-	if err != nil {
-		return fmt.Errorf("opening the camera: %w", err)
+	d.mon.InputMeter = d.inputMeter
+	if d.hasCamera() {
+		kind, err := input.Lookup(camera.Kind)
+		if err != nil {
+			return err
+		}
+		d.inputMeter.declare(camera.Kind, camera.Kind)
+		onState := func(s scanner.State) {
+			d.mon.CameraState(s)
+			d.inputMeter.InputUp(camera.Kind, s.Up)
+		}
+		l, err := openLane(ctx, &d.cfg, kind, d.ver, d.sig, obs, input.Spec{Name: camera.Kind, Decode: decodeCamera(d.cfg.Camera),
+			Logger: d.log, OnState: onState, Script: d.opts.Script})
+		if err != nil {
+			return fmt.Errorf("opening the camera: %w", err)
+		}
+		d.lanes = append(d.lanes, l)
+	} else {
+		d.mon.NoCamera = true // camera.source: none, a door with scanners only
 	}
-	d.lanes = append(d.lanes, l)
 	for i, p := range d.cfg.Inputs {
 		kind, err := input.Lookup(p.Kind)
 		if err != nil {
 			return fmt.Errorf("inputs[%d].kind: %w", i, err)
 		}
-		log := d.log.With("input", p.Name)
+		d.inputMeter.declare(p.Name, p.Kind)
+		d.mon.AddInput(p.Name, p.Kind, "")
 		l, err := openLane(ctx, &d.cfg, kind, d.ver, d.sig, obs, input.Spec{Name: p.Name, Decode: p.Decode,
-			Logger: log, OnState: logState(log), Script: d.opts.Script})
+			Logger: d.log.With("input", p.Name), OnState: d.inputState(p.Name), Script: d.opts.Script})
 		if err != nil {
 			return fmt.Errorf("opening input %s: %w", p.Name, err)
+		}
+		if t, ok := l.in.(input.Text); ok {
+			name := p.Name
+			l.pipe.Text = countReads{Text: t, onRead: func(at time.Time) { d.mon.InputRead(name, at) }}
 		}
 		d.lanes = append(d.lanes, l)
 	}
 	return nil
 }
 
-// logState logs an input's changes of health. The camera's go to the
-// monitor (status, fault pattern, watchdog); an input of another kind is
-// logged only, until the status has a place for it.
+// hasCamera: camera.source is not none.
+func (d *Daemon) hasCamera() bool { return d.cfg.Camera.Source != config.CameraNone }
+
+// logState logs an input's changes of health (the monitor hears them too:
+// the camera's through CameraState, a scanner's through InputState).
 func logState(log *slog.Logger) func(scanner.State) {
 	return func(s scanner.State) {
 		if s.Up {
@@ -79,7 +101,7 @@ func openLane(ctx context.Context, cfg *config.Config, kind input.Kind, ver kios
 	if err != nil {
 		return nil, err
 	}
-	pipe := &kiosk.Pipeline{Verifier: ver, Signal: sig, Rearm: cfg.Camera.Rearm, Observer: obs, Logger: spec.Logger}
+	pipe := &kiosk.Pipeline{Verifier: ver, Signal: sig, Rearm: cfg.Camera.Rearm, Observer: obs, Logger: spec.Logger, Input: spec.Name}
 	switch in := in.(type) {
 	case input.Frames:
 		pipe.Source, pipe.Decoder = in, scanner.NewDecoder(scanner.DecoderOptions{})

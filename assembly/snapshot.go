@@ -19,11 +19,12 @@ func (d *Daemon) Snapshot() status.Snapshot {
 	ls := d.mon.Stats()
 	s.Camera = status.Camera{Up: ls.CameraUp, Source: d.cfg.Camera.Source, Detail: ls.CameraDetail, FPS: ls.FPS, DecodeP50: status.Duration(ls.DecodeP50),
 		FramesDropped: ls.FramesDropped, VerdictLatencyP50: status.Duration(ls.VerdictLatencyP50), VerdictLatencyP95: status.Duration(ls.VerdictLatencyP95)}
-	if s.Camera.Detail == "" && len(d.lanes) > 0 {
+	if s.Camera.Detail == "" && len(d.lanes) > 0 && d.hasCamera() {
 		s.Camera.Detail = d.lanes[0].in.Describe() // the camera's lane
 	}
 	s.GPIO = status.GPIO{Driver: d.cfg.GPIO.Driver, Detail: d.sig.Status().String()}
 	s.Recent = d.hist.List()
+	d.fillInputs(&s, ls)
 	s.Problems = append(d.mon.Problems(), syncProblems(s.Sync)...)
 	if err := d.st.Err(); err != nil {
 		// Every verdict is an error from now on: say why first.
@@ -35,6 +36,8 @@ func (d *Daemon) Snapshot() status.Snapshot {
 	}
 	d.fleetStatus(&s)
 	eventsStatus(&s, d.up)
+	d.fillVisits(&s) // visits.go
+	d.outputsStatus(&s) // handoff.go
 	for _, o := range d.outputs {
 		if r, ok := o.(output.Reporter); ok {
 			ps, bad := r.Problems()
@@ -76,6 +79,7 @@ func (d *Daemon) fleetStatus(s *status.Snapshot) {
 func OfflineSnapshot(cfg *config.Config, st *store.Store, version string) status.Snapshot {
 	snap := offlineSnapshot(cfg, st, nil, version)
 	fillAccess(&snap, cfg, NewVerifier(st, cfg, nil, nil))
+	fillVisits(&snap, cfg, NewVerifier(st, cfg, nil, nil), nil) // visits.go
 	return snap.Complete()
 }
 
@@ -117,6 +121,7 @@ func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service, ver
 			s.Problems = append(s.Problems, d.Problem())
 		}
 	}
+	StoredOutputs(&s, cfg, st) // handoff.go
 	return s
 }
 

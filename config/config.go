@@ -143,6 +143,9 @@ func (c *Config) Validate() error {
 	if err := validatePlugins("inputs", c.Inputs); err != nil {
 		return err
 	}
+	if c.Camera.Source == CameraNone && len(c.Inputs) == 0 {
+		return keyErr("camera.source", "none needs inputs: (a scanner): without either the kiosk reads no code")
+	}
 	for i, p := range c.Inputs {
 		if p.Name == "camera" {
 			return keyErr(fmt.Sprintf("inputs[%d].name", i), "camera is the camera: section's input: name this one apart")

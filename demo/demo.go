@@ -48,6 +48,8 @@ type Result struct {
 	Pending     int
 	// Gated are the verdicts of the badge-gated scene.
 	Gated []verify.Verdict
+	// Scanned are the simulated scanner input's verdicts (issue 20, scanner.go).
+	Scanned []verify.Verdict
 }
 
 // Run runs the demo, printing to out.
@@ -150,10 +152,16 @@ func Run(ctx context.Context, out io.Writer, o Options) (Result, error) {
 	}
 	// Let the last pulse run its course.
 	time.Sleep(cfg.GPIO.Relay.Pulse + 200*time.Millisecond)
+	if res.Scanned, err = scannerScene(ctx, p, &cfg, srv, d, log); err != nil {
+		return res, fmt.Errorf("the scanner scene: %w", err)
+	}
 	if res.Gated, err = gatedScene(ctx, p, &cfg, srv, d, dir); err != nil {
 		return res, err
 	}
 	time.Sleep(cfg.GPIO.Relay.Pulse + 200*time.Millisecond)
+	if _, err := handoffScene(ctx, p, cfg.KioskID, d.Store(), append(obs.verdicts(), res.Gated...), log); err != nil { // issue 21: handoff.go
+		return res, err
+	}
 	if res.Pending, err = d.Store().PendingCount(); err != nil {
 		return res, err
 	}
@@ -163,12 +171,13 @@ func Run(ctx context.Context, out io.Writer, o Options) (Result, error) {
 	res.Verdicts = obs.verdicts()
 	res.Transitions = rec.Transitions()
 	acc := 0
-	for _, v := range append(res.Verdicts, res.Gated...) {
+	all := append(append(res.Verdicts, res.Scanned...), res.Gated...)
+	for _, v := range all {
 		if v.Accept {
 			acc++
 		}
 	}
-	p.say("done: %d verdicts (%d accepted), %d events waiting in the outbox for upload, relay released", len(res.Verdicts)+len(res.Gated), acc, res.Pending)
+	p.say("done: %d verdicts (%d accepted), %d events waiting in the outbox for upload, relay released", len(all), acc, res.Pending)
 	return res, nil
 }
 

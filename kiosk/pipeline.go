@@ -25,7 +25,8 @@ type Decoder interface {
 // Verifier decides on a code and records the decision.
 type Verifier interface {
 	Check(ctx context.Context, code string, o verify.CheckOpts) verify.Verdict
-	NotACode(ctx context.Context) verify.Verdict
+	// NotACode records a read that is not a kiosk code; o names the input.
+	NotACode(ctx context.Context, o ...verify.CheckOpts) verify.Verdict
 	Health(now time.Time) verify.Health
 }
 
@@ -64,6 +65,9 @@ type Pipeline struct {
 	Logger   *slog.Logger
 	// Direction is "entry", "exit" or "" for a kiosk that does not tell.
 	Direction string
+	// Input names the lane's input (camera, a scanner) in its verdicts,
+	// their events and the log (issue 20).
+	Input string
 	// Now is the clock (time.Now when nil), injectable for tests.
 	Now func() time.Time
 }
@@ -150,7 +154,7 @@ func (p *Pipeline) decide(ctx context.Context, presence *scanner.Presence, text 
 	if presence != nil && !presence.Observe(key, at) {
 		return
 	}
-	v := p.verdict(ctx, code, perr)
+	v := p.verdict(ctx, code, perr, p.Input)
 	p.signal(v)
 	// From capture, not from when decoding began: the time the frame
 	// waited and the decode are part of what the visitor waits for.
@@ -163,14 +167,15 @@ func (p *Pipeline) decide(ctx context.Context, presence *scanner.Presence, text 
 	logVerdict(p.logger(), v)
 }
 
-func (p *Pipeline) verdict(ctx context.Context, code string, perr error) verify.Verdict {
+func (p *Pipeline) verdict(ctx context.Context, code string, perr error, input string) verify.Verdict {
+	opts := verify.CheckOpts{Direction: p.Direction, Input: input}
 	if perr != nil {
 		if !errors.Is(perr, scanner.ErrNotACode) {
 			p.logger().Warn("payload", "err", perr)
 		}
-		return p.Verifier.NotACode(ctx)
+		return p.Verifier.NotACode(ctx, opts)
 	}
-	return p.Verifier.Check(ctx, code, verify.CheckOpts{Direction: p.Direction})
+	return p.Verifier.Check(ctx, code, opts)
 }
 
 // Submit decides on one text given outside the lane's source (a staff
@@ -178,7 +183,7 @@ func (p *Pipeline) verdict(ctx context.Context, code string, perr error) verify.
 // without presence suppression. The text is never logged.
 func (p *Pipeline) Submit(ctx context.Context, text string) verify.Verdict {
 	code, perr := scanner.ParsePayload(text)
-	v := p.verdict(ctx, code, perr)
+	v := p.verdict(ctx, code, perr, "") // not read at the lane's input
 	p.signal(v)
 	if p.Observer != nil {
 		p.Observer.Verdict(v)
@@ -202,6 +207,9 @@ func (p *Pipeline) signal(v verify.Verdict) {
 // bearer secret and never reaches a log line.
 func logVerdict(log *slog.Logger, v verify.Verdict) {
 	attrs := []any{"accept", v.Accept, "reason", v.Reason.String()}
+	if v.Input != "" {
+		attrs = append(attrs, "input", v.Input)
+	}
 	if len(v.Hash) >= 8 {
 		attrs = append(attrs, "hash", v.Hash[:8])
 	}

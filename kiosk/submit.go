@@ -27,13 +27,13 @@ func (p *Pipeline) SubmitWith(ctx context.Context, text string, o SubmitOpts) ve
 	var v verify.Verdict
 	switch {
 	case perr != nil && o.DryRun:
-		v = verify.Verdict{Reason: verify.NotACode, At: time.Now()}
+		v = verify.Verdict{Reason: verify.NotACode, At: time.Now(), Input: o.Input}
 	case perr != nil:
-		v = p.verdict(ctx, code, perr)
+		v = p.verdict(ctx, code, perr, o.Input)
 	default:
-		v = p.Verifier.Check(ctx, code, verify.CheckOpts{Direction: p.Direction, DryRun: o.DryRun})
+		v = p.Verifier.Check(ctx, code, verify.CheckOpts{Direction: p.Direction, DryRun: o.DryRun, Input: o.Input})
 	}
-	v.Input = o.Input
+	v.Input = o.Input // named even by a Verifier that does not (a stand-in)
 	if !o.Quiet {
 		p.signal(v)
 	}

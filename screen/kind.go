@@ -63,7 +63,7 @@ func openPage(_ context.Context, e page.Env) (page.Page, error) {
 	}
 	scr := New(o)
 	follow := func(v verify.Verdict) {
-		if v.Input == "" || s.DeskChecks {
+		if v.Input != deskInput || s.DeskChecks {
 			scr.Verdict(v)
 		}
 	}
@@ -78,6 +78,9 @@ func openPage(_ context.Context, e page.Env) (page.Page, error) {
 	// the listener's.
 	return page.Page{Path: "/screen/", Handler: runner{Handler: scr.Handler(), scr: scr, verdicts: e.Verdicts, follow: follow}, Guard: page.TokenOffLoopback}, nil
 }
+
+// deskInput is the input name the staff desk's checks carry (desk.Input).
+const deskInput = "desk"
 
 // runner is the page's handler with the screen's clock (page.Runner): it
 // follows the verdicts while it runs.

@@ -50,6 +50,7 @@ func WriteText(w io.Writer, s Snapshot) error {
 		}
 		line("camera", "%s", join(s.Camera.Source, cam, s.Camera.Detail))
 		line("outputs", "%s", join(s.GPIO.Driver, s.GPIO.Detail))
+		writeInputs(line, s.Inputs, loc)
 	}
 
 	cache := fmt.Sprintf("%d codes", s.Cache.Count)
@@ -81,6 +82,10 @@ func WriteText(w io.Writer, s Snapshot) error {
 			}
 			line("  require", "%s: collection %s tokens %s, at least %d; %s", q.Name, q.CollectionID, q.TokenIDs, q.MinAmount, held)
 		}
+	}
+
+	if v := s.Visits; v != nil {
+		line("visits", "%s", v.line())
 	}
 
 	var sync []string
@@ -147,6 +152,7 @@ func WriteText(w io.Writer, s Snapshot) error {
 		}
 		line("peer", "%s %s, last seen %s", p.Kiosk, state, stamp(p.LastSeen, loc))
 	}
+	outputLines(line, s.Outputs, loc) // outputs.go
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing status: %w", err)
 	}
@@ -163,7 +169,7 @@ func WriteText(w io.Writer, s Snapshot) error {
 			result = "ACCEPT"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", stamp(v.Time, loc), result, v.Reason,
-			orDash(v.HashPrefix), OneLine(join(v.Name, v.Requirement, v.Warning)))
+			orDash(v.HashPrefix), OneLine(join(v.Name, v.Requirement, VisitLabel(v.Visit, v.VisitPeriod, v.VisitCounted), v.Warning, inputNote(v.Input, len(s.Inputs)))))
 	}
 	tw.Flush()
 	var out strings.Builder

@@ -63,6 +63,9 @@ type CheckOpts struct {
 	DryRun bool
 	// Direction is "entry", "exit" or "" (a door without anti-passback).
 	Direction string
+	// Input names where the code was read (a configured input's name),
+	// carried into the verdict and its event.
+	Input string
 }
 
 // Health is what the pipeline needs to show a fault pattern.
@@ -102,8 +105,11 @@ type Verifier struct {
 	recMu sync.Mutex
 	rec   Recording
 
-	holders holderCache  // see Requirements
-	access  accessPolicy // o.Access, precomputed
+	holders holderCache     // see Requirements
+	access  accessPolicy    // o.Access, precomputed
+	visits  store.VisitRule // o.Policy.Visits (visits.go)
+	vst     VisitStore      // st, when it counts visits
+	vstats  visitStats
 }
 
 // New returns a Verifier over st.
@@ -119,6 +125,7 @@ func New(st Store, o Options) *Verifier {
 	}
 	v := &Verifier{st: st, o: o, log: o.Logger, access: newAccessPolicy(o.Access)}
 	v.from, v.until = o.Policy.Window()
+	v.initVisits() // visits.go
 	return v
 }
 
@@ -205,7 +212,8 @@ func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict 
 	if c.Direction != "" {
 		detail = append(detail, c.Direction)
 	}
-	return v.record(ctx, c, vd, strings.Join(detail, "; "))
+	vd.Holder = ownerAddr
+	return v.recordChecked(ctx, c, vd, strings.Join(detail, "; "), d.ClockTrusted) // visits.go
 }
 
 // exchange asks the Exchanger about a code the cache does not know; the
@@ -230,23 +238,30 @@ func (v *Verifier) exchange(ctx context.Context, code string, vd Verdict) (Verdi
 	return vd, rec.OwnerAddress()
 }
 
-// NotACode records a scanned QR that is not a kiosk code and returns its verdict.
-func (v *Verifier) NotACode(ctx context.Context) Verdict {
+// NotACode records a scanned QR that is not a kiosk code and returns its
+// verdict. Of o (at most one), only Input is used: where it was read.
+func (v *Verifier) NotACode(ctx context.Context, o ...CheckOpts) Verdict {
 	wall := v.o.Now()
 	at, _ := v.policy().decisionTime(wall, v.st.TrustedTime())
-	return v.record(ctx, CheckOpts{}, Verdict{Reason: NotACode, At: at}, "")
+	var c CheckOpts
+	if len(o) > 0 {
+		c.Input = o[0].Input
+	}
+	return v.record(ctx, c, Verdict{Reason: NotACode, At: at}, "")
 }
 
 // record writes the verdict's redemption (accept) and event, unless dry run.
 func (v *Verifier) record(ctx context.Context, c CheckOpts, vd Verdict, detail string) Verdict {
+	vd.Input = c.Input
 	if c.DryRun {
 		v.logVerdict(vd, true)
 		return vd
 	}
 	ev := store.Event{
 		Nonce: store.NewNonce(), Time: vd.At, Kiosk: v.o.Kiosk, Kind: store.KindVerdict,
-		Accept: vd.Accept, Reason: vd.Reason.String(), Hash: vd.Hash, Detail: detail,
+		Accept: vd.Accept, Reason: vd.Reason.String(), Hash: vd.Hash, Detail: detail, Input: c.Input,
 	}
+	vd.Nonce = ev.Nonce
 	if vd.Accept {
 		r := store.Redemption{Hash: vd.Hash, At: vd.At, Kiosk: v.o.Kiosk, Direction: c.Direction, Nonce: ev.Nonce}
 		err := v.st.Redeem(ctx, r, ev)
@@ -270,10 +285,11 @@ func (v *Verifier) record(ctx context.Context, c CheckOpts, vd Verdict, detail s
 // fail turns a store failure into a rejecting Error verdict.
 func (v *Verifier) fail(c CheckOpts, vd Verdict, doing string, err error) Verdict {
 	v.log.Error("verdict failed", "doing", doing, "hash", prefix(vd.Hash), "err", err)
-	vd.Accept, vd.Reason, vd.Online = false, Error, false
+	vd.Accept, vd.Reason, vd.Online, vd.Input = false, Error, false, c.Input
 	if !c.DryRun {
 		ev := store.Event{Nonce: store.NewNonce(), Time: vd.At, Kiosk: v.o.Kiosk, Kind: store.KindVerdict,
-			Reason: Error.String(), Hash: vd.Hash, Detail: doing}
+			Reason: Error.String(), Hash: vd.Hash, Detail: doing, Input: c.Input}
+		vd.Nonce = ev.Nonce
 		err := v.st.AppendEvent(ev)
 		v.wrote(err)
 		if err != nil {
@@ -285,7 +301,8 @@ func (v *Verifier) fail(c CheckOpts, vd Verdict, doing string, err error) Verdic
 
 func (v *Verifier) logVerdict(vd Verdict, dry bool) {
 	v.log.Info("verdict", "accept", vd.Accept, "reason", vd.Reason.String(), "hash", prefix(vd.Hash),
-		"warning", vd.Warning, "online", vd.Online, "dry_run", dry)
+		"warning", vd.Warning, "online", vd.Online, "dry_run", dry, "input", vd.Input,
+		"visit", vd.Visit, "visit_counted", vd.VisitCounted)
 }
 
 // wrote notes the outcome of one write to the store. A write cut short

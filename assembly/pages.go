@@ -38,7 +38,7 @@ func (d *Daemon) ManualOpen(_ context.Context, staff, reason string) error {
 		return fmt.Errorf("recording a manual open: the store is closed")
 	}
 	err := st.AppendEvent(store.Event{Nonce: store.NewNonce(), Time: time.Now(), Kiosk: d.cfg.KioskID,
-		Kind: store.KindManualOpen, Accept: true, Reason: string(store.KindManualOpen), Detail: "staff " + staff + "; reason: " + reason})
+		Kind: store.KindManualOpen, Accept: true, Reason: string(store.KindManualOpen), Detail: "staff " + staff + "; reason: " + reason, Input: "desk"})
 	d.ver.NoteWrite(err)
 	if err != nil {
 		d.sig.Show(gpio.Reject)

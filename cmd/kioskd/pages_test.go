@@ -270,7 +270,7 @@ func TestDeskThroughTheBinary(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		opens = rv.events("manual-open")
 	}
-	if len(opens) != 1 || opens[0]["detail"] != "staff ada; reason: delivery at the back door" || opens[0]["accept"] != true || opens[0]["kiosk"] != "test-door" {
+	if len(opens) != 1 || opens[0]["detail"] != "staff ada; reason: delivery at the back door" || opens[0]["accept"] != true || opens[0]["kiosk"] != "test-door" || opens[0]["input"] != "desk" {
 		t.Errorf("uploaded manual opens: %v", opens)
 	}
 	for _, ev := range rv.events("") {

@@ -74,8 +74,11 @@ func (d *Daemon) httpServer(ctx context.Context, wg *stdsync.WaitGroup, report f
 }
 
 func guard(g page.Guard, token string, h http.Handler) http.Handler {
-	if g == page.TokenOffLoopback {
+	switch g {
+	case page.TokenOffLoopback:
 		return status.RequireTokenOffLoopback(token, h)
+	case page.Own:
+		return h
 	}
 	return status.RequireToken(token, h)
 }
@@ -90,7 +93,8 @@ func (d *Daemon) openPages(ctx context.Context) ([]page.Page, error) {
 			return nil, fmt.Errorf("http.pages[%d].kind: %w", i, err)
 		}
 		pg, err := kind.Open(ctx, page.Env{Name: p.Name, Kiosk: d.cfg.KioskID, Decode: p.Decode, Logger: d.log.With("page", p.Name),
-			Status: status.ProviderFunc(d.Snapshot), Verdicts: &d.subs, Lane: d})
+			Status: status.ProviderFunc(d.Snapshot), Verdicts: &d.subs, Lane: d,
+			Door: d, Health: d.pageHealth, ReadSecret: d.pageSecret(p.Name), Metrics: d.metrics})
 		if err != nil {
 			return nil, fmt.Errorf("page %s: %w", p.Name, err)
 		}

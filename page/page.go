@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kioskd/kioskd/internal/registry"
 	"github.com/kioskd/kioskd/status"
 	"github.com/kioskd/kioskd/verify"
@@ -31,6 +33,9 @@ const (
 	// TokenOffLoopback: the kiosk's own screen (a loopback client) needs
 	// no token, any other client does (as the display page).
 	TokenOffLoopback
+	// Own: the page decides who may use it itself (a staff desk's named
+	// tokens); the listener's token is neither needed nor enough.
+	Own
 )
 
 // Verdicts lets a page follow the verdicts live (a scan-mode screen).
@@ -45,6 +50,36 @@ type Verdicts interface {
 // would. The text is a bearer secret: never logged or kept.
 type Lane interface {
 	Submit(ctx context.Context, text string) verify.Verdict
+	// SubmitWith is Submit with options (a desk's look-up, a check that
+	// does not open the door).
+	SubmitWith(ctx context.Context, text string, o SubmitOpts) verify.Verdict
+}
+
+// SubmitOpts modify one Lane.SubmitWith.
+type SubmitOpts struct {
+	// DryRun decides without recording anything; nobody but the caller
+	// hears the verdict.
+	DryRun bool
+	// Signal shows the verdict on the door's outputs (an accept opens it).
+	Signal bool
+	// Input names where the code was presented (verify.Verdict.Input).
+	Input string
+}
+
+// Door opens the door on purpose (a staff desk's manual open).
+type Door interface {
+	// ManualOpen records the opening (who, why) durably, then opens the
+	// door; an error means it was not recorded and the door stays shut.
+	ManualOpen(ctx context.Context, staff, reason string) error
+}
+
+// Health is what keeps the kiosk from checking codes, for a page's fault
+// notice.
+type Health struct{ Camera, Store, Clock bool }
+
+// Metrics is the registry a page adds its own series to.
+type Metrics interface {
+	Register(c prometheus.Collector) error
 }
 
 // Env is what a page kind's Open gets.
@@ -63,6 +98,17 @@ type Env struct {
 	Verdicts Verdicts
 	// Lane decides on typed codes.
 	Lane Lane
+	// Door opens the door on purpose.
+	Door Door
+	// Health reports the kiosk's health now; it returns quickly.
+	Health func() Health
+	// ReadSecret reads one of the page's secrets as the config's own are
+	// read (the environment variable env first; a bare file name from
+	// systemd's credentials; a relative path against the config's folder);
+	// errors name the page's key, never the value.
+	ReadSecret func(key, file, env string) (string, error)
+	// Metrics takes the page's own series.
+	Metrics Metrics
 }
 
 // Page is a handler mounted at Path (a http.ServeMux pattern such as

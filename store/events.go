@@ -19,6 +19,7 @@ const (
 	KindDoor        EventKind = "door"         // an input changed: exit button, door contact
 	KindDoubleEntry EventKind = "double-entry" // a peer reported the same code used at two kiosks
 	KindDisplay     EventKind = "display"      // a display-mode sign-in approved (the door opened) or refused
+	KindManualOpen  EventKind = "manual-open"  // staff opened the door from the desk page (detail: who and why)
 )
 
 // Event is one entry of the outbox the sync uploader POSTs. It carries the

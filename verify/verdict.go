@@ -104,4 +104,17 @@ type Verdict struct {
 	// shared by the event upload and every hand-off output (package
 	// output/handoff); empty for a dry run.
 	Nonce string
+
+	// What the reason refers to, for saying it in plain words (Explain):
+	// with AlreadyUsed the code's latest use before this one (when and at
+	// which kiosk); with OutsideWindow the window's edge that was crossed
+	// (ValidFrom before it opens, ValidUntil once it closed); with Expired
+	// the record's expiry (ValidUntil). Zero when unknown or not relevant.
+	UsedAt     time.Time
+	UsedBy     string
+	ValidFrom  time.Time
+	ValidUntil time.Time
+	// Direction is the scan's direction ("entry", "exit" or ""), which
+	// AntiPassback needs to be explained.
+	Direction string
 }

@@ -164,10 +164,11 @@ func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict 
 		LastSync: in.Meta.LastSync, Wall: wall, Trusted: in.Meta.TrustedTime,
 		Direction: c.Direction, Exchangeable: exchangeable,
 	})
-	vd := Verdict{Reason: d.Reason, Hash: hash, At: d.At, Warning: d.Warning}
+	vd := Verdict{Reason: d.Reason, Hash: hash, At: d.At, Warning: d.Warning, Direction: c.Direction}
 	if in.Found {
 		vd.Name, vd.Address = in.Record.Name, in.Record.Address
 	}
+	v.context(&vd, in)
 	ownerAddr := in.Record.OwnerAddress()
 	if d.NeedExchange {
 		vd, ownerAddr = v.exchange(ctx, code, vd)
@@ -230,7 +231,7 @@ func (v *Verifier) exchange(ctx context.Context, code string, vd Verdict) (Verdi
 	vd.Online = true
 	vd.Name, vd.Address = rec.Name, rec.Address
 	if !rec.ExpiresAt.IsZero() && !vd.At.Before(rec.ExpiresAt) {
-		vd.Reason = Expired
+		vd.Reason, vd.ValidUntil = Expired, rec.ExpiresAt
 		return vd, rec.OwnerAddress()
 	}
 	vd.Reason = OK

@@ -36,7 +36,7 @@ func (d *Daemon) Snapshot() status.Snapshot {
 	}
 	d.fleetStatus(&s)
 	eventsStatus(&s, d.up)
-	d.fillVisits(&s) // visits.go
+	d.fillVisits(&s)    // visits.go
 	d.outputsStatus(&s) // handoff.go
 	for _, o := range d.outputs {
 		if r, ok := o.(output.Reporter); ok {

@@ -131,4 +131,3 @@ func TestPipelineHints(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-

@@ -131,3 +131,15 @@ func TestPipelineHints(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkHintFilter is the per-frame cost of the hint feed on the lane.
+func BenchmarkHintFilter(b *testing.B) {
+	var h hintFilter
+	at := time.Now()
+	hints := []scanner.Hint{far, far, far, none, none, none, blur}
+	b.ReportAllocs()
+	for i := range b.N {
+		at = at.Add(40 * time.Millisecond)
+		h.frame(false, hints[i%len(hints)], at)
+	}
+}

@@ -88,6 +88,7 @@ type Daemon struct {
 	inputMeter *inputMetrics
 	outputs    []output.Output
 	subs       subscribers
+	hints      hintFeed // the camera lane's hint, for the pages
 }
 
 // Open assembles the parts cfg names. On an error every part opened so far

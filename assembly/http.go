@@ -93,7 +93,7 @@ func (d *Daemon) openPages(ctx context.Context) ([]page.Page, error) {
 			return nil, fmt.Errorf("http.pages[%d].kind: %w", i, err)
 		}
 		pg, err := kind.Open(ctx, page.Env{Name: p.Name, Kiosk: d.cfg.KioskID, Decode: p.Decode, Logger: d.log.With("page", p.Name),
-			Status: status.ProviderFunc(d.Snapshot), Verdicts: &d.subs, Lane: d,
+			Status: status.ProviderFunc(d.Snapshot), Verdicts: &d.subs, Hints: d.pageHints(), Lane: d,
 			Door: d, Health: d.pageHealth, ReadSecret: d.pageSecret(p.Name), Metrics: d.metrics})
 		if err != nil {
 			return nil, fmt.Errorf("page %s: %w", p.Name, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/kioskd/kioskd/input"
 	"github.com/kioskd/kioskd/input/camera"
 	"github.com/kioskd/kioskd/kiosk"
+	"github.com/kioskd/kioskd/page"
 	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/verify"
 )
@@ -54,6 +55,7 @@ func (d *Daemon) openInputs(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("opening the camera: %w", err)
 		}
+		l.pipe.Hints = d.hints.publish // the scan-mode screen's live hint
 		d.lanes = append(d.lanes, l)
 	} else {
 		d.mon.NoCamera = true // camera.source: none, a door with scanners only
@@ -217,6 +219,50 @@ func (os observers) VerdictLatency(d time.Duration) {
 			l.VerdictLatency(d)
 		}
 	}
+}
+
+// hintFeed is the camera lane's hint (kiosk.Pipeline.Hints: debounced,
+// changes only) for the pages following it.
+type hintFeed struct {
+	mu   stdsync.Mutex
+	now  scanner.Hint
+	next int
+	fns  map[int]func(scanner.Hint)
+}
+
+// Subscribe implements page.Hints: fn hears the hint now, then each change.
+func (h *hintFeed) Subscribe(fn func(scanner.Hint)) (cancel func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fns == nil {
+		h.fns = map[int]func(scanner.Hint){}
+	}
+	id := h.next
+	h.next++
+	h.fns[id] = fn
+	fn(h.now)
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.fns, id)
+	}
+}
+
+func (h *hintFeed) publish(v scanner.Hint) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.now = v
+	for _, fn := range h.fns {
+		fn(v)
+	}
+}
+
+// pageHints is the hint feed for the pages, nil without a camera.
+func (d *Daemon) pageHints() page.Hints {
+	if !d.hasCamera() {
+		return nil
+	}
+	return &d.hints
 }
 
 // subscribers are the pages following the verdicts live.

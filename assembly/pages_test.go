@@ -4,11 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/metrics"
+	"github.com/kioskd/kioskd/scanner"
 )
 
 // TestPagesGuards: the screen (an http.pages entry) needs the listener's
@@ -57,5 +59,20 @@ func TestPagesGuards(t *testing.T) {
 		if w.Code != tt.want {
 			t.Errorf("%s: %d %q, want %d", tt.name, w.Code, w.Body, tt.want)
 		}
+	}
+}
+
+// TestHintFeed: a page subscribing hears the hint now, then each change,
+// until it cancels.
+func TestHintFeed(t *testing.T) {
+	var f hintFeed
+	f.publish(scanner.HintTooFar)
+	var got []scanner.Hint
+	cancel := f.Subscribe(func(h scanner.Hint) { got = append(got, h) })
+	f.publish(scanner.HintNone)
+	cancel()
+	f.publish(scanner.HintTooDark)
+	if want := []scanner.Hint{scanner.HintTooFar, scanner.HintNone}; !slices.Equal(got, want) {
+		t.Errorf("heard %v, want %v", got, want)
 	}
 }

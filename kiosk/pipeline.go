@@ -70,6 +70,12 @@ type Pipeline struct {
 	Input string
 	// Now is the clock (time.Now when nil), injectable for tests.
 	Now func() time.Time
+	// Hints, when set and Decoder is a HintDecoder, hears the debounced
+	// hint of frames without a code (too far, too dark: for the scan-mode
+	// screen) on each change only, from the lane: it must return at once.
+	// It hears HintNone when a code is read, when nothing code-like has
+	// been in view for a moment, and when Run returns.
+	Hints func(scanner.Hint)
 }
 
 func (p *Pipeline) logger() *slog.Logger {
@@ -110,7 +116,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			p.decide(ctx, presence, r.Text, at, r.At)
 		})
 	} else {
-		err = p.Source.Run(ctx, func(f scanner.Frame) { p.frame(ctx, presence, f) })
+		var hints *hintLane
+		if hd, ok := p.Decoder.(HintDecoder); ok && p.Hints != nil {
+			hints = &hintLane{dec: hd, fn: p.Hints}
+			defer hints.stop()
+		}
+		err = p.Source.Run(ctx, func(f scanner.Frame) { p.frame(ctx, presence, hints, f) })
 	}
 	if err != nil && ctx.Err() == nil {
 		return err
@@ -118,7 +129,28 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return nil
 }
 
-func (p *Pipeline) frame(ctx context.Context, presence *scanner.Presence, f scanner.Frame) {
+// hintLane is a frame lane's hint feed.
+type hintLane struct {
+	dec    HintDecoder
+	fn     func(scanner.Hint)
+	filter hintFilter
+}
+
+func (h *hintLane) frame(read bool, at time.Time) {
+	if show, changed := h.filter.frame(read, h.dec.Hint(), at); changed {
+		h.fn(show)
+	}
+}
+
+// stop clears a shown hint: the lane no longer watches.
+func (h *hintLane) stop() {
+	if h.filter.shown != scanner.HintNone {
+		h.filter = hintFilter{}
+		h.fn(scanner.HintNone)
+	}
+}
+
+func (p *Pipeline) frame(ctx context.Context, presence *scanner.Presence, hints *hintLane, f scanner.Frame) {
 	t0 := time.Now()
 	text, ok := p.Decoder.Decode(f)
 	took := time.Since(t0)
@@ -132,6 +164,9 @@ func (p *Pipeline) frame(ctx context.Context, presence *scanner.Presence, f scan
 		return
 	}
 	at := p.now()
+	if hints != nil {
+		hints.frame(ok, at)
+	}
 	if !ok {
 		presence.Tick(at)
 		return

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kioskd/kioskd/internal/registry"
+	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/status"
 	"github.com/kioskd/kioskd/verify"
 )
@@ -43,6 +44,15 @@ type Verdicts interface {
 	// Subscribe calls fn with every verdict after the signal showed it,
 	// from the scan lane: fn must return at once. cancel stops it.
 	Subscribe(fn func(verify.Verdict)) (cancel func())
+}
+
+// Hints lets a page follow the camera's live hint: what the decoder saw in
+// frames without a readable code (too far, too dark), debounced.
+type Hints interface {
+	// Subscribe calls fn with the hint now, then with each change, from
+	// the camera lane: fn must return at once. HintNone clears it (the code
+	// was read, or nothing code-like is in view). cancel stops it.
+	Subscribe(fn func(scanner.Hint)) (cancel func())
 }
 
 // Lane lets a page put a code through the kiosk's own decision path (a
@@ -96,6 +106,8 @@ type Env struct {
 	Status status.Provider
 	// Verdicts follows the verdicts.
 	Verdicts Verdicts
+	// Hints follows the camera's hint (nil without a camera).
+	Hints Hints
 	// Lane decides on typed codes.
 	Lane Lane
 	// Door opens the door on purpose.

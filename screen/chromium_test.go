@@ -113,7 +113,7 @@ func TestScreenInChromium(t *testing.T) {
 	}
 
 	s.Hint(HintTooFar)
-	wait("the hint", func(l look) bool { return strings.Contains(l.Text, "bring your code closer") })
+	wait("the hint", func(l look) bool { return strings.Contains(l.Text, "bring the code closer") })
 	shot("screen-hint")
 
 	var lat []time.Duration

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/page"
+	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/verify"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -62,6 +63,10 @@ func openPage(_ context.Context, e page.Env) (page.Page, error) {
 		}
 	}
 	scr := New(o)
+	var hint func(scanner.Hint)
+	if e.Hints != nil {
+		hint = func(h scanner.Hint) { scr.Hint(fromScanner(h)) }
+	}
 	follow := func(v verify.Verdict) {
 		if v.Input != deskInput || s.DeskChecks {
 			scr.Verdict(v)
@@ -76,7 +81,20 @@ func openPage(_ context.Context, e page.Env) (page.Page, error) {
 	}
 	// The kiosk's own display (loopback) needs no token, any other client
 	// the listener's.
-	return page.Page{Path: "/screen/", Handler: runner{Handler: scr.Handler(), scr: scr, verdicts: e.Verdicts, follow: follow}, Guard: page.TokenOffLoopback}, nil
+	return page.Page{Path: "/screen/", Handler: runner{Handler: scr.Handler(), scr: scr, verdicts: e.Verdicts, follow: follow, hints: e.Hints, hint: hint}, Guard: page.TokenOffLoopback}, nil
+}
+
+// fromScanner maps the camera lane's hint onto the screen's.
+func fromScanner(h scanner.Hint) Hint {
+	switch h {
+	case scanner.HintTooDark:
+		return HintTooDark
+	case scanner.HintTooFar:
+		return HintTooFar
+	case scanner.HintBlurred:
+		return HintBlurry
+	}
+	return HintNone
 }
 
 // deskInput is the input name the staff desk's checks carry (desk.Input).
@@ -89,11 +107,16 @@ type runner struct {
 	scr      *Screen
 	verdicts page.Verdicts
 	follow   func(verify.Verdict)
+	hints    page.Hints
+	hint     func(scanner.Hint)
 }
 
 func (r runner) Run(ctx context.Context) error {
 	if r.verdicts != nil {
 		defer r.verdicts.Subscribe(r.follow)()
+	}
+	if r.hints != nil {
+		defer r.hints.Subscribe(r.hint)()
 	}
 	return r.scr.Run(ctx)
 }

@@ -14,7 +14,8 @@ import (
 )
 
 // Hint is what the decoder saw in a frame it could not read. Its values are
-// plain names, so a decoder's own hint type maps onto them by name.
+// plain names; the page kind maps the camera lane's scanner.Hint onto them
+// (kind.go).
 type Hint string
 
 // Hints the screen knows how to say. Any other non-empty Hint is shown as
@@ -35,15 +36,15 @@ func (h Hint) Words() string {
 	case HintNone:
 		return ""
 	case HintTooFar:
-		return "bring your code closer"
+		return "bring the code closer"
 	case HintTooClose:
 		return "hold your code a little further away"
 	case HintTooDark:
-		return "turn up your screen's brightness"
+		return "more light needed"
 	case HintTooBright:
 		return "tilt your screen: there is glare"
 	case HintBlurry:
-		return "hold your code still"
+		return "hold still"
 	case HintPartial:
 		return "show the whole code to the camera"
 	}
@@ -126,16 +127,13 @@ type Screen struct {
 	view         View
 	changed      chan struct{} // closed and replaced on every change
 	verdictUntil time.Time
-	hintUntil    time.Time
+	hint         Hint // the latest fed, shown while idle
+	cameraDown   bool // the camera's fault hides a hint it can no longer update
 
 	clients atomic.Int32
 	stopped chan struct{} // closed when Run returns: streams end
 	stop    sync.Once
 }
-
-// hintLife is how long a hint stays without a new one: long enough not to
-// flicker between frames, short enough to go once the code is read or gone.
-const hintLife = 1500 * time.Millisecond
 
 // New returns a Screen showing "hold your code here".
 func New(o Options) *Screen {
@@ -177,29 +175,34 @@ func (s *Screen) Verdict(v verify.Verdict) {
 			n.Name = displayName(v.Name)
 		}
 	}
-	s.verdictUntil, s.hintUntil = now.Add(s.o.Hold), time.Time{}
+	s.verdictUntil = now.Add(s.o.Hold)
 	s.publish(n)
 }
 
-// Hint shows a hint while the screen is idle; a verdict on screen wins.
-// HintNone clears it.
+// Hint shows h while the screen is idle, until the next Hint: the feed
+// (the camera lane, debounced) sends only changes, and HintNone when the
+// code is read or gone. A verdict on screen wins; the hint comes back after
+// it if it still holds. The camera's fault hides it.
 func (s *Screen) Hint(h Hint) {
-	now := s.o.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.hint = h
 	if s.view.Mode != Idle {
 		return
 	}
-	w := h.Words()
-	if h != HintNone {
-		s.hintUntil = now.Add(hintLife)
+	if w := s.hintWords(); w != s.view.Hint {
+		n := s.view
+		n.Hint = w
+		s.publish(n)
 	}
-	if w == s.view.Hint {
-		return
+}
+
+// hintWords is the hint an idle screen shows now; s.mu is held.
+func (s *Screen) hintWords() string {
+	if s.cameraDown {
+		return ""
 	}
-	n := s.view
-	n.Hint = w
-	s.publish(n)
+	return s.hint.Words()
 }
 
 // Clients is how many event streams (pages) are open now.
@@ -227,11 +230,11 @@ func (s *Screen) watch() (View, <-chan struct{}) {
 	return s.view, s.changed
 }
 
-// tickEvery is how often Run expires verdicts and hints and polls health.
+// tickEvery is how often Run expires verdicts and polls health.
 const tickEvery = 200 * time.Millisecond
 
-// Run keeps the screen current (a verdict goes after Hold, a hint after it
-// stops coming, the fault notice follows Options.Health) until ctx ends;
+// Run keeps the screen current (a verdict goes after Hold, the fault notice
+// follows Options.Health) until ctx ends;
 // then the event streams end too.
 func (s *Screen) Run(ctx context.Context) error {
 	defer s.stop.Do(func() { close(s.stopped) })
@@ -248,21 +251,22 @@ func (s *Screen) Run(ctx context.Context) error {
 }
 
 func (s *Screen) tick() {
-	var fault string
+	var faults Faults
 	if s.o.Health != nil {
-		fault = s.o.Health().Notice()
+		faults = s.o.Health()
 	}
 	now := s.o.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.cameraDown = faults.Camera
 	n := s.view
 	if n.Mode != Idle && !now.Before(s.verdictUntil) {
 		n = View{Mode: Idle, Title: idleTitle}
 	}
-	if n.Hint != "" && !now.Before(s.hintUntil) {
-		n.Hint = ""
+	if n.Mode == Idle {
+		n.Hint = s.hintWords()
 	}
-	n.Fault = fault
+	n.Fault = faults.Notice()
 	n.Seq = s.view.Seq
 	if n != s.view {
 		s.publish(n)

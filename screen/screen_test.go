@@ -54,14 +54,23 @@ func TestScreenStates(t *testing.T) {
 	idle := want{mode: Idle, title: "Hold your code here"}
 	check("start", idle)
 
+	closer := want{mode: Idle, title: "Hold your code here", hint: "bring the code closer"}
 	s.Hint(HintTooFar)
-	check("hint", want{mode: Idle, title: "Hold your code here", hint: "bring your code closer"})
-	clk.add(time.Second)
+	check("hint", closer)
+	clk.add(time.Minute)
 	s.tick()
-	check("hint held", want{mode: Idle, title: "Hold your code here", hint: "bring your code closer"})
-	clk.add(time.Second)
+	check("a hint is held until the feed changes it (it sends changes only)", closer)
+	s.Hint(HintNone)
+	check("hint cleared", idle)
+
+	s.Hint(HintTooFar)
+	faults.Store(Faults{Camera: true})
 	s.tick()
-	check("hint gone", idle)
+	check("the camera's fault hides a hint", want{mode: Idle, title: "Hold your code here", fault: "Out of order: the camera is not working. Please see staff."})
+	faults.Store(Faults{})
+	s.tick()
+	check("and shows it again once the camera is back", closer)
+	s.Hint(HintNone)
 
 	s.Verdict(used)
 	check("reject", want{mode: Reject, title: "Not accepted", reason: "already used at 14:02 at Door B"})
@@ -69,6 +78,8 @@ func TestScreenStates(t *testing.T) {
 	check("a hint does not cover a verdict", want{mode: Reject, title: "Not accepted", reason: "already used at 14:02 at Door B"})
 	clk.add(3 * time.Second)
 	s.tick()
+	check("a hint that still holds comes back after the verdict", want{mode: Idle, title: "Hold your code here", hint: "more light needed"})
+	s.Hint(HintNone)
 	check("verdict held for hold", idle)
 
 	s.Verdict(accept)

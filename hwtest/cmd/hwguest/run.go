@@ -60,6 +60,7 @@ func run(only string) int {
 		{"raw.gpio-cdev", func() (string, error) { return rawGPIO(chip) }},
 		{"raw.v4l2-capture", func() (string, error) { return rawCamera(videoDev) }},
 		{"raw.uinput-evdev", rawUinput},
+		{"raw.hid-reader", rawHIDReader},
 	}
 	if _, err := os.Stat(kioskdBin); err == nil {
 		scenarios = append(scenarios, kioskdScenarios(chip)...)

@@ -25,8 +25,9 @@ const (
 
 // scanner is the plugged-in virtual scanner, or nil fields when unplugged.
 type scanner struct {
-	kb   *uinput.Keyboard
-	node string // /dev/input/eventM
+	kb     *uinput.Keyboard
+	node   string        // /dev/input/eventM
+	typing time.Duration // how long the last scan took to type
 }
 
 // plug makes the device and its by-id link, once the evdev node exists.
@@ -79,6 +80,11 @@ func (sc *scanner) unplug() error {
 // slower than a fast module's.
 const keyGap = 4 * time.Millisecond
 
+// keyTimeout is the reader's inter-key timeout (the hid input's key_timeout
+// in kioskd's config): far above keyGap, as the emulated guest may be
+// descheduled between two keys.
+const keyTimeout = time.Second
+
 // scan types text and Enter, as the module does after decoding a code, and
 // returns when the first key went out.
 func (sc *scanner) scan(text string) (time.Time, error) {
@@ -88,7 +94,9 @@ func (sc *scanner) scan(text string) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	t := time.Now()
-	return t, sc.kb.Type(ctx, text, uinput.Enter, keyGap)
+	err := sc.kb.Type(ctx, text, uinput.Enter, keyGap)
+	sc.typing = time.Since(t)
+	return t, err
 }
 
 // readWhileScanning reads r in the background while text is typed (the

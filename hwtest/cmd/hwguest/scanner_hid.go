@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kioskd/kioskd/hwtest/internal/uinput"
+	"github.com/kioskd/kioskd/input"
+	"github.com/kioskd/kioskd/input/hid"
+)
+
+// rawHIDReader runs kioskd's own scanner reader (package input/hid) in the
+// guest against the virtual scanner, with the kernel's uinput and evdev in
+// between: a code typed arrives as one Scan; a half-typed code is dropped
+// after the key timeout and does not spoil the next read; unplugged, the
+// reader reports the device down; plugged back, it reports it up, grabs it
+// again and reads the next code. This proves the package on the real
+// kernel path, apart from the daemon's wiring (the scanner.* scenarios).
+func rawHIDReader() (string, error) {
+	var sc scanner
+	if err := sc.plug(); err != nil {
+		return "", err
+	}
+	defer sc.unplug()
+	states := make(chan input.State, 16)
+	scans := make(chan input.Scan, 16)
+	r, err := hid.New(hid.Options{Device: scannerLink, Terminator: hid.Enter, KeyTimeout: keyTimeout,
+		RetryMin: 100 * time.Millisecond, RetryMax: 500 * time.Millisecond,
+		OnState: func(s input.State) { states <- s }})
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, func(s input.Scan) { scans <- s }) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	wait := func(what string, up bool) error {
+		for {
+			select {
+			case s := <-states:
+				if s.Up == up {
+					return nil
+				}
+			case <-time.After(15 * time.Second):
+				return fmt.Errorf("the reader did not report the scanner %s within 15s", what)
+			}
+		}
+	}
+	read := func(text string) (time.Duration, error) {
+		if _, err := sc.scan(text); err != nil {
+			return 0, err
+		}
+		sent := time.Now()
+		select {
+		case s := <-scans:
+			if s.Text != text {
+				return 0, fmt.Errorf("the reader got %d characters that differ from the %d typed", len(s.Text), len(text))
+			}
+			return time.Since(sent), nil
+		case <-time.After(10 * time.Second):
+			return 0, errors.New("no read within 10s of the terminator")
+		}
+	}
+	if err := wait("up", true); err != nil {
+		return "", err
+	}
+	if err := grabbedByOther(); err != nil {
+		return "", err
+	}
+	lat, err := read(code("hid reader"))
+	if err != nil {
+		return "", err
+	}
+	// Half a code, then silence past the key timeout: dropped, and the
+	// next code reads whole.
+	ctx2, cancel2 := context.WithTimeout(ctx, 10*time.Second)
+	err = sc.kb.Type(ctx2, code("half")[:20], uinput.NoTerminator, keyGap)
+	cancel2()
+	if err != nil {
+		return "", err
+	}
+	time.Sleep(keyTimeout + 500*time.Millisecond)
+	if _, err := read("https://kiosk.example/v?c=" + code("after half") + "&T=Ab_1!"); err != nil {
+		return "", fmt.Errorf("after a half-typed code: %w", err)
+	}
+	if err := sc.unplug(); err != nil {
+		return "", err
+	}
+	if err := wait("down", false); err != nil {
+		return "", err
+	}
+	if err := sc.plug(); err != nil {
+		return "", err
+	}
+	if err := wait("up again", true); err != nil {
+		return "", err
+	}
+	if err := grabbedByOther(); err != nil {
+		return "", fmt.Errorf("after replug: %w", err)
+	}
+	if _, err := read(code("hid reader replugged")); err != nil {
+		return "", fmt.Errorf("after replug: %w", err)
+	}
+	select {
+	case s := <-scans:
+		return "", fmt.Errorf("an extra read of %d characters", len(s.Text))
+	default:
+	}
+	return fmt.Sprintf("%s: read whole (Enter -> Scan %v), held by EVIOCGRAB, a half-typed code dropped after %v, down on unplug, up and grabbed again on replug, read again",
+		r.Describe(), lat.Round(time.Millisecond), keyTimeout), nil
+}
+
+// grabbedByOther checks that someone else holds the scanner's grab: our own
+// EVIOCGRAB fails with EBUSY.
+func grabbedByOther() error {
+	rd, err := uinput.OpenEvdev(scannerLink)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	if err := rd.Grab(); err == nil {
+		return errors.New("the scanner is not grabbed: its keys would reach a console")
+	} else if !errors.Is(err, unix.EBUSY) {
+		return fmt.Errorf("our grab: %v, want EBUSY", err)
+	}
+	return nil
+}

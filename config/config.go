@@ -41,6 +41,8 @@ type Config struct {
 	Fleet     Fleet     `yaml:"fleet"`
 	// Access gates entry on badges held (see access.go).
 	Access Access `yaml:"access"`
+	// InputList is `inputs:` (inputs.go); read it through Inputs().
+	InputList []ScanInput `yaml:"inputs"`
 
 	// path is the file the config came from; relative paths in it are taken
 	// relative to its folder.
@@ -91,6 +93,11 @@ func Load(path string) (Config, error) {
 			c.Camera.Source = prefix + c.Resolve(rest)
 		}
 	}
+	for i := range c.InputList { // a camera input's device is camera.source
+		if c.InputList[i].Type == InputCamera {
+			c.InputList[i].Device = c.Camera.Source
+		}
+	}
 	return c, nil
 }
 
@@ -133,6 +140,9 @@ func (c *Config) Validate() error {
 		if err := v.validate(); err != nil {
 			return err
 		}
+	}
+	if err := c.validateInputs(); err != nil {
+		return err
 	}
 	if c.Access.Gated() && c.BitBadges.ClientID == "" {
 		return keyErr("access.require", "needs bitbadges.client_id: the badge owners come from the sync")

@@ -37,6 +37,11 @@ type Monitor struct {
 	// Preview, if set, is offered every frame for the status page's camera view.
 	Preview *Preview
 	Now     func() time.Time
+	// NoCamera: the kiosk has scanner inputs only, so no camera is
+	// expected and none is a problem.
+	NoCamera bool
+	// InputMeter, if set, hears the text inputs' measurements.
+	InputMeter InputMeter
 
 	mu        stdsync.Mutex
 	cam       scanner.State
@@ -49,6 +54,9 @@ type Monitor struct {
 	dropped   uint64
 	latencies []time.Duration // recent verdict latencies, a ring
 	latIdx    int
+	// The text inputs (scanners), by name, and the order they were added.
+	inputs     map[string]*inputState
+	inputOrder []string
 
 	// faultMu makes evaluating health and driving the fault indication one
 	// step, so the watch loop and a camera event cannot reorder them.
@@ -150,6 +158,9 @@ func (m *Monitor) Verdict(v verify.Verdict) {
 	if m.Meter != nil {
 		m.Meter.Verdict(v.Reason.String(), v.Accept)
 	}
+	if m.InputMeter != nil && v.Input != "" {
+		m.InputMeter.InputVerdict(v.Input, v.Reason.String(), v.Accept)
+	}
 	if m.OnVerdict != nil {
 		m.OnVerdict(v)
 	}
@@ -211,7 +222,7 @@ func (m *Monitor) Alive(stallAfter time.Duration) bool {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.cam.Up || m.lastFrame.IsZero() {
+	if m.NoCamera || !m.cam.Up || m.lastFrame.IsZero() {
 		return true
 	}
 	return now.Sub(m.lastFrame) < stallAfter
@@ -225,8 +236,10 @@ func (m *Monitor) Problems() []string {
 	var ps []string
 	m.mu.Lock()
 	cam, lastFrame := m.cam, m.lastFrame
+	inputs := m.inputProblems()
 	m.mu.Unlock()
 	switch {
+	case m.NoCamera:
 	case !cam.Up:
 		msg := "camera down"
 		if cam.Err != nil {
@@ -236,6 +249,7 @@ func (m *Monitor) Problems() []string {
 	case !lastFrame.IsZero() && now.Sub(lastFrame) > frameSilent:
 		ps = append(ps, fmt.Sprintf("camera delivered no frame for %v", now.Sub(lastFrame).Round(time.Second)))
 	}
+	ps = append(ps, inputs...)
 	if m.Verifier != nil {
 		h := m.Verifier.Health(now)
 		if h.Stale {

@@ -6,8 +6,6 @@ package kiosk
 
 import (
 	"context"
-	"crypto/sha256"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -24,7 +22,8 @@ type Decoder interface {
 // Verifier decides on a code and records the decision.
 type Verifier interface {
 	Check(ctx context.Context, code string, o verify.CheckOpts) verify.Verdict
-	NotACode(ctx context.Context) verify.Verdict
+	// NotACode records a read that is not a kiosk code; o names the input.
+	NotACode(ctx context.Context, o ...verify.CheckOpts) verify.Verdict
 	Health(now time.Time) verify.Health
 }
 
@@ -53,6 +52,8 @@ type Pipeline struct {
 	Logger   *slog.Logger
 	// Direction is "entry", "exit" or "" for a kiosk that does not tell.
 	Direction string
+	// Input names this lane in verdicts, events and logs ("" for none).
+	Input string
 	// Now is the clock (time.Now when nil), injectable for tests.
 	Now func() time.Time
 }
@@ -70,8 +71,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if now == nil {
 		now = time.Now
 	}
-	presence := scanner.NewPresence(p.Rearm)
-	lat, _ := p.Observer.(LatencyObserver)
+	dec := &Decider{Verifier: p.Verifier, Signal: p.Signal, Rearm: p.Rearm, Observer: p.Observer, Logger: log,
+		Direction: p.Direction, Input: p.Input}
 	err := p.Source.Run(ctx, func(f scanner.Frame) {
 		t0 := time.Now()
 		text, ok := p.Decoder.Decode(f)
@@ -87,39 +88,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 		at := now()
 		if !ok {
-			presence.Tick(at)
+			dec.Tick(at)
 			return
 		}
-		code, perr := scanner.ParsePayload(text)
-		// Junk QRs are tracked by a digest of their text, so a poster held in
-		// view is one "not a code" verdict, not one per frame.
-		key := code
-		if perr != nil {
-			sum := sha256.Sum256([]byte(text))
-			key = string(sum[:])
-		}
-		if !presence.Observe(key, at) {
-			return
-		}
-		var v verify.Verdict
-		if perr != nil {
-			if !errors.Is(perr, scanner.ErrNotACode) {
-				log.Warn("payload", "err", perr)
-			}
-			v = p.Verifier.NotACode(ctx)
-		} else {
-			v = p.Verifier.Check(ctx, code, verify.CheckOpts{Direction: p.Direction})
-		}
-		p.signal(v)
 		// From capture, not from when decoding began: the time the frame
 		// waited and the decode are part of what the visitor waits for.
-		if lat != nil && !f.Time.IsZero() {
-			lat.VerdictLatency(time.Since(f.Time))
-		}
-		if p.Observer != nil {
-			p.Observer.Verdict(v)
-		}
-		logVerdict(log, v)
+		dec.Text(ctx, text, at, f.Time)
 	})
 	if err != nil && ctx.Err() == nil {
 		return err
@@ -127,21 +101,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return nil
 }
 
-func (p *Pipeline) signal(v verify.Verdict) {
-	if p.Signal == nil {
-		return
-	}
-	if v.Accept {
-		p.Signal.Show(gpio.Accept)
-	} else {
-		p.Signal.Show(gpio.Reject)
-	}
-}
-
 // logVerdict logs a verdict with the code's hash prefix only: the code is a
 // bearer secret and never reaches a log line.
 func logVerdict(log *slog.Logger, v verify.Verdict) {
 	attrs := []any{"accept", v.Accept, "reason", v.Reason.String()}
+	if v.Input != "" {
+		attrs = append(attrs, "input", v.Input)
+	}
 	if len(v.Hash) >= 8 {
 		attrs = append(attrs, "hash", v.Hash[:8])
 	}

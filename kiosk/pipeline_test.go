@@ -87,10 +87,12 @@ type fakeVerifier struct {
 	seen   map[string]int
 	checks []string
 	junk   int
+	inputs []string // CheckOpts.Input of every call
 }
 
-func (v *fakeVerifier) Check(_ context.Context, code string, _ verify.CheckOpts) verify.Verdict {
+func (v *fakeVerifier) Check(_ context.Context, code string, o verify.CheckOpts) verify.Verdict {
 	v.checks = append(v.checks, code)
+	v.inputs = append(v.inputs, o.Input)
 	v.seen[code]++
 	if v.seen[code] == 1 {
 		return verify.Verdict{Accept: true, Reason: verify.OK, Hash: strings.Repeat("a", 64)}
@@ -98,8 +100,9 @@ func (v *fakeVerifier) Check(_ context.Context, code string, _ verify.CheckOpts)
 	return verify.Verdict{Reason: verify.AlreadyUsed, Hash: strings.Repeat("a", 64)}
 }
 
-func (v *fakeVerifier) NotACode(context.Context) verify.Verdict {
+func (v *fakeVerifier) NotACode(_ context.Context, o ...verify.CheckOpts) verify.Verdict {
 	v.junk++
+	v.inputs = append(v.inputs, o[0].Input)
 	return verify.Verdict{Reason: verify.NotACode}
 }
 

@@ -32,6 +32,9 @@ type Event struct {
 	Reason string    `json:"reason"`
 	Hash   string    `json:"hash,omitempty"`
 	Detail string    `json:"detail,omitempty"`
+	// Input names the scanner or camera a verdict came from (inputs:,
+	// issue 20); empty for events not tied to one.
+	Input string `json:"input,omitempty"`
 	// Incident is shared by the reports of one incident made by several
 	// kiosks (a double entry: each of the two kiosks reports it under its
 	// own nonce); empty for an event only one kiosk can report.

@@ -86,4 +86,6 @@ type Verdict struct {
 	// missing), or on an accept the ones that were met; empty when the
 	// venue has none.
 	Requirement string
+	// Input names where the code was read (CheckOpts.Input).
+	Input string
 }

@@ -42,6 +42,9 @@ type CheckOpts struct {
 	DryRun bool
 	// Direction is "entry", "exit" or "" (a door without anti-passback).
 	Direction string
+	// Input names where the code was read (a configured input's name),
+	// carried into the verdict and its event.
+	Input string
 }
 
 // Health is what the pipeline needs to show a fault pattern.
@@ -208,22 +211,28 @@ func (v *Verifier) exchange(ctx context.Context, code string, vd Verdict) (Verdi
 	return vd, rec.OwnerAddress()
 }
 
-// NotACode records a scanned QR that is not a kiosk code and returns its verdict.
-func (v *Verifier) NotACode(ctx context.Context) Verdict {
+// NotACode records a scanned QR that is not a kiosk code and returns its
+// verdict. Of o (at most one), only Input is used: where it was read.
+func (v *Verifier) NotACode(ctx context.Context, o ...CheckOpts) Verdict {
 	wall := v.o.Now()
 	at, _ := v.policy().decisionTime(wall, v.st.TrustedTime())
-	return v.record(ctx, CheckOpts{}, Verdict{Reason: NotACode, At: at}, "")
+	var c CheckOpts
+	if len(o) > 0 {
+		c.Input = o[0].Input
+	}
+	return v.record(ctx, c, Verdict{Reason: NotACode, At: at}, "")
 }
 
 // record writes the verdict's redemption (accept) and event, unless dry run.
 func (v *Verifier) record(ctx context.Context, c CheckOpts, vd Verdict, detail string) Verdict {
+	vd.Input = c.Input
 	if c.DryRun {
 		v.logVerdict(vd, true)
 		return vd
 	}
 	ev := store.Event{
 		Nonce: store.NewNonce(), Time: vd.At, Kiosk: v.o.Kiosk, Kind: store.KindVerdict,
-		Accept: vd.Accept, Reason: vd.Reason.String(), Hash: vd.Hash, Detail: detail,
+		Accept: vd.Accept, Reason: vd.Reason.String(), Hash: vd.Hash, Detail: detail, Input: c.Input,
 	}
 	if vd.Accept {
 		r := store.Redemption{Hash: vd.Hash, At: vd.At, Kiosk: v.o.Kiosk, Direction: c.Direction, Nonce: ev.Nonce}
@@ -248,10 +257,10 @@ func (v *Verifier) record(ctx context.Context, c CheckOpts, vd Verdict, detail s
 // fail turns a store failure into a rejecting Error verdict.
 func (v *Verifier) fail(c CheckOpts, vd Verdict, doing string, err error) Verdict {
 	v.log.Error("verdict failed", "doing", doing, "hash", prefix(vd.Hash), "err", err)
-	vd.Accept, vd.Reason, vd.Online = false, Error, false
+	vd.Accept, vd.Reason, vd.Online, vd.Input = false, Error, false, c.Input
 	if !c.DryRun {
 		ev := store.Event{Nonce: store.NewNonce(), Time: vd.At, Kiosk: v.o.Kiosk, Kind: store.KindVerdict,
-			Reason: Error.String(), Hash: vd.Hash, Detail: doing}
+			Reason: Error.String(), Hash: vd.Hash, Detail: doing, Input: c.Input}
 		err := v.st.AppendEvent(ev)
 		v.wrote(err)
 		if err != nil {
@@ -263,7 +272,7 @@ func (v *Verifier) fail(c CheckOpts, vd Verdict, doing string, err error) Verdic
 
 func (v *Verifier) logVerdict(vd Verdict, dry bool) {
 	v.log.Info("verdict", "accept", vd.Accept, "reason", vd.Reason.String(), "hash", prefix(vd.Hash),
-		"warning", vd.Warning, "online", vd.Online, "dry_run", dry)
+		"warning", vd.Warning, "online", vd.Online, "dry_run", dry, "input", vd.Input)
 }
 
 // wrote notes the outcome of one write to the store. A write cut short

@@ -1,0 +1,126 @@
+package kiosk
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/kioskd/kioskd/input"
+)
+
+// RunText runs a scanner's reads through dec until ctx ends: the scanner
+// lane's counterpart of Pipeline.Run. Each read is decided on the reader's
+// goroutine, so a scanner's next read waits (in the device's buffer) while
+// a redemption is made durable. onRead, if set, hears each read's arrival
+// (never its text), before the decision.
+func RunText(ctx context.Context, r input.Reader, dec *Decider, onRead func(at time.Time)) error {
+	return r.Run(ctx, func(s input.Scan) {
+		// As for a frame: nothing is decided once shutdown began.
+		if ctx.Err() != nil {
+			return
+		}
+		if onRead != nil {
+			onRead(s.At)
+		}
+		// A scanner sends nothing while no code is held: the silence since
+		// its last read is the code's absence. A camera lane sees that as
+		// frames without the code; here it is one Tick before the read, so
+		// a code re-sent within Rearm stays one presentation and one sent
+		// after a longer gap is a new one.
+		dec.Tick(s.At)
+		dec.Text(ctx, s.Text, s.At, s.At)
+	})
+}
+
+// InputMeter receives the text inputs' measurements, each named by its input.
+type InputMeter interface {
+	InputUp(name string, up bool)
+	InputRead(name string)
+	InputVerdict(name, reason string, accept bool)
+}
+
+// InputStats is what the status page shows of one text input.
+type InputStats struct {
+	Name, Kind string
+	Up         bool
+	Detail     string
+	Reads      uint64
+	LastRead   time.Time
+}
+
+type inputState struct {
+	InputStats
+	seen bool
+}
+
+// AddInput declares a text input before it runs, so its state shows (as
+// not yet open) from the start. kind is what it is ("hid", "serial").
+func (m *Monitor) AddInput(name, kind, detail string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.inputs == nil {
+		m.inputs = map[string]*inputState{}
+	}
+	m.inputs[name] = &inputState{InputStats: InputStats{Name: name, Kind: kind, Detail: detail}}
+	m.inputOrder = append(m.inputOrder, name)
+}
+
+// InputState is a text input's state callback. As with the camera, a change
+// drives the fault indication at once.
+func (m *Monitor) InputState(name string, s input.State) {
+	m.mu.Lock()
+	in := m.inputs[name]
+	if in == nil {
+		m.mu.Unlock()
+		return
+	}
+	changed := !in.seen || in.Up != s.Up
+	in.Up, in.Detail, in.seen = s.Up, s.Detail, true
+	m.mu.Unlock()
+	if m.InputMeter != nil {
+		m.InputMeter.InputUp(name, s.Up)
+	}
+	if changed {
+		m.updateFault()
+	}
+}
+
+// InputRead notes one read from a text input.
+func (m *Monitor) InputRead(name string, at time.Time) {
+	m.mu.Lock()
+	if in := m.inputs[name]; in != nil {
+		in.Reads++
+		in.LastRead = at
+	}
+	m.mu.Unlock()
+	if m.InputMeter != nil {
+		m.InputMeter.InputRead(name)
+	}
+}
+
+// Inputs returns the text inputs' figures, in the order they were added.
+func (m *Monitor) Inputs() []InputStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]InputStats, 0, len(m.inputOrder))
+	for _, n := range m.inputOrder {
+		out = append(out, m.inputs[n].InputStats)
+	}
+	return out
+}
+
+// inputProblems lists the text inputs that are down (or not yet open),
+// one sentence each, in a stable order. Called with m.mu held.
+func (m *Monitor) inputProblems() []string {
+	var ps []string
+	for _, n := range slices.Clone(m.inputOrder) {
+		in := m.inputs[n]
+		switch {
+		case !in.seen:
+			ps = append(ps, "input "+n+" ("+in.Kind+") not open yet")
+		case !in.Up:
+			ps = append(ps, "input "+n+" ("+in.Kind+") down: "+in.Detail)
+		}
+	}
+	return ps
+}

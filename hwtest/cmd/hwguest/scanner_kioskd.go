@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kioskd/kioskd/hwtest/internal/gpiosim"
+	"github.com/kioskd/kioskd/hwtest/internal/uinput"
+)
+
+// inputsConfig is the inputs: section that adds the virtual USB scanner to
+// the camera as a hid input, by its by-id path as an installer would
+// configure it. Empty for sessions without a scanner.
+func (s *session) inputsConfig() string {
+	if s.scan == nil {
+		return ""
+	}
+	return fmt.Sprintf(`inputs:
+  - type: camera
+  - name: door-scanner
+    type: hid
+    device: %s
+    terminator: enter
+    key_timeout: %s
+    rearm: %s
+`, scannerLink, keyTimeout, rearm)
+}
+
+// present puts a code in front of kioskd: typed on the scanner when the
+// session has one, shown to the camera otherwise.
+func (s *session) present(text string) (time.Time, error) {
+	if s.scan != nil {
+		return s.scan.scan(text)
+	}
+	return s.showCode(text)
+}
+
+// kioskdHolds reports whether kioskd (pid) has the scanner's current
+// evdev node open, from /proc/pid/fd: a look that does not disturb it.
+func kioskdHolds(pid int, node string) bool {
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if t, err := os.Readlink(filepath.Join(dir, e.Name())); err == nil && t == node {
+			return true
+		}
+	}
+	return false
+}
+
+// waitGrabbed waits until kioskd has the scanner open and grabbed: its fd
+// table holds the node, and a grab of our own then fails with EBUSY
+// (kioskd takes the grab right after opening, so a grab of ours that still
+// succeeds is let go and tried again a moment later).
+func (s *session) waitGrabbed(within time.Duration) (time.Duration, error) {
+	t0 := time.Now()
+	deadline := t0.Add(within)
+	pid := s.cmd.Process.Pid
+	for !kioskdHolds(pid, s.scan.node) {
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("kioskd did not open %s (%s) within %v", scannerLink, s.scan.node, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var last error
+	for time.Now().Before(deadline) {
+		r, err := uinput.OpenEvdev(scannerLink)
+		if err != nil {
+			return 0, err
+		}
+		last = r.Grab()
+		r.Close()
+		if errors.Is(last, unix.EBUSY) {
+			return time.Since(t0), nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("kioskd holds %s open but does not grab it (our EVIOCGRAB: %v): its keys would reach a console", s.scan.node, last)
+}
+
+// scannerScenarios run a third kioskd with a USB keyboard-wedge scanner (a
+// uinput device, read by kioskd through the kernel's evdev) next to its
+// camera: a typed code opens the door, a used one is refused, and the
+// scanner unplugged shows the fault and is read again once plugged back,
+// by the same process. s and the helpers are kioskdScenarios'.
+func scannerScenarios(chip *gpiosim.Chip, sp **session, collect func(), fail func(error) (string, error)) []scenario {
+	codeE, codeF := code("E scanned"), code("F scanned")
+	sc := &scanner{}
+	var scanLat []time.Duration // terminator sent -> relay active
+	need := func() (*session, error) {
+		s := *sp
+		if s == nil || s.scan == nil || s.cmd == nil {
+			return nil, errors.New("kioskd with a scanner is not running (an earlier scenario failed)")
+		}
+		select {
+		case <-s.exited:
+			return nil, fmt.Errorf("kioskd exited: %v", s.exitErr)
+		default:
+		}
+		return s, nil
+	}
+	// accept expects an accept for c typed on the scanner, and that no
+	// other reader of the device saw a key of it (kioskd's grab).
+	accept := func(s *session, c string, wait time.Duration) (string, error) {
+		spy, err := uinput.OpenEvdev(scannerLink)
+		if err != nil {
+			return "", err
+		}
+		defer spy.Close()
+		d, err := s.expectAcceptWithin(c, wait)
+		if err != nil {
+			return "", err
+		}
+		d = strings.Replace(d, "frame->relay", "first key->relay", 1)
+		// expectAccept recorded first key -> relay; keep it apart from the
+		// camera's frame -> relay.
+		scanLat = append(scanLat, s.latency[len(s.latency)-1]-sc.typing)
+		s.latency = s.latency[:len(s.latency)-1]
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		if _, keys, err := spy.ReadText(ctx, uinput.Enter); keys != 0 || !errors.Is(err, uinput.ErrNoTerminator) {
+			return "", fmt.Errorf("another reader of the scanner saw %d key events of the code (%v): kioskd's grab does not hold", keys, err)
+		}
+		return d, nil
+	}
+	return []scenario{
+		{"scanner.1-typed-code-opens", func() (string, error) {
+			if s := *sp; s != nil {
+				collect()
+				s.stop()
+			}
+			if err := sc.plug(); err != nil {
+				return "", fmt.Errorf("plugging in the scanner: %w", err)
+			}
+			s := &session{chip: chip, scan: sc}
+			*sp = s
+			if err := s.start([]string{codeE, codeF}); err != nil {
+				return fail(err)
+			}
+			took, err := s.waitGrabbed(10 * time.Second)
+			if err != nil {
+				return fail(err)
+			}
+			d, err := accept(s, codeE, verdictWait)
+			if err != nil {
+				return fail(err)
+			}
+			return fmt.Sprintf("%s grabbed by kioskd (%v after ready); typed code -> %s; no other reader saw a key", scannerLink, took.Round(time.Millisecond), d), nil
+		}},
+		{"scanner.2-used-code-rejected", func() (string, error) {
+			s, err := need()
+			if err != nil {
+				return "", err
+			}
+			// Past same-code suppression: a new presentation of the code.
+			time.Sleep(rearm + 700*time.Millisecond)
+			d, err := s.expectReject(codeE)
+			if err != nil {
+				return fail(err)
+			}
+			return "typed again: " + strings.Replace(d, "frame->red", "first key->red", 1), nil
+		}},
+		{"scanner.3-unplugged-and-back", func() (string, error) {
+			s, err := need()
+			if err != nil {
+				return "", err
+			}
+			pid := s.cmd.Process.Pid
+			time.Sleep(rearm)
+			gone := time.Now()
+			if err := sc.unplug(); err != nil {
+				return "", fmt.Errorf("unplugging: %w", err)
+			}
+			red, err := s.waitEdge(lineNo, 1, gone, 15*time.Second)
+			if err != nil {
+				return fail(fmt.Errorf("scanner fault not shown: %w", err))
+			}
+			time.Sleep(time.Until(red.Add(time.Second)))
+			if err := s.relayTouched(gone, time.Now()); err != nil {
+				return fail(fmt.Errorf("while the scanner was away: %w", err))
+			}
+			if _, err := need(); err != nil {
+				return fail(err)
+			}
+			if err := sc.plug(); err != nil {
+				return "", fmt.Errorf("plugging in again: %w", err)
+			}
+			took, err := s.waitGrabbed(30 * time.Second) // from replug
+			if err != nil {
+				return fail(fmt.Errorf("after replug: %w", err))
+			}
+			d, err := accept(s, codeF, verdictWait)
+			if err != nil {
+				return fail(fmt.Errorf("after replug: %w", err))
+			}
+			if s.cmd.Process.Pid != pid {
+				return "", errors.New("kioskd was restarted")
+			}
+			return fmt.Sprintf("fault on red %v after unplug, relay untouched; replugged as %s, grabbed again %v later (same pid); %s",
+				red.Sub(gone).Round(time.Millisecond), sc.node, took.Round(time.Millisecond), d), nil
+		}},
+		{"latency.scan-to-relay", func() (string, error) {
+			if s := *sp; s != nil {
+				collect()
+				s.stop()
+			}
+			sc.unplug()
+			if len(scanLat) == 0 {
+				return "", errors.New("no scanner accept was measured")
+			}
+			slices.Sort(scanLat)
+			return fmt.Sprintf("n=%d min %v max %v (Enter sent on the uinput keyboard -> relay line seen changed; %v between keys; TCG emulation, not a Pi)",
+				len(scanLat), scanLat[0].Round(time.Millisecond), scanLat[len(scanLat)-1].Round(time.Millisecond), keyGap), nil
+		}},
+	}
+}

@@ -49,6 +49,8 @@ type Result struct {
 	Pending     int
 	// Gated are the verdicts of the badge-gated scene.
 	Gated []verify.Verdict
+	// Scanned are the simulated scanner input's verdicts (issue 20, scanner.go).
+	Scanned []verify.Verdict
 }
 
 // Run runs the demo, printing to out.
@@ -156,13 +158,17 @@ func Run(ctx context.Context, out io.Writer, o Options) (Result, error) {
 	sig.Show(gpio.Idle)
 	p.say("replaying %d frames at %d fps through the real decoder (%s)", len(obs.names), cfg.Camera.FPS, src.Describe())
 	pipe := &kiosk.Pipeline{Source: src, Decoder: scanner.NewDecoder(scanner.DecoderOptions{}), Verifier: ver,
-		Signal: sig, Rearm: cfg.Camera.Rearm, Observer: obs, Logger: log}
+		Signal: sig, Rearm: cfg.Camera.Rearm, Observer: obs, Logger: log, Input: config.InputCamera /* issue 20 */}
 	if err := pipe.Run(ctx); err != nil {
 		sig.Close()
 		return res, fmt.Errorf("running the pipeline: %w", err)
 	}
 	// Let the last pulse run its course.
 	time.Sleep(cfg.GPIO.Relay.Pulse + 200*time.Millisecond)
+	if res.Scanned, err = scannerScene(ctx, p, &cfg, srv, ver, sig, log); err != nil { // issue 20
+		sig.Close()
+		return res, fmt.Errorf("the scanner scene: %w", err)
+	}
 	if res.Gated, err = gatedScene(ctx, p, &cfg, srv, svc, st, sig, dir, log); err != nil {
 		sig.Close()
 		return res, err
@@ -177,12 +183,13 @@ func Run(ctx context.Context, out io.Writer, o Options) (Result, error) {
 		return res, err
 	}
 	acc := 0
-	for _, v := range append(res.Verdicts, res.Gated...) {
+	all := append(append(res.Verdicts, res.Scanned...), res.Gated...) // issue 20: Scanned
+	for _, v := range all {
 		if v.Accept {
 			acc++
 		}
 	}
-	p.say("done: %d verdicts (%d accepted), %d events waiting in the outbox for upload, relay released", len(res.Verdicts)+len(res.Gated), acc, res.Pending)
+	p.say("done: %d verdicts (%d accepted), %d events waiting in the outbox for upload, relay released", len(all), acc, res.Pending)
 	return res, nil
 }
 

@@ -64,8 +64,8 @@ func TestDemoEndToEnd(t *testing.T) {
 		relay = append(relay, tr.Active)
 		held = append(held, tr.Held)
 	}
-	// Two accepts in the first scene, one in the gated scene.
-	wantRelay := []bool{false, true, false, true, false, true, false}
+	// Two accepts in the first scene, one at the scanner (issue 20), one in the gated scene.
+	wantRelay := []bool{false, true, false, true, false, true, false, true, false}
 	if len(relay) != len(wantRelay) {
 		t.Fatalf("relay transitions %v, want %v", relay, wantRelay)
 	}
@@ -74,14 +74,14 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Fatalf("relay transitions %v, want %v", relay, wantRelay)
 		}
 	}
-	for _, i := range []int{2, 4, 6} {
+	for _, i := range []int{2, 4, 6, 8} {
 		if held[i] < 900*time.Millisecond || held[i] > 1500*time.Millisecond {
 			t.Errorf("relay pulse %d lasted %v, want ~1s", i/2, held[i])
 		}
 	}
 	// One verdict event per verdict of both scenes and nothing else, none holding a code.
-	if res.Pending != len(want)+len(res.Gated) {
-		t.Errorf("%d events pending, want %d", res.Pending, len(want)+len(res.Gated))
+	if n := len(want) + len(res.Gated) + len(res.Scanned); res.Pending != n {
+		t.Errorf("%d events pending, want %d", res.Pending, n)
 	}
 	s := out.String()
 	for _, frag := range []string{"ACCEPT (ok)", "REJECT (already-used)", "REJECT (unknown)", "REJECT (not-a-code)", "relay",

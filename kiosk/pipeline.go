@@ -2,6 +2,11 @@
 // record. It owns nothing of the hardware or the store: each stage is a small
 // interface, so the daemon, the demo and the tests run the same loop over
 // real parts or over stand-ins.
+//
+// Every lane ends in the same step, a Decider: the camera's Pipeline after
+// decoding a frame, a scanner's RunText (package input) after a whole read.
+// The payload rule, same-code suppression, verify, signal and record are
+// therefore one function whatever read the code.
 package kiosk
 
 import (

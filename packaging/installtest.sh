@@ -71,7 +71,7 @@ log "dpkg -i kioskd v1.0.0"
 in_root dpkg -i /tmp/kioskd-v1.0.0.deb >"$work/install.log" 2>&1 || { cat "$work/install.log" >&2; fail "dpkg -i"; }
 check "kioskd version says v1.0.0" sh -c "chroot '$root' /usr/bin/kioskd version | grep -qx 'kioskd v1.0.0'"
 check "system user kioskd, no login shell" sh -c "chroot '$root' getent passwd kioskd | grep -q ':/usr/sbin/nologin\$'"
-check "kioskd is in the video and gpio groups" sh -c "g=\$(chroot '$root' id -nG kioskd); echo \" \$g \" | grep -q ' video ' && echo \" \$g \" | grep -q ' gpio '"
+check "kioskd is in the video, gpio, input and dialout groups" sh -c "g=\$(chroot '$root' id -nG kioskd); for w in video gpio input dialout; do echo \" \$g \" | grep -q \" \$w \" || exit 1; done"
 check "the unit is installed" test -s "$root/lib/systemd/system/kioskd.service"
 check "the default config is a conffile" sh -c "chroot '$root' dpkg-query -W -f='\${Conffiles}' kioskd | grep -q '/etc/kioskd/kioskd.yaml'"
 check "/etc/kioskd/credentials is root's alone (0700)" sh -c "[ \"\$(stat -c '%a %U' '$root/etc/kioskd/credentials')\" = '700 root' ]"

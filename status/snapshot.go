@@ -55,6 +55,8 @@ type Snapshot struct {
 	Display Display   `json:"display"`
 	// Access is nil when the venue gates on no badge (access.go).
 	Access *Access `json:"access,omitempty"`
+	// Inputs are the scanners and the camera codes are read at (inputs.go).
+	Inputs []Input `json:"inputs,omitempty"`
 }
 
 // Camera is the capture side.
@@ -161,6 +163,8 @@ type Verdict struct {
 	Warning    string    `json:"warning,omitempty"`
 	// Requirement is the badge requirement that failed (or the ones met).
 	Requirement string `json:"requirement,omitempty"`
+	// Input names where the code was read.
+	Input string `json:"input,omitempty"`
 }
 
 // Peer is another kiosk of the same fleet.
@@ -241,6 +245,7 @@ func FromVerdict(v verify.Verdict) Verdict {
 		Name:        v.Name,
 		Warning:     v.Warning,
 		Requirement: v.Requirement,
+		Input:       v.Input,
 	}
 }
 

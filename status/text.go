@@ -50,6 +50,7 @@ func WriteText(w io.Writer, s Snapshot) error {
 		}
 		line("camera", "%s", join(s.Camera.Source, cam, s.Camera.Detail))
 		line("outputs", "%s", join(s.GPIO.Driver, s.GPIO.Detail))
+		writeInputs(line, s.Inputs, loc)
 	}
 
 	cache := fmt.Sprintf("%d codes", s.Cache.Count)
@@ -163,7 +164,7 @@ func WriteText(w io.Writer, s Snapshot) error {
 			result = "ACCEPT"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", stamp(v.Time, loc), result, v.Reason,
-			orDash(v.HashPrefix), OneLine(join(v.Name, v.Requirement, v.Warning)))
+			orDash(v.HashPrefix), OneLine(join(v.Name, v.Requirement, v.Warning, inputNote(v.Input, len(s.Inputs)))))
 	}
 	tw.Flush()
 	var out strings.Builder

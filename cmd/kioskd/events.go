@@ -56,9 +56,10 @@ func cmdEventsList(_ context.Context, args []string, stdout, stderr io.Writer) (
 	}
 	// The code's hash is shortened as on the status page; a code never is
 	// in an event.
-	fmt.Fprintln(stdout, "id\ttime\tkind\tkiosk\taccept\treason\thash")
+	// input: where the code was read (issue 20), last so older parsers keep working.
+	fmt.Fprintln(stdout, "id\ttime\tkind\tkiosk\taccept\treason\thash\tinput")
 	for _, e := range evs {
-		fmt.Fprintf(stdout, "%d\t%s\t%s\t%s\t%v\t%s\t%.8s\n", e.Seq, e.Time.UTC().Format(time.RFC3339), e.Kind, e.Kiosk, e.Accept, e.Reason, e.Hash)
+		fmt.Fprintf(stdout, "%d\t%s\t%s\t%s\t%v\t%s\t%.8s\t%s\n", e.Seq, e.Time.UTC().Format(time.RFC3339), e.Kind, e.Kiosk, e.Accept, e.Reason, e.Hash, e.Input)
 	}
 	fmt.Fprintf(stdout, "%d of %d pending events shown\n", len(evs), total)
 	return exitOK, nil

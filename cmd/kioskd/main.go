@@ -52,6 +52,7 @@ func commands() []command {
 		{"store", "the store file: store check | store recover (a damaged store)", cmdStore},
 		{"camera", "installer tools: camera list | camera snapshot -o FILE.png", cmdCamera},
 		{"gpio", "installer tools: gpio test | gpio release -config FILE", cmdGPIO},
+		{"input", "installer tool: input test -config FILE: what each scanner input reads", cmdInput}, // issue 20
 		{"fleet", "fleet drop -config FILE: discard local redemptions never published to the fleet", cmdFleet},
 		{"clock", "the trusted time: clock show | clock reset -config FILE (daemon stopped)", cmdClock},
 		{"version", "print the version", cmdVersion},

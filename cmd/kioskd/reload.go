@@ -64,7 +64,8 @@ func preflight(cfg *config.Config) error {
 	}
 	// A replay source lists its folder when opened; a V4L2 one touches
 	// nothing until it runs (a missing camera is a fault it rides out).
-	if strings.HasPrefix(cfg.Camera.Source, "dir:") || strings.HasPrefix(cfg.Camera.Source, "file:") {
+	// (Only a camera in use: a scanner-only door has none, issue 20.)
+	if _, cam := cfg.CameraInput(); cam && (strings.HasPrefix(cfg.Camera.Source, "dir:") || strings.HasPrefix(cfg.Camera.Source, "file:")) {
 		if _, err := scanner.Open(cfg.Camera, scanner.SourceOptions{}); err != nil {
 			errs = append(errs, fmt.Errorf("camera.source: %w", err))
 		}

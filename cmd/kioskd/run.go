@@ -125,6 +125,7 @@ type daemon struct {
 	sig     *gpio.Outputs
 	fleet   *fleet.Fleet        // nil for a single kiosk
 	display *display.Controller // nil without the display mode
+	inputs  *inputLanes         // issue 20: the scanner inputs (inputs.go)
 }
 
 // verdict hears every decision after the outputs have shown it.
@@ -256,7 +257,11 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 
 	preview := &kiosk.Preview{}
 	d.mon = &kiosk.Monitor{Verifier: d.ver, Signal: sig, Meter: d.metrics, Preview: preview, OnVerdict: d.verdict}
-	d.src, err = scanner.Open(cfg.Camera, scanner.SourceOptions{Logger: log, OnState: d.mon.CameraState})
+	// issue 20 (inputs.go): the scanner lanes; the camera only if it is an input.
+	if d.inputs, err = newInputLanes(&cfg, d.mon, d.ver, sig, d.metrics, log); err != nil {
+		return err
+	}
+	d.src, err = d.inputs.openCamera(&cfg, scanner.SourceOptions{Logger: log, OnState: d.mon.CameraState})
 	if err != nil {
 		return fmt.Errorf("opening the camera: %w", err)
 	}
@@ -324,7 +329,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 		wg.Go(func() { _ = d.up.Run(ctx) })
 	}
 	pipe := &kiosk.Pipeline{Source: d.src, Decoder: scanner.NewDecoder(scanner.DecoderOptions{}), Verifier: d.ver,
-		Signal: sig, Rearm: cfg.Camera.Rearm, Observer: d.mon, Logger: log}
+		Signal: sig, Rearm: cfg.Camera.Rearm, Observer: d.mon, Logger: log, Input: d.inputs.camera /* issue 20 */}
 	wg.Go(func() {
 		if err := pipe.Run(ctx); err != nil {
 			report(fmt.Errorf("camera pipeline: %w", err))
@@ -334,6 +339,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger, n *noti
 			log.Info("frame source finished", "source", d.src.Describe())
 		}
 	})
+	d.inputs.start(ctx, &wg, report) // issue 20: the scanner lanes (inputs.go)
 	wg.Go(func() {
 		last := ""
 		d.mon.Watch(ctx, time.Second, func(ps []string) {
@@ -435,6 +441,7 @@ func (d *daemon) snapshot() status.Snapshot {
 	}
 	s.GPIO = status.GPIO{Driver: d.cfg.GPIO.Driver, Detail: d.sig.Status().String()}
 	s.Recent = d.hist.List()
+	d.inputs.fill(&s, ls) // issue 20: the inputs (inputs.go)
 	s.Problems = append(d.mon.Problems(), syncProblems(s.Sync)...)
 	if err := d.st.Err(); err != nil {
 		// Every verdict is an error from now on: say why first.

@@ -47,6 +47,8 @@ const DefaultKeyTimeout = 200 * time.Millisecond
 type Reader struct {
 	o   Options
 	log *slog.Logger
+	// evdev: Open is OpenDevice, so the device's own name can be read.
+	evdev bool
 }
 
 // New checks o and returns a Reader; it does not touch the device.
@@ -69,14 +71,15 @@ func New(o Options) (*Reader, error) {
 	if o.RetryMax < o.RetryMin {
 		o.RetryMax = max(2*time.Second, o.RetryMin)
 	}
-	if o.Open == nil {
+	evdev := o.Open == nil
+	if evdev {
 		o.Open = OpenDevice
 	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reader{o: o, log: log.With("device", o.Device)}, nil
+	return &Reader{o: o, log: log.With("device", o.Device), evdev: evdev}, nil
 }
 
 // Describe implements input.Reader.
@@ -97,8 +100,16 @@ func (r *Reader) Run(ctx context.Context, emit func(input.Scan)) error {
 			continue
 		}
 		bo.Reset()
-		rep.Report(input.State{Up: true, Detail: r.o.Device})
-		r.log.Info("scanner open")
+		detail := r.o.Device
+		if r.evdev {
+			// The name the scanner gives itself tells an installer the
+			// right device was configured.
+			if name, err := DeviceName(r.o.Device); err == nil && name != "" {
+				detail += " (" + name + ")"
+			}
+		}
+		rep.Report(input.State{Up: true, Detail: detail})
+		r.log.Info("scanner open", "name", detail)
 		err = r.read(ctx, dev, emit)
 		if ctx.Err() != nil {
 			break

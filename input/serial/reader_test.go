@@ -15,12 +15,12 @@ import (
 // module is a scanner module at the far end of a pty pair: the reader opens
 // the tty through link, as it would a /dev/serial/by-id link.
 type module struct {
-	t      *testing.T
+	t      testing.TB
 	link   string
 	master *os.File
 }
 
-func plugModule(t *testing.T, link string) *module {
+func plugModule(t testing.TB, link string) *module {
 	t.Helper()
 	master, tty, err := pty.Open()
 	if err != nil {

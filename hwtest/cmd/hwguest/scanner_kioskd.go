@@ -194,6 +194,21 @@ func scannerScenarios(chip *gpiosim.Chip, sp **session, collect func(), fail fun
 			if _, err := need(); err != nil {
 				return fail(err)
 			}
+			// While the scanner is away another keyboard is plugged in and
+			// takes its event number, as happens on a kiosk: the scanner
+			// comes back under a new eventN, and only the by-id path
+			// follows it. kioskd must neither read nor grab the other one.
+			other, err := uinput.Create("/dev/uinput", uinput.Options{Name: "hwtest USB Keyboard", Vendor: 0x046d, Product: 0xc31c})
+			if err != nil {
+				return "", fmt.Errorf("plugging in another keyboard: %w", err)
+			}
+			defer other.Destroy()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			otherNode, err := other.EventNode(ctx)
+			cancel()
+			if err != nil {
+				return "", err
+			}
 			if err := sc.plug(); err != nil {
 				return "", fmt.Errorf("plugging in again: %w", err)
 			}
@@ -208,8 +223,20 @@ func scannerScenarios(chip *gpiosim.Chip, sp **session, collect func(), fail fun
 			if s.cmd.Process.Pid != pid {
 				return "", errors.New("kioskd was restarted")
 			}
-			return fmt.Sprintf("fault on red %v after unplug, relay untouched; replugged as %s, grabbed again %v later (same pid); %s",
-				red.Sub(gone).Round(time.Millisecond), sc.node, took.Round(time.Millisecond), d), nil
+			if kioskdHolds(pid, otherNode) {
+				return "", fmt.Errorf("kioskd opened the other keyboard %s", otherNode)
+			}
+			or, err := uinput.OpenEvdev(otherNode)
+			if err != nil {
+				return "", err
+			}
+			err = or.Grab()
+			or.Close()
+			if err != nil {
+				return "", fmt.Errorf("the other keyboard is held by someone (our grab: %v)", err)
+			}
+			return fmt.Sprintf("fault on red %v after unplug, relay untouched; another keyboard took %s, the scanner came back as %s, grabbed again %v later (same pid), the other left alone; %s",
+				red.Sub(gone).Round(time.Millisecond), otherNode, sc.node, took.Round(time.Millisecond), d), nil
 		}},
 		{"latency.scan-to-relay", func() (string, error) {
 			if s := *sp; s != nil {

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,6 +18,9 @@ import (
 
 	"github.com/kioskd/kioskd/hwtest/internal/gpiosim"
 	"github.com/kioskd/kioskd/hwtest/internal/uinput"
+	"github.com/kioskd/kioskd/status"
+	"github.com/kioskd/kioskd/store"
+	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
 )
 
 // inputsConfig is the inputs: section that adds the virtual USB scanner to
@@ -136,13 +142,25 @@ func scannerScenarios(chip *gpiosim.Chip, sp **session, collect func(), fail fun
 		return d, nil
 	}
 	return []scenario{
-		{"scanner.1-typed-code-opens", func() (string, error) {
+		{"scanner.0-input-test", func() (string, error) {
 			if s := *sp; s != nil {
 				collect()
 				s.stop()
 			}
 			if err := sc.plug(); err != nil {
 				return "", fmt.Errorf("plugging in the scanner: %w", err)
+			}
+			return inputTest(chip, sc)
+		}},
+		{"scanner.1-typed-code-opens", func() (string, error) {
+			if s := *sp; s != nil {
+				collect()
+				s.stop()
+			}
+			if sc.kb == nil {
+				if err := sc.plug(); err != nil {
+					return "", fmt.Errorf("plugging in the scanner: %w", err)
+				}
 			}
 			s := &session{chip: chip, scan: sc}
 			*sp = s
@@ -252,4 +270,97 @@ func scannerScenarios(chip *gpiosim.Chip, sp **session, collect func(), fail fun
 				len(scanLat), scanLat[0].Round(time.Millisecond), scanLat[len(scanLat)-1].Round(time.Millisecond), keyGap), nil
 		}},
 	}
+}
+
+// inputTest runs the installer's tool, `kioskd input test`, on the
+// scanner session's configuration with the virtual scanner plugged in and
+// no daemon running: it must say the scanner is up, then describe each read
+// (a code by its hash prefix and length, never its text; other text
+// quoted, so a wrong layout shows) and stop after -count reads, exit 0.
+func inputTest(chip *gpiosim.Chip, sc *scanner) (string, error) {
+	s := &session{chip: chip, scan: sc, dir: fmt.Sprintf("/tmp/kioskd-input-test-%d", time.Now().UnixNano())}
+	s.srv = bbtest.NewServer(bbtest.Options{ClientID: "hwtest-kiosk"})
+	defer s.srv.Close()
+	if err := os.MkdirAll(filepath.Join(s.dir, "state"), 0o700); err != nil {
+		return "", err
+	}
+	cfg := filepath.Join(s.dir, "kioskd.yaml")
+	if err := os.WriteFile(cfg, []byte(s.config()), 0o600); err != nil {
+		return "", err
+	}
+	cmd := exec.Command(kioskdBin, "input", "test", "-config", cfg, "-count", "2", "-for", "60s")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("starting kioskd input test: %w", err)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		b := bufio.NewScanner(out)
+		for b.Scan() {
+			lines <- b.Text()
+		}
+	}()
+	var seen []string
+	waitLine := func(has ...string) error {
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					return fmt.Errorf("kioskd input test ended without a line with %q; it printed:\n%s\n%s", has, strings.Join(seen, "\n"), stderr.String())
+				}
+				seen = append(seen, l)
+				all := true
+				for _, h := range has {
+					all = all && strings.Contains(l, h)
+				}
+				if all {
+					return nil
+				}
+			case <-deadline:
+				return fmt.Errorf("no line with %q within 30s; it printed:\n%s", has, strings.Join(seen, "\n"))
+			}
+		}
+	}
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	if err := waitLine("door-scanner", "up", scannerLink); err != nil {
+		return "", err
+	}
+	c := code("input test")
+	const other = "Hello, World!"
+	hash := store.HashCode(c)[:status.HashPrefixLen]
+	if _, err := sc.scan(c); err != nil {
+		return "", err
+	}
+	if err := waitLine("door-scanner", "read", "64 characters", "kiosk code", hash); err != nil {
+		return "", err
+	}
+	if _, err := sc.scan(other); err != nil {
+		return "", err
+	}
+	if err := waitLine("door-scanner", "read", fmt.Sprintf("%d characters", len(other)), strconv.Quote(other)); err != nil {
+		return "", err
+	}
+	for range lines {
+	}
+	if err := cmd.Wait(); err != nil {
+		return "", fmt.Errorf("kioskd input test after 2 reads: %v; %s", err, stderr.String())
+	}
+	for _, l := range seen {
+		if strings.Contains(l, c) {
+			return "", errors.New("kioskd input test printed the code itself")
+		}
+	}
+	return fmt.Sprintf("up, then the code as %q and the text quoted with its shifted characters; exit 0 after -count 2", hash), nil
 }

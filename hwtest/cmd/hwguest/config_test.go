@@ -25,6 +25,9 @@ func TestSessionConfigsParse(t *testing.T) {
 			{Name: "camera", Type: "camera", Device: videoDev},
 			{Name: "door-scanner", Type: "hid", Device: scannerLink, Terminator: "enter", KeyTimeout: keyTimeout, Rearm: rearm},
 		}},
+		{"scanner only", &session{scan: &scanner{}, scanOnly: true}, []config.ScanInput{
+			{Name: "door-scanner", Type: "hid", Device: scannerLink, Terminator: "enter", KeyTimeout: keyTimeout, Rearm: rearm},
+		}},
 	} {
 		tc.s.dir, tc.s.srv = t.TempDir(), srv
 		cfg, err := config.Parse([]byte(tc.s.config()))

@@ -69,8 +69,9 @@ type session struct {
 	firstAcc time.Time       // first time a valid code was shown
 	// scan, when set, is the virtual USB scanner kioskd reads as a hid
 	// input (scanner_kioskd.go): codes are typed on it instead of shown.
-	scan    *scanner
-	stopped bool
+	scan     *scanner
+	scanOnly bool // the scanner without the camera (inputs: lists only it)
+	stopped  bool
 }
 
 // active is the line level that means "on" for line off.

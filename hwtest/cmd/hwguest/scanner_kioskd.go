@@ -30,15 +30,18 @@ func (s *session) inputsConfig() string {
 	if s.scan == nil {
 		return ""
 	}
+	camera := "  - type: camera\n"
+	if s.scanOnly {
+		camera = ""
+	}
 	return fmt.Sprintf(`inputs:
-  - type: camera
-  - name: door-scanner
+%s  - name: door-scanner
     type: hid
     device: %s
     terminator: enter
     key_timeout: %s
     rearm: %s
-`, scannerLink, keyTimeout, rearm)
+`, camera, scannerLink, keyTimeout, rearm)
 }
 
 // present puts a code in front of kioskd: typed on the scanner when the
@@ -102,7 +105,7 @@ func (s *session) waitGrabbed(within time.Duration) (time.Duration, error) {
 // scanner unplugged shows the fault and is read again once plugged back,
 // by the same process. s and the helpers are kioskdScenarios'.
 func scannerScenarios(chip *gpiosim.Chip, sp **session, collect func(), fail func(error) (string, error)) []scenario {
-	codeE, codeF := code("E scanned"), code("F scanned")
+	codeE, codeF, codeG := code("E scanned"), code("F scanned"), code("G scanned")
 	sc := &scanner{}
 	var scanLat []time.Duration // terminator sent -> relay active
 	need := func() (*session, error) {
@@ -255,6 +258,45 @@ func scannerScenarios(chip *gpiosim.Chip, sp **session, collect func(), fail fun
 			}
 			return fmt.Sprintf("fault on red %v after unplug, relay untouched; another keyboard took %s, the scanner came back as %s, grabbed again %v later (same pid), the other left alone; %s",
 				red.Sub(gone).Round(time.Millisecond), otherNode, sc.node, took.Round(time.Millisecond), d), nil
+		}},
+		{"scanner.4-scanner-only-door", func() (string, error) {
+			// A door with a scanner and no camera: it starts without a
+			// camera fault (the LEDs go dark once ready) and opens for a
+			// code typed.
+			if s := *sp; s != nil {
+				collect()
+				s.stop()
+			}
+			if sc.kb == nil {
+				if err := sc.plug(); err != nil {
+					return "", fmt.Errorf("plugging in the scanner: %w", err)
+				}
+			}
+			s := &session{chip: chip, scan: sc, scanOnly: true}
+			*sp = s
+			if err := s.start([]string{codeG}); err != nil {
+				return fail(err)
+			}
+			if _, err := s.waitGrabbed(10 * time.Second); err != nil {
+				return fail(err)
+			}
+			// The standing fault blinks red 0.5 s on, 1.5 s off. Start-up
+			// shows it until the first sync has filled the cache; a fault
+			// about the missing camera would go on for ever. So: red
+			// must go dark for longer than a whole blink cycle.
+			const calm = 2500 * time.Millisecond
+			ready := time.Now()
+			for s.quietSince(lineNo) < calm || s.watch.Level(lineNo) != 0 {
+				if time.Since(ready) > 20*time.Second {
+					return fail(fmt.Errorf("the red LED still blinks 20s after ready on a door without a camera (a standing fault)"))
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			d, err := accept(s, codeG, verdictWait)
+			if err != nil {
+				return fail(err)
+			}
+			return fmt.Sprintf("no camera, no standing fault (red dark for %v, %v after ready); %s", calm, time.Since(ready).Round(time.Millisecond), d), nil
 		}},
 		{"latency.scan-to-relay", func() (string, error) {
 			if s := *sp; s != nil {

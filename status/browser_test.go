@@ -98,6 +98,12 @@ func TestPageInBrowser(t *testing.T) {
 	syncing.Sync.Syncing, syncing.Sync.SyncingSince, syncing.Sync.Page = true, syncing.Now.Add(-time.Minute), 1234
 	syncing.Sync.HeldBack = &HeldBack{Codes: 20, Cached: 300, At: syncing.Now.Add(-time.Hour)}
 	syncing.Healthy, syncing.Problems = false, []string{syncing.Sync.HeldBack.Problem()}
+	// Scanner inputs (issue 20): a door with two scanners and no camera.
+	scanners := fixture()
+	scanners.Camera = Camera{}
+	scanners.Healthy, scanners.Problems = false, []string{"input desk (hid) down: hid: device gone: EOF"}
+	scanners.Inputs = []Input{{Name: "door-uart", Type: "serial", Up: true, Detail: "serial /dev/serial0 9600 8N1", Reads: 12},
+		{Name: "desk", Type: "hid", Detail: "hid: device gone: EOF"}}
 	fleet := fixture()
 	fleet.Fleet = &Fleet{Broker: "mqtt://broker.venue:1883", Connected: true, Published: 4, Applied: 9}
 	fleet.Peers = []Peer{{Kiosk: "door-4", LastSeen: fleet.Now.Add(-time.Minute), Online: true}}
@@ -154,6 +160,13 @@ func TestPageInBrowser(t *testing.T) {
 			contains: []string{`id="sync-now" class="warn">syncing since `, `, page 1234<`,
 				`id="sync-held-back" class="fail">20 codes listed at `, `, 300 cached: the old cache serves; to apply, stop the daemon and run kioskd sync -apply-held-back<`,
 				"<li>sync: snapshot of 20 codes held back (the cache holds 300)"},
+		},
+		{
+			name: "scanner inputs",
+			snap: scanners,
+			want: map[string]string{"camera-state": "none (scanner inputs only)",
+				"inputs": "door-uart (serial): up, serial /dev/serial0 9600 8N1, 12 reads; desk (hid): DOWN, hid: device gone: EOF, 0 reads"},
+			contains: []string{`id="inputs" class="fail"`, "<li>input desk (hid) down: hid: device gone: EOF</li>"},
 		},
 		{
 			name:     "fleet",

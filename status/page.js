@@ -41,7 +41,16 @@
     probs.hidden = probs.children.length === 0;
 
     var c = s.camera;
-    set("camera-state", c.up ? "up" + (c.source ? " (" + c.source + ")" : "") : "DOWN", c.up ? "good" : "fail");
+    // Scanner inputs (issue 20): a kiosk may have no camera at all.
+    var ins = s.inputs || [], scanners = [], down = false, noCam = ins.length > 0;
+    ins.forEach(function (i) {
+      if (i.type === "camera") { noCam = false; return; }
+      down = down || !i.up;
+      scanners.push(i.name + " (" + i.type + "): " + (i.up ? "up" : "DOWN") + (i.detail ? ", " + i.detail : "") + ", " + i.reads + " reads");
+    });
+    set("inputs", scanners.length ? scanners.join("; ") : "none", down ? "fail" : "");
+    if (noCam) set("camera-state", "none (scanner inputs only)", "");
+    else set("camera-state", c.up ? "up" + (c.source ? " (" + c.source + ")" : "") : "DOWN", c.up ? "good" : "fail");
     set("camera-fps", c.up ? c.fps.toFixed(1) + " fps" : "–");
     set("camera-decode", c.up ? c.decode_p50 : "–");
     set("camera-latency", c.verdict_latency_p50 && c.verdict_latency_p50 !== "0s" ? c.verdict_latency_p50 + " / " + c.verdict_latency_p95 : "–");

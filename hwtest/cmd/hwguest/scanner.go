@@ -94,9 +94,14 @@ func (sc *scanner) scan(text string) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	t := time.Now()
-	err := sc.kb.Type(ctx, text, uinput.Enter, keyGap)
+	if err := sc.kb.Type(ctx, text, uinput.NoTerminator, keyGap); err != nil {
+		return t, err
+	}
+	time.Sleep(keyGap)
+	// The terminator apart, so that the latency is measured from just
+	// before it went out (kioskd may act on it before Type returns).
 	sc.typing = time.Since(t)
-	return t, err
+	return t, sc.kb.Type(ctx, "", uinput.Enter, 0)
 }
 
 // readWhileScanning reads r in the background while text is typed (the

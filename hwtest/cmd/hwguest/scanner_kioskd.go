@@ -107,7 +107,7 @@ func (s *session) waitGrabbed(within time.Duration) (time.Duration, error) {
 func scannerScenarios(chip *gpiosim.Chip, sp **session, collect func(), fail func(error) (string, error)) []scenario {
 	codeE, codeF, codeG := code("E scanned"), code("F scanned"), code("G scanned")
 	sc := &scanner{}
-	var scanLat []time.Duration // terminator sent -> relay active
+	var scanLat []time.Duration // terminator about to be sent -> relay active
 	need := func() (*session, error) {
 		s := *sp
 		if s == nil || s.scan == nil || s.cmd == nil {
@@ -308,7 +308,7 @@ func scannerScenarios(chip *gpiosim.Chip, sp **session, collect func(), fail fun
 				return "", errors.New("no scanner accept was measured")
 			}
 			slices.Sort(scanLat)
-			return fmt.Sprintf("n=%d min %v max %v (Enter sent on the uinput keyboard -> relay line seen changed; %v between keys; TCG emulation, not a Pi)",
+			return fmt.Sprintf("n=%d min %v max %v (Enter about to be written to the uinput keyboard -> relay line seen changed; %v between keys; TCG emulation, not a Pi)",
 				len(scanLat), scanLat[0].Round(time.Millisecond), scanLat[len(scanLat)-1].Round(time.Millisecond), keyGap), nil
 		}},
 	}

@@ -1,8 +1,9 @@
 package config
 
 import (
-	"github.com/robfig/cron/v3"
 	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
 // BitBadges is how kioskd reaches the BitBadges API.

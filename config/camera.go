@@ -7,7 +7,9 @@ import (
 
 // Camera is the frame source.
 type Camera struct {
-	// Source is a V4L2 device (/dev/video0), or dir:PATH / file:PATH to replay images.
+	// Source is a V4L2 device (/dev/video0), or dir:PATH / file:PATH to replay
+	// images, or none for a door that reads codes with scanners only
+	// (inputs:): no camera is opened and none is missed.
 	Source string `yaml:"source"`
 	Width  int    `yaml:"width"`
 	Height int    `yaml:"height"`
@@ -38,6 +40,9 @@ const DefaultMaxImagePixels = 4096 * 4096
 // keeps width×height within a 32-bit int on 32-bit Pi OS.
 const maxImagePixelsCeiling = 1 << 27
 
+// CameraNone is camera.source for a kiosk without a camera.
+const CameraNone = "none"
+
 func defaultCamera() Camera {
 	return Camera{Source: "/dev/video0", Width: 640, Height: 480, FPS: 15, Format: "auto", Buffers: 2, Rearm: 2 * time.Second,
 		MaxImagePixels: DefaultMaxImagePixels}
@@ -47,8 +52,8 @@ func (c *Camera) validate() error {
 	if c.Source == "" {
 		return keyErr("camera.source", "must not be empty")
 	}
-	if !strings.HasPrefix(c.Source, "/dev/") && !strings.HasPrefix(c.Source, "dir:") && !strings.HasPrefix(c.Source, "file:") {
-		return keyErr("camera.source", "must be a /dev/ device, dir:PATH or file:PATH, not %q", c.Source)
+	if c.Source != CameraNone && !strings.HasPrefix(c.Source, "/dev/") && !strings.HasPrefix(c.Source, "dir:") && !strings.HasPrefix(c.Source, "file:") {
+		return keyErr("camera.source", "must be a /dev/ device, dir:PATH, file:PATH or none, not %q", c.Source)
 	}
 	if c.Width < 16 || c.Width > 8192 {
 		return keyErr("camera.width", "must be between 16 and 8192, not %d", c.Width)

@@ -41,8 +41,12 @@ type Config struct {
 	Fleet     Fleet     `yaml:"fleet"`
 	// Access gates entry on badges held (see access.go).
 	Access Access `yaml:"access"`
-	// InputList is `inputs:` (inputs.go); read it through Inputs().
-	InputList []ScanInput `yaml:"inputs"`
+	// Inputs are where codes come from besides the camera (a 2D barcode
+	// scanner yielding text): registered kinds, see plugin.go.
+	Inputs []Plugin `yaml:"inputs"`
+	// Outputs hear every verdict after the kiosk's signal showed it (a
+	// webhook, an MQTT topic): registered kinds, see plugin.go.
+	Outputs []Plugin `yaml:"outputs"`
 
 	// path is the file the config came from; relative paths in it are taken
 	// relative to its folder.
@@ -93,11 +97,6 @@ func Load(path string) (Config, error) {
 			c.Camera.Source = prefix + c.Resolve(rest)
 		}
 	}
-	for i := range c.InputList { // a camera input's device is camera.source
-		if c.InputList[i].Type == InputCamera {
-			c.InputList[i].Device = c.Camera.Source
-		}
-	}
 	return c, nil
 }
 
@@ -141,7 +140,18 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	if err := c.validateInputs(); err != nil {
+	if err := validatePlugins("inputs", c.Inputs); err != nil {
+		return err
+	}
+	if c.Camera.Source == CameraNone && len(c.Inputs) == 0 {
+		return keyErr("camera.source", "none needs inputs: (a scanner): without either the kiosk reads no code")
+	}
+	for i, p := range c.Inputs {
+		if p.Name == "camera" {
+			return keyErr(fmt.Sprintf("inputs[%d].name", i), "camera is the camera: section's input: name this one apart")
+		}
+	}
+	if err := validatePlugins("outputs", c.Outputs); err != nil {
 		return err
 	}
 	if c.Access.Gated() && c.BitBadges.ClientID == "" {

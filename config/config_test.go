@@ -32,7 +32,7 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"bad cron", "bitbadges:\n  sync_schedule: every now and then\n", "bitbadges.sync_schedule"},
 		{"cron that never fires", "bitbadges:\n  sync_schedule: \"0 0 30 2 *\"\n", "bitbadges.sync_schedule"},
 		{"bad source", "camera:\n  source: webcam\n", "camera.source"},
-		{"bad gpio driver", "gpio:\n  driver: sysfs\n", "gpio.driver"},
+		{"empty gpio driver", "gpio:\n  driver: ''\n", "gpio.driver"},
 		{"relay without line", "gpio:\n  relay: {pulse: 3s}\n", "gpio.relay.line"},
 		{"bad fail mode", "gpio:\n  relay: {line: GPIO17, fail_mode: open}\n", "gpio.relay.fail_mode"},
 		{"window reversed", "policy:\n  valid_from: 2026-01-02T00:00:00Z\n  valid_until: 2026-01-01T00:00:00Z\n", "policy.valid_until"},
@@ -60,6 +60,7 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"hold back min codes 0", "bitbadges:\n  hold_back_min_codes: 0\n", "bitbadges.hold_back_min_codes"},
 		{"pixel cap below the camera's frame", "camera:\n  max_image_pixels: 1000\n", "camera.max_image_pixels"},
 		{"pixel cap over the ceiling", "camera:\n  max_image_pixels: 1000000000\n", "camera.max_image_pixels"},
+		{"no camera and no scanner", "camera:\n  source: none\n", "camera.source"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,7 +149,7 @@ func TestReadSecret(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("state_dir: /x\npolicy: {reuse: single}\n"))
 	f.Add([]byte("gpio:\n  relay: {line: GPIO17}\n"))
-	f.Add([]byte("inputs:\n  - {type: camera, device: /dev/video1}\n  - {type: serial, device: /dev/serial0, parity: even}\n  - {type: hid, name: desk, device: /dev/input/event3}\n"))
+	f.Add([]byte("camera: {source: none}\ninputs:\n  - {kind: serial, device: /dev/serial0, parity: even}\n  - {kind: hid, name: desk, device: /dev/input/event3}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data)
 		if err == nil {

@@ -19,6 +19,9 @@ type HTTP struct {
 	// of these: a page in a browser that some other name resolves to the
 	// kiosk (DNS rebinding) is refused.
 	Hosts []string `yaml:"hosts"`
+	// Pages are more pages on the listener (a staff desk, a scan-mode
+	// screen): registered kinds, see plugin.go.
+	Pages []Plugin `yaml:"pages"`
 }
 
 func defaultHTTP() HTTP { return HTTP{Listen: "127.0.0.1:9750"} }
@@ -29,6 +32,12 @@ func (c *Config) HTTPToken() Secret {
 }
 
 func (h *HTTP) validate() error {
+	if err := validatePlugins("http.pages", h.Pages); err != nil {
+		return err
+	}
+	if len(h.Pages) > 0 && h.Listen == "" {
+		return keyErr("http.pages", "needs http.listen: the pages are served there")
+	}
 	for _, host := range h.Hosts {
 		if err := checkHostName(host); err != "" {
 			return keyErr("http.hosts", "%q: %s", host, err)

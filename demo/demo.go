@@ -18,6 +18,7 @@ import (
 	stdsync "sync"
 	"time"
 
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/configs"
 	"github.com/kioskd/kioskd/gpio"
@@ -25,8 +26,6 @@ import (
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/scanner/demoframes"
-	"github.com/kioskd/kioskd/store"
-	"github.com/kioskd/kioskd/sync"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
 	"github.com/kioskd/kioskd/verify"
 )
@@ -112,78 +111,64 @@ func Run(ctx context.Context, out io.Writer, o Options) (Result, error) {
 	p.say("kioskd demo — everything real but the camera, the GPIO pins and BitBadges itself")
 	p.say("BitBadges stand-in on %s with %d live codes", srv.URL(), len(srv.Codes()))
 
-	// GPIO first, as in the daemon: every output at its safe level before
-	// anything else happens.
+	// The daemon's own assembly: GPIO first, every output at its safe
+	// level before anything else happens, then the store, the sync client
+	// and the camera lane. The demo's frames are a script: each is shown,
+	// even on a machine too slow for the frame rate, where a camera's would
+	// be dropped.
 	rec := gpiosim.NewRecorder(func(t gpiosim.Transition) {
 		if !t.Initial {
 			p.say("    %-10s %-6s %s", t.Label, t.Line, onOff(t.Active, t.Held))
 		}
 	})
-	sig, err := gpio.Open(ctx, cfg.GPIO, gpio.Options{Logger: log, Sim: rec})
+	obs := &observer{p: p, names: sequence}
+	d, err := assembly.Open(ctx, cfg, assembly.Options{Logger: log, Sim: rec, Script: true, Observer: obs})
 	if err != nil {
-		return res, fmt.Errorf("opening the simulated GPIO: %w", err)
+		return res, fmt.Errorf("assembling the demo kiosk: %w", err)
 	}
-	p.say("sim GPIO: %d outputs requested at their safe level (relay off)", len(rec.Transitions()))
+	defer d.Close()
+	requested := 0
+	for _, t := range rec.Transitions() {
+		if t.Initial {
+			requested++
+		}
+	}
+	p.say("sim GPIO: %d outputs requested at their safe level (relay off)", requested)
 
-	st, err := store.Open(filepath.Join(dir, "kioskd.db"), store.Options{MaxPendingEvents: cfg.Events.MaxPending, Logger: log})
-	if err != nil {
-		sig.Close()
-		return res, fmt.Errorf("opening the store: %w", err)
-	}
-	defer st.Close()
-
-	svc, err := sync.New(&cfg, st, sync.Options{Logger: log})
-	if err != nil {
-		sig.Close()
-		return res, fmt.Errorf("setting up sync: %w", err)
-	}
+	svc := d.Sync()
 	r, err := svc.Syncer.Sync(ctx)
 	if err != nil {
-		sig.Close()
 		return res, fmt.Errorf("syncing from the stand-in: %w", err)
 	}
 	res.Synced = r.Codes
 	p.say("synced %d codes in %d pages in %v (%d soft-deleted left out) into %s (bbolt, by sha256 only)",
 		r.Codes, r.Pages, r.Duration.Round(time.Millisecond), r.Deleted, filepath.Base(dir)+"/kioskd.db")
 
-	ver := verify.New(st, verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log})
-	// The demo's frames are a script: each is shown, even on a machine too
-	// slow for the frame rate, where a camera's would be dropped.
-	src, err := scanner.Open(cfg.Camera, scanner.SourceOptions{Logger: log, EveryImage: true})
-	if err != nil {
-		sig.Close()
-		return res, fmt.Errorf("opening the replay source: %w", err)
-	}
-	obs := &observer{p: p, names: sequence}
+	sig := d.Signal()
 	sig.Show(gpio.Idle)
-	p.say("replaying %d frames at %d fps through the real decoder (%s)", len(obs.names), cfg.Camera.FPS, src.Describe())
-	pipe := &kiosk.Pipeline{Source: src, Decoder: scanner.NewDecoder(scanner.DecoderOptions{}), Verifier: ver,
-		Signal: sig, Rearm: cfg.Camera.Rearm, Observer: obs, Logger: log, Input: config.InputCamera /* issue 20 */}
-	if err := pipe.Run(ctx); err != nil {
-		sig.Close()
-		return res, fmt.Errorf("running the pipeline: %w", err)
+	p.say("replaying %d frames at %d fps through the real decoder (%s)", len(obs.names), cfg.Camera.FPS, d.Describe())
+	if err := d.Scan(ctx); err != nil {
+		return res, err
 	}
 	// Let the last pulse run its course.
 	time.Sleep(cfg.GPIO.Relay.Pulse + 200*time.Millisecond)
-	if res.Scanned, err = scannerScene(ctx, p, &cfg, srv, ver, sig, log); err != nil { // issue 20
-		sig.Close()
+	if res.Scanned, err = scannerScene(ctx, p, &cfg, srv, d, log); err != nil {
 		return res, fmt.Errorf("the scanner scene: %w", err)
 	}
-	if res.Gated, err = gatedScene(ctx, p, &cfg, srv, svc, st, sig, dir, log); err != nil {
-		sig.Close()
+	if res.Gated, err = gatedScene(ctx, p, &cfg, srv, d, dir); err != nil {
 		return res, err
 	}
 	time.Sleep(cfg.GPIO.Relay.Pulse + 200*time.Millisecond)
-	if err := sig.Close(); err != nil {
+	if res.Pending, err = d.Store().PendingCount(); err != nil {
+		return res, err
+	}
+	if err := d.Close(); err != nil {
 		return res, fmt.Errorf("releasing the GPIO: %w", err)
 	}
 	res.Verdicts = obs.verdicts()
 	res.Transitions = rec.Transitions()
-	if res.Pending, err = st.PendingCount(); err != nil {
-		return res, err
-	}
 	acc := 0
-	all := append(append(res.Verdicts, res.Scanned...), res.Gated...) // issue 20: Scanned
+	all := append(append(res.Verdicts, res.Scanned...), res.Gated...)
 	for _, v := range all {
 		if v.Accept {
 			acc++

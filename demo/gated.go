@@ -3,17 +3,12 @@ package demo
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"time"
 
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/config"
-	"github.com/kioskd/kioskd/gpio"
-	"github.com/kioskd/kioskd/kiosk"
-	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/scanner/demoframes"
-	"github.com/kioskd/kioskd/store"
-	"github.com/kioskd/kioskd/sync"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
 	"github.com/kioskd/kioskd/verify"
 )
@@ -26,8 +21,8 @@ var gatedSequence = []string{"01-code-a.png", "03-no-qr.png", "06-dark-mode-code
 // membership badge (collection 1, token 1) to the demo guest and to filler
 // members, the sync fetches its owners into the same snapshot as the codes,
 // and the door admits the holder and refuses the other guest, offline.
-func gatedScene(ctx context.Context, p *printer, cfg *config.Config, srv *bbtest.Server, svc *sync.Service,
-	st *store.Store, sig gpio.Signal, dir string, log *slog.Logger) ([]verify.Verdict, error) {
+func gatedScene(ctx context.Context, p *printer, cfg *config.Config, srv *bbtest.Server, d *assembly.Daemon, dir string) ([]verify.Verdict, error) {
+	svc := d.Sync()
 	valid, _, _ := demoframes.Codes()
 	cfg.Access = config.Access{Match: "all", StaleOwners: "reject", Require: []config.Requirement{
 		{Name: "Member", CollectionID: "1", TokenIDs: []config.TokenRange{{Start: 1, End: 1}}, MinAmount: 1}}}
@@ -37,7 +32,7 @@ func gatedScene(ctx context.Context, p *printer, cfg *config.Config, srv *bbtest
 	srv.SetBalances("1", srv.AddressOf(valid), bbtest.Hold(1, 1))
 	srv.AddOwners("1", 1, 40)
 	p.say("gated scene: members only (access.require: badge 1 of collection 1, \"Member\"); the demo guest holds it, the dark-mode guest does not")
-	svc.Syncer.Require = cfg.Access.Require
+	svc.Syncer.Require = assembly.Requirements(cfg.Access.Require)
 	r, err := svc.Syncer.Sync(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("syncing the gated scene: %w", err)
@@ -45,23 +40,15 @@ func gatedScene(ctx context.Context, p *printer, cfg *config.Config, srv *bbtest
 	p.say("synced %d codes and %d badge owners (%d pages) into one snapshot in %v",
 		r.Codes, r.Owners.Owners, r.Owners.Pages, r.Duration.Round(time.Millisecond))
 	// Re-entry allowed here, so the verdicts are about the badge alone.
-	pol := cfg.Policy
-	pol.Reuse = config.ReuseUnlimited
-	ver := verify.New(st, verify.Options{Policy: pol, Kiosk: cfg.KioskID, Logger: log, Access: cfg.Access})
+	gated := *cfg
+	gated.Policy.Reuse = config.ReuseUnlimited
 	frames := filepath.Join(dir, "frames-gated")
 	if err := writeFrames(frames, gatedSequence); err != nil {
 		return nil, err
 	}
-	cam := cfg.Camera
-	cam.Source = "dir:" + frames
-	src, err := scanner.Open(cam, scanner.SourceOptions{Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("opening the gated scene's frames: %w", err)
-	}
+	gated.Camera.Source = "dir:" + frames
 	obs := &observer{p: p, names: gatedSequence}
-	pipe := &kiosk.Pipeline{Source: src, Decoder: scanner.NewDecoder(scanner.DecoderOptions{}), Verifier: ver,
-		Signal: sig, Rearm: cam.Rearm, Observer: obs, Logger: log}
-	if err := pipe.Run(ctx); err != nil {
+	if err := d.ScanWith(ctx, &gated, obs); err != nil {
 		return nil, fmt.Errorf("running the gated scene: %w", err)
 	}
 	return obs.verdicts(), nil

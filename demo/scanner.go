@@ -11,9 +11,8 @@ import (
 	stdsync "sync"
 	"time"
 
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/config"
-	"github.com/kioskd/kioskd/gpio"
-	"github.com/kioskd/kioskd/input"
 	"github.com/kioskd/kioskd/input/hid"
 	"github.com/kioskd/kioskd/kiosk"
 	"github.com/kioskd/kioskd/scanner"
@@ -22,33 +21,31 @@ import (
 	"github.com/kioskd/kioskd/verify"
 )
 
-// scannerScene is the demo's scanner input (issue 20): the hid input of the
-// demo config, a USB keyboard-wedge scanner, simulated at its device only.
-// Its key events (input_event records, as the kernel's evdev delivers them)
-// go through a pipe into the real hid reader and decoder, and each read
-// through kiosk.RunText: the decision step the camera's frames take. It
-// returns the scanner's verdicts.
-func scannerScene(ctx context.Context, p *printer, cfg *config.Config, srv *bbtest.Server, ver kiosk.Verifier,
-	sig gpio.Signal, log *slog.Logger) ([]verify.Verdict, error) {
-	var in config.ScanInput
-	for _, i := range cfg.Inputs() {
-		if i.Type == config.InputHID {
-			in = i
-		}
-	}
-	if in.Name == "" {
-		return nil, nil // a demo config without a scanner
-	}
-	term, err := hid.ParseTerminator(in.Terminator)
-	if err != nil {
-		return nil, err
-	}
+// The demo's scanner: a USB keyboard-wedge scanner beside the camera.
+const (
+	scannerName   = "desk-scanner"
+	scannerDevice = "/dev/input/by-id/usb-Demo_2D_Scanner-event-kbd"
+)
+
+// scannerScene is the demo's scanner input (issue 20): an input of kind hid,
+// a USB keyboard-wedge scanner, simulated at its device only. Its key
+// events (input_event records, as the kernel's evdev delivers them) go
+// through a pipe into the real hid reader and decoder, and each read
+// through a kiosk.Pipeline's text lane: the step the camera's frames take
+// after decoding, on the daemon's store and outputs. It returns the
+// scanner's verdicts.
+func scannerScene(ctx context.Context, p *printer, cfg *config.Config, srv *bbtest.Server, d *assembly.Daemon,
+	log *slog.Logger) ([]verify.Verdict, error) {
+	in := struct{ Name, Device string }{scannerName, scannerDevice}
+	term := hid.Enter
+	ver := assembly.NewVerifier(d.Store(), cfg, log, nil)
+	sig := d.Signal()
 	dev := &simKeyboard{ready: make(chan *os.File, 1)}
-	states := make(chan input.State, 4)
+	states := make(chan scanner.State, 4)
 	up := false
-	r, err := hid.New(hid.Options{Device: in.Device, Terminator: term, KeyTimeout: in.KeyTimeout, Logger: log,
+	r, err := hid.New(hid.Options{Device: in.Device, Terminator: term, Logger: log,
 		Open: dev.open, RetryMin: 20 * time.Millisecond, RetryMax: 50 * time.Millisecond,
-		OnState: func(s input.State) {
+		OnState: func(s scanner.State) {
 			// What the daemon's monitor does: a scanner away is a fault.
 			// Only the changes between up and down are the scene's.
 			if s.Up == up {
@@ -63,13 +60,13 @@ func scannerScene(ctx context.Context, p *printer, cfg *config.Config, srv *bbte
 	}
 	verdicts := make(chan verify.Verdict, 8)
 	obs := &observer{p: p}
-	dec := &kiosk.Decider{Verifier: ver, Signal: sig, Rearm: in.Rearm, Logger: log, Input: in.Name,
+	lane := &kiosk.Pipeline{Text: r, Verifier: ver, Signal: sig, Rearm: cfg.Camera.Rearm, Logger: log, Input: in.Name,
 		Observer: verdictTap{obs, verdicts}}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
 	dev.plug(true)
-	go func() { done <- kiosk.RunText(ctx, r, dec, nil) }()
+	go func() { done <- lane.Run(ctx) }()
 	stop := func() error {
 		cancel()
 		return <-done

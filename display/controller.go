@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"math/rand/v2"
+	"math"
 	"sync/atomic"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
+	retry "github.com/kioskd/kioskd/internal/backoff"
+
 	"github.com/kioskd/kioskd/display/authsignal"
 )
 
@@ -140,24 +140,6 @@ func New(o Options) (*Controller, error) {
 		c.maxBackoff = 30 * time.Second
 	}
 	return c, nil
-}
-
-// FromConfig builds a Controller from the display: section. secret is the
-// Authsignal secret key (config.ReadSecret(cfg.AuthsignalSecret())); ledger
-// may be nil (in-memory, see authsignal.MemoryLedger).
-func FromConfig(d config.Display, secret string, sink Sink, ledger authsignal.Ledger, log *slog.Logger) (*Controller, error) {
-	if secret == "" {
-		return nil, errors.New("display: no Authsignal secret key (display.secret_key_file or AUTHSIGNAL_SECRET_KEY)")
-	}
-	apiURL, tenant := d.Endpoint()
-	client, err := authsignal.New(authsignal.Config{
-		BaseURL: apiURL, TenantID: tenant, SecretKey: secret, Action: d.Action, Ledger: ledger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("display: %w", err)
-	}
-	return New(Options{Client: client, Sink: sink, Logger: log, Custom: d.Custom,
-		PollInterval: d.PollInterval, Refresh: d.Refresh})
 }
 
 // Screen returns what the screen shows now.
@@ -360,11 +342,10 @@ func (c *Controller) setOnline() {
 // backoff is base·2^(n-1), capped, with ±20 % jitter so a fleet of kiosks
 // behind one uplink does not retry in step. A 401 waits the cap at once.
 func backoff(base, cap time.Duration, n int, err error) time.Duration {
-	d := cap
-	if !errors.Is(err, authsignal.ErrUnauthorized) && n < 20 {
-		d = min(base<<max(n-1, 0), cap)
+	if errors.Is(err, authsignal.ErrUnauthorized) {
+		n = math.MaxInt
 	}
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return retry.Policy{Min: base, Max: cap, Low: 0.8, High: 1.2}.Delay(n)
 }
 
 // sleep waits d or until ctx ends; false means ctx ended.

@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/display"
+	"github.com/kioskd/kioskd/display/authsignal"
 	"github.com/kioskd/kioskd/gpio"
 )
 
@@ -27,22 +27,17 @@ func (s doorSink) Rejected(ctx context.Context, r display.Reason) error {
 	return s.record(ctx, "", false, r.String())
 }
 
-// Wiring the display mode beside the scan mode.
+// Wiring the display mode beside the scan mode (kioskd's assembler does
+// this from the display: section).
 func Example() {
-	cfg, err := config.Load("/etc/kioskd/kioskd.yaml")
-	if err != nil || !cfg.Display.Enabled {
-		return
-	}
-	secret, warning, err := config.ReadSecret(cfg.AuthsignalSecret())
+	client, err := authsignal.New(authsignal.Config{BaseURL: "https://api.authsignal.com/v1", TenantID: "tenant",
+		SecretKey: "read from a file, never the config", Action: "kiosk-login"})
 	if err != nil {
 		return
 	}
-	if warning != "" {
-		slog.Warn(warning)
-	}
 	var sig gpio.Signal // the kiosk's outputs
 	sink := doorSink{sig: sig, record: func(context.Context, string, bool, string) error { return nil }}
-	ctrl, err := display.FromConfig(cfg.Display, secret, sink, nil, slog.Default())
+	ctrl, err := display.New(display.Options{Client: client, Sink: sink, Logger: slog.Default()})
 	if err != nil {
 		return
 	}

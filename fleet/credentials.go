@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// parseCredentials reads a broker login in one of two forms:
+// ParseCredentials reads a broker login in one of two forms:
 //
 //	alice:s3cret                    one line: split at the first colon
 //
@@ -17,7 +17,7 @@ import (
 //	password: s3cret                these two keys
 //
 // Errors never quote the content.
-func parseCredentials(s string) (username, password string, err error) {
+func ParseCredentials(s string) (username, password string, err error) {
 	s = strings.TrimSpace(s)
 	if strings.ContainsAny(s, "\r\n") {
 		var c struct {

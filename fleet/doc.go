@@ -24,7 +24,7 @@
 //     publish while this kiosk is away and delivers it when it is back.
 //     Mosquitto keeps sessions across its own restarts with persistence on.
 //
-// With no broker configured nothing of this exists (FromConfig returns nil
+// With no broker configured nothing of this exists (assembly.OpenFleet returns nil
 // and the store grows no fleet buckets). A kiosk whose config loses its
 // broker stops queueing, but keeps the redemptions it never published (a
 // reload with a slip must not let other doors accept those codes again):

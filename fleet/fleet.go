@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +15,6 @@ import (
 	"github.com/eclipse/paho.golang/autopaho"
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -47,10 +45,9 @@ type Options struct {
 	SessionExpiry time.Duration
 	// StatusInterval: how often the retained online status is refreshed.
 	StatusInterval time.Duration
-	// Policy decides what counts as a double entry (single: any two entries;
-	// cooldown: two uses closer than the cooldown; unlimited: never).
-	Policy config.Policy
-	Store  *store.Store
+	// Policy decides what counts as a double entry.
+	Policy Policy
+	Store  Store
 	Logger *slog.Logger
 	// Now is the clock (tests); nil = time.Now.
 	Now func() time.Time
@@ -66,7 +63,7 @@ type Options struct {
 }
 
 // Fleet shares this kiosk's redemptions with its peers and applies theirs.
-// Create with New or FromConfig, start with Run; the other methods are safe
+// Create with New (kioskd: assembly.OpenFleet), start with Run; the other methods are safe
 // to call at any time from any goroutine.
 type Fleet struct {
 	o        Options
@@ -119,70 +116,44 @@ type Status struct {
 	Peers         []Peer
 }
 
-// FromConfig builds a Fleet from kioskd's configuration: the kiosk id, the
-// fleet section, the policy, the credentials file (or
-// KIOSKD_FLEET_CREDENTIALS) and the CA file, over o, which supplies what a
-// config cannot: Store (required), Logger, OnDoubleEntry and the other hooks.
-// It returns (nil, nil) when no broker is configured, after telling the
-// store to stop queueing redemptions for the fleet (a kiosk taken out of a
-// fleet). Local redemptions not yet published are kept, with a warning: a
-// reload that loses fleet.broker by mistake must not lose them, and `kioskd
-// fleet drop` discards them on purpose.
-func FromConfig(c *config.Config, o Options) (*Fleet, error) {
-	fc := c.Fleet
-	log := o.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if !fc.Enabled() {
-		if o.Store != nil {
-			pending, err := o.Store.DisableFleetOutbox()
-			if err != nil {
-				return nil, fmt.Errorf("fleet: %w", err)
-			}
-			if pending > 0 {
-				log.Warn("fleet.broker is not set, but local redemptions were never published to the fleet: "+
-					"they are kept until fleet.broker is back, or dropped by kioskd fleet drop", "pending", pending)
-			}
-		}
-		return nil, nil
-	}
-	o.Kiosk, o.Broker, o.TopicPrefix, o.QoS = c.KioskID, fc.Broker, fc.TopicPrefix, byte(fc.QoS)
-	o.SessionExpiry, o.StatusInterval, o.Policy = fc.SessionExpiry, fc.StatusInterval, c.Policy
-	creds, warn, err := config.ReadSecret(config.Secret{
-		Key: "fleet.credentials_file", Name: fc.CredentialsFile, File: c.Resolve(fc.CredentialsFile), Env: "KIOSKD_FLEET_CREDENTIALS",
-	})
+// Policy is the venue's re-use policy as far as the fleet needs it.
+type Policy struct {
+	// Reuse is "single" (any two entries are a double entry), "cooldown"
+	// (two uses closer than Cooldown) or "unlimited" (never).
+	Reuse    string
+	Cooldown time.Duration
+}
+
+// Store is what the fleet reads and writes: the fleet outbox, peers'
+// redemptions and the double entries (*store.Store).
+type Store interface {
+	PendingFleet(max int) ([]store.FleetItem, error)
+	AckFleet(seqs []uint64) error
+	ApplyPeerRedemptions(ctx context.Context, rs []store.Redemption, self string, now time.Time, conflict store.ConflictFunc) ([]store.PeerApply, error)
+	DoubleEntries(max int) ([]store.DoubleEntry, error)
+	FleetCounts() (store.FleetCounts, error)
+	// EnableFleetOutbox makes every redemption from now on queue for
+	// the fleet.
+	EnableFleetOutbox() error
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Leave is a kiosk without a broker (one taken out of a fleet): the store
+// stops queueing redemptions for the fleet. Local redemptions not yet
+// published are kept, with a warning: a reload that loses fleet.broker by
+// mistake must not lose them, and `kioskd fleet drop` discards them on
+// purpose.
+func Leave(st interface{ DisableFleetOutbox() (int, error) }, log *slog.Logger) error {
+	pending, err := st.DisableFleetOutbox()
 	if err != nil {
-		return nil, fmt.Errorf("fleet: %w", err)
+		return fmt.Errorf("fleet: %w", err)
 	}
-	if warn != "" {
-		log.Warn(warn)
+	if pending > 0 && log != nil {
+		log.Warn("fleet.broker is not set, but local redemptions were never published to the fleet: "+
+			"they are kept until fleet.broker is back, or dropped by kioskd fleet drop", "pending", pending)
 	}
-	if creds != "" {
-		if o.Username, o.Password, err = parseCredentials(creds); err != nil {
-			return nil, fmt.Errorf("fleet.credentials_file: %w", err)
-		}
-	}
-	if fc.CAFile != "" {
-		pem, err := config.ReadFile(c.Resolve(fc.CAFile), config.MaxPEMBytes)
-		if err != nil {
-			return nil, fmt.Errorf("fleet.ca_file %s: %w", fc.CAFile, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("fleet.ca_file: %s holds no PEM certificate", fc.CAFile)
-		}
-		o.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	}
-	f, err := New(o)
-	if err != nil {
-		return nil, err
-	}
-	// Queue from now on, even for redemptions made before Run connects.
-	if err := o.Store.EnableFleetOutbox(); err != nil {
-		return nil, fmt.Errorf("fleet: %w", err)
-	}
-	return f, nil
+	return nil
 }
 
 // New checks the options and returns a Fleet; nothing connects until Run.
@@ -239,12 +210,12 @@ func New(o Options) (*Fleet, error) {
 
 // ConflictRule is the policy's notion of a double entry between a use here
 // and a peer's use of the same code. Exits are never uses.
-func ConflictRule(p config.Policy) store.ConflictFunc {
+func ConflictRule(p Policy) store.ConflictFunc {
 	uses := func(a, b store.Redemption) bool { return a.Direction != store.DirExit && b.Direction != store.DirExit }
 	switch p.Reuse {
-	case config.ReuseSingle:
+	case "single":
 		return uses
-	case config.ReuseCooldown:
+	case "cooldown":
 		return func(a, b store.Redemption) bool {
 			d := a.At.Sub(b.At)
 			if d < 0 {
@@ -737,8 +708,7 @@ func (s Status) Lines() []string {
 		out = append(out, "fleet: "+s.LastError)
 	}
 	for _, d := range s.DoubleEntries {
-		out = append(out, fmt.Sprintf("fleet: double entry of code %.8s: %s at %s and %s at %s",
-			d.Hash, d.Local.Kiosk, d.Local.At.Format(time.RFC3339), d.Peer.Kiosk, d.Peer.At.Format(time.RFC3339)))
+		out = append(out, d.Problem())
 	}
 	return out
 }

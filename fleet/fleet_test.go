@@ -15,6 +15,7 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/fleet"
 	"github.com/kioskd/kioskd/internal/mosquitto"
@@ -73,12 +74,11 @@ func newKioskStore(t testing.TB, id, broker string, codes int, durable bool, twe
 	if err := sn.Commit(store.SyncInfo{At: time.Now(), Source: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	pol := config.Default().Policy
-	k := &kiosk{t: t, id: id, st: st, v: verify.New(st, verify.Options{Policy: pol, Kiosk: id})}
+	k := &kiosk{t: t, id: id, st: st, v: verify.New(st, verify.Options{Policy: verify.DefaultPolicy(), Kiosk: id})}
 	k.opt = fleet.Options{
 		Kiosk: id, Broker: broker, TopicPrefix: prefix, SessionExpiry: time.Hour,
 		StatusInterval: time.Second, PollInterval: 100 * time.Millisecond, ReconnectMax: 300 * time.Millisecond,
-		Policy: pol, Store: st, Logger: testLogger(t, id),
+		Policy: fleet.Policy{Reuse: "single"}, Store: st, Logger: testLogger(t, id),
 		OnDoubleEntry: func(store.DoubleEntry) { k.doubles.Add(1) },
 		OnPeerRedemption: func(r store.Redemption, applied bool) {
 			if applied {
@@ -405,14 +405,14 @@ func TestLastWillMarksPeerOffline(t *testing.T) {
 	})
 }
 
-func TestFromConfig(t *testing.T) {
+func TestOpenFleet(t *testing.T) {
 	st, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	c := config.Default()
-	if f, err := fleet.FromConfig(&c, fleet.Options{Store: st}); f != nil || err != nil {
+	if f, err := assembly.OpenFleet(&c, fleet.Options{Store: st}); f != nil || err != nil {
 		t.Fatalf("no broker: %v %v", f, err)
 	}
 	dir := t.TempDir()
@@ -432,7 +432,7 @@ func TestFromConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.Fleet.Broker, c.Fleet.CredentialsFile = "mqtt://127.0.0.1:1", creds
-			f, err := fleet.FromConfig(&c, fleet.Options{Store: st})
+			f, err := assembly.OpenFleet(&c, fleet.Options{Store: st})
 			if tc.wantErr == "" {
 				if err != nil || f == nil {
 					t.Fatalf("err %v", err)
@@ -449,11 +449,11 @@ func TestFromConfig(t *testing.T) {
 	}
 }
 
-// TestFromConfigWithoutBrokerKeepsQueue: a config that loses fleet.broker
+// TestOpenFleetWithoutBrokerKeepsQueue: a config that loses fleet.broker
 // (a reload with a slip) stops queueing but keeps the redemptions the
 // broker never acknowledged, and says so; the broker back in the config
 // publishes them.
-func TestFromConfigWithoutBrokerKeepsQueue(t *testing.T) {
+func TestOpenFleetWithoutBrokerKeepsQueue(t *testing.T) {
 	st, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -463,7 +463,7 @@ func TestFromConfigWithoutBrokerKeepsQueue(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	with, without := config.Default(), config.Default()
 	with.KioskID, with.Fleet.Broker, with.Fleet.TopicPrefix = "A", "mqtt://127.0.0.1:1", prefix
-	v := verify.New(st, verify.Options{Policy: with.Policy, Kiosk: "A"})
+	v := verify.New(st, verify.Options{Policy: assembly.PolicyOptions(with.Policy), Kiosk: "A"})
 	sn, _ := st.NewSnapshot()
 	for i := range 2 {
 		sn.Put(store.Record{Hash: store.HashCode(code(i)), Name: "guest"})
@@ -471,13 +471,13 @@ func TestFromConfigWithoutBrokerKeepsQueue(t *testing.T) {
 	if err := sn.Commit(store.SyncInfo{At: time.Now(), Source: "test"}); err != nil {
 		t.Fatal(err)
 	}
-	if f, err := fleet.FromConfig(&with, fleet.Options{Store: st, Logger: log}); f == nil || err != nil {
+	if f, err := assembly.OpenFleet(&with, fleet.Options{Store: st, Logger: log}); f == nil || err != nil {
 		t.Fatalf("with a broker: %v %v", f, err)
 	}
 	if vd := v.Check(context.Background(), code(0), verify.CheckOpts{}); !vd.Accept {
 		t.Fatalf("code 0: %+v", vd)
 	}
-	if f, err := fleet.FromConfig(&without, fleet.Options{Store: st, Logger: log}); f != nil || err != nil {
+	if f, err := assembly.OpenFleet(&without, fleet.Options{Store: st, Logger: log}); f != nil || err != nil {
 		t.Fatalf("without a broker: %v %v", f, err)
 	}
 	if !strings.Contains(logs.String(), "never published") || !strings.Contains(logs.String(), "pending=1") {
@@ -489,7 +489,7 @@ func TestFromConfigWithoutBrokerKeepsQueue(t *testing.T) {
 	if fc, _ := st.FleetCounts(); fc.Pending != 1 {
 		t.Fatalf("without a broker, %d pending; want the 1 made in the fleet, kept, and none queued since", fc.Pending)
 	}
-	if f, err := fleet.FromConfig(&with, fleet.Options{Store: st, Logger: log}); f == nil || err != nil {
+	if f, err := assembly.OpenFleet(&with, fleet.Options{Store: st, Logger: log}); f == nil || err != nil {
 		t.Fatalf("the broker back: %v %v", f, err)
 	}
 	items, _ := st.PendingFleet(10)
@@ -509,7 +509,7 @@ func TestTLSVerified(t *testing.T) {
 	if untrusted.connected() {
 		t.Fatal("connected to a broker with an untrusted certificate")
 	}
-	// fleet.ca_file through FromConfig: verified, connected, redemptions flow.
+	// fleet.ca_file through the assembler: verified, connected, redemptions flow.
 	c := config.Default()
 	c.KioskID = "B"
 	c.Fleet.Broker, c.Fleet.CAFile, c.Fleet.TopicPrefix = b.URL(), b.CAFile(), prefix
@@ -521,7 +521,7 @@ func TestTLSVerified(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	f, err := fleet.FromConfig(&c, fleet.Options{Store: st})
+	f, err := assembly.OpenFleet(&c, fleet.Options{Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/fleet"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/verify"
@@ -21,7 +20,7 @@ func TestPeerApplyRacesLocalCheck(t *testing.T) {
 	if err := k.st.EnableFleetOutbox(); err != nil {
 		t.Fatal(err)
 	}
-	rule := fleet.ConflictRule(config.Default().Policy)
+	rule := fleet.ConflictRule(fleet.Policy{Reuse: "single"})
 	ctx := context.Background()
 	verdicts := make([]verify.Verdict, n)
 	doubles := make([]int, n)

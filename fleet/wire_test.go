@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -75,21 +74,21 @@ func TestConflictRule(t *testing.T) {
 	r := func(dir string, at time.Time) store.Redemption { return store.Redemption{Direction: dir, At: at} }
 	tests := []struct {
 		name   string
-		policy config.Policy
+		policy Policy
 		a, b   store.Redemption
 		want   bool
 	}{
-		{"single: two entries", config.Policy{Reuse: config.ReuseSingle}, r("", t0), r("", t0.Add(time.Hour)), true},
-		{"single: an exit", config.Policy{Reuse: config.ReuseSingle}, r(store.DirEntry, t0), r(store.DirExit, t0), false},
-		{"cooldown: within", config.Policy{Reuse: config.ReuseCooldown, Cooldown: time.Minute}, r("", t0), r("", t0.Add(-30*time.Second)), true},
-		{"cooldown: after", config.Policy{Reuse: config.ReuseCooldown, Cooldown: time.Minute}, r("", t0), r("", t0.Add(time.Minute)), false},
+		{"single: two entries", Policy{Reuse: "single"}, r("", t0), r("", t0.Add(time.Hour)), true},
+		{"single: an exit", Policy{Reuse: "single"}, r(store.DirEntry, t0), r(store.DirExit, t0), false},
+		{"cooldown: within", Policy{Reuse: "cooldown", Cooldown: time.Minute}, r("", t0), r("", t0.Add(-30*time.Second)), true},
+		{"cooldown: after", Policy{Reuse: "cooldown", Cooldown: time.Minute}, r("", t0), r("", t0.Add(time.Minute)), false},
 	}
 	for _, tc := range tests {
 		if got := ConflictRule(tc.policy)(tc.a, tc.b); got != tc.want {
 			t.Errorf("%s: got %v", tc.name, got)
 		}
 	}
-	if ConflictRule(config.Policy{Reuse: config.ReuseUnlimited}) != nil {
+	if ConflictRule(Policy{Reuse: "unlimited"}) != nil {
 		t.Error("unlimited has conflicts")
 	}
 }
@@ -103,9 +102,9 @@ func TestParseCredentials(t *testing.T) {
 		{"username:alice", "username", "alice"}, // one line: the colon form
 	}
 	for _, tc := range tests {
-		u, p, err := parseCredentials(tc.in)
+		u, p, err := ParseCredentials(tc.in)
 		if err != nil || u != tc.user || p != tc.pass {
-			t.Errorf("parseCredentials(%q) = %q %q %v", tc.in, u, p, err)
+			t.Errorf("ParseCredentials(%q) = %q %q %v", tc.in, u, p, err)
 		}
 	}
 }
@@ -143,7 +142,7 @@ func FuzzParseCredentials(f *testing.F) {
 	}
 	digits := regexp.MustCompile(`[0-9]+`)
 	f.Fuzz(func(t *testing.T, s string) {
-		_, _, err := parseCredentials(s)
+		_, _, err := ParseCredentials(s)
 		if err != nil && !known[digits.ReplaceAllString(err.Error(), "N")] {
 			t.Fatalf("unexpected error text: %v", err)
 		}

@@ -39,11 +39,15 @@
 //
 // # Drivers (gpio.driver)
 //
+// Drivers register themselves (RegisterDriver, from init) and gpio.driver
+// picks one by name, as periph's host drivers do; a new driver is a new
+// package and a blank import in the assembler (assembly/kinds.go).
+//
 //   - cdev: the Linux GPIO character device (/dev/gpiochip*) through
-//     periph.io gpioioctl; Raspberry Pi 4 and 5. See package cdev.
-//   - sim: package gpiosim, which records every transition with its time;
-//     used by the demo and the tests.
-//   - none: a display-only kiosk; Show does nothing.
+//     periph.io gpioioctl; Raspberry Pi 4 and 5. Registered by package cdev.
+//   - sim: records every transition with its time in a gpiosim.Recorder;
+//     used by the demo and the tests. Registered here.
+//   - none: a display-only kiosk; Show does nothing. Registered here.
 //
 // Lines are named as the chip names them (GPIO17 on a Pi) or chip:offset
 // (gpiochip0:17, pinctrl-rp1:17). gpio.chip restricts name look-ups to one

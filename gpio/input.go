@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/kioskd/kioskd/config"
 )
 
 // InputKind says which input an event comes from.
@@ -57,22 +55,22 @@ func (e InputEvent) String() string {
 // watcher debounces one input line.
 type watcher struct {
 	kind      InputKind
-	in        physIn
+	in        PhysIn
 	activeLow bool
 	debounce  time.Duration
 	emit      func(InputEvent)
 }
 
-func openInputs(drv driver, cfg config.GPIO) ([]*watcher, error) {
+func openInputs(drv Driver, cfg Config) ([]*watcher, error) {
 	var ws []*watcher
 	for _, c := range []struct {
 		kind InputKind
-		in   *config.Input
+		in   *InputConfig
 	}{{ExitButton, cfg.ExitButton}, {DoorContact, cfg.DoorContact}} {
 		if c.in == nil {
 			continue
 		}
-		p, err := drv.input("gpio."+c.kind.String(), *c.in)
+		p, err := drv.Input("gpio."+c.kind.String(), *c.in, pullOf(*c.in))
 		if err != nil {
 			for _, w := range ws {
 				_ = w.in.Close()

@@ -6,8 +6,6 @@ import (
 	"io"
 	"sync"
 	"time"
-
-	"github.com/kioskd/kioskd/config"
 )
 
 // How long Test holds each output on, and the pause before the next one.
@@ -23,7 +21,7 @@ const (
 // the exit button, open the door) are printed as they happen while it runs.
 // Every output is back at its inactive level and released when Test returns,
 // also when ctx is cancelled.
-func Test(ctx context.Context, cfg config.GPIO, o Options, out io.Writer) error {
+func Test(ctx context.Context, cfg Config, o Options, out io.Writer) error {
 	drv, err := openDriver(cfg, o)
 	if err != nil {
 		return err
@@ -124,7 +122,7 @@ func errJoin(a, b error) error {
 // its inactive level and releases it again, for systemd's ExecStopPost, so
 // a relay is not left energised by a kioskd that was killed during a pulse.
 // It fails with a busy line while kioskd (or anything else) holds it.
-func Release(cfg config.GPIO, o Options) error {
+func Release(cfg Config, o Options) error {
 	drv, err := openDriver(cfg, o)
 	if err != nil || drv == nil {
 		return err

@@ -1,6 +1,6 @@
 //go:build linux
 
-package gpio
+package gpio_test
 
 import (
 	"bytes"
@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
+	"gopkg.in/yaml.v3"
+
+	"github.com/kioskd/kioskd/gpio"
+	_ "github.com/kioskd/kioskd/gpio/cdev" // the driver under test
 	"github.com/kioskd/kioskd/gpio/internal/simchip"
 )
 
@@ -52,8 +55,8 @@ gpio:
   reject_for: 200ms
 `)
 	var mu sync.Mutex
-	var events []InputEvent
-	out, err := Open(t.Context(), cfg, Options{OnInput: func(ev InputEvent) { mu.Lock(); events = append(events, ev); mu.Unlock() }})
+	var events []gpio.InputEvent
+	out, err := gpio.Open(t.Context(), cfg, gpio.Options{OnInput: func(ev gpio.InputEvent) { mu.Lock(); events = append(events, ev); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,13 +64,13 @@ gpio:
 	if !level(relay) {
 		t.Fatal("active-low relay driven low (energised) at Open")
 	}
-	out.Show(Idle)
+	out.Show(gpio.Idle)
 	time.Sleep(50 * time.Millisecond)
 	if level(green) || level(red) {
 		t.Error("LEDs lit at idle")
 	}
 
-	out.Show(Accept)
+	out.Show(gpio.Accept)
 	time.Sleep(100 * time.Millisecond)
 	if level(relay) || !level(green) {
 		t.Errorf("during accept: relay pin high %v (want low), green %v", level(relay), level(green))
@@ -77,7 +80,7 @@ gpio:
 		t.Errorf("after the pulse: relay pin high %v (want high), green %v", level(relay), level(green))
 	}
 
-	out.Show(Reject)
+	out.Show(gpio.Reject)
 	time.Sleep(100 * time.Millisecond)
 	if !level(relay) || !level(red) {
 		t.Errorf("during reject: relay pin high %v (want high), red %v", level(relay), level(red))
@@ -92,7 +95,7 @@ gpio:
 	sc.Pull(button, true)
 	time.Sleep(200 * time.Millisecond)
 
-	out.Show(Accept)
+	out.Show(gpio.Accept)
 	time.Sleep(50 * time.Millisecond)
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
@@ -111,7 +114,7 @@ gpio:
 	var buf bytes.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	if err := Test(ctx, cfg, Options{}, &buf); err != nil {
+	if err := gpio.Test(ctx, cfg, gpio.Options{}, &buf); err != nil {
 		t.Fatalf("Test: %v\n%s", err, buf.String())
 	}
 	if !strings.Contains(buf.String(), "output relay        GPIO17         ON  (pin low)") || !level(relay) {
@@ -120,11 +123,24 @@ gpio:
 
 	// Errors name the key to fix.
 	bad := cfg
-	bad.Buzzer = &config.Line{Name: "GPIO99"}
-	if _, err := Open(t.Context(), bad, Options{}); err == nil || !strings.Contains(err.Error(), "gpio.buzzer.line") {
+	bad.Buzzer = &gpio.LineConfig{Name: "GPIO99"}
+	if _, err := gpio.Open(t.Context(), bad, gpio.Options{}); err == nil || !strings.Contains(err.Error(), "gpio.buzzer.line") {
 		t.Errorf("Open with a missing line = %v, want an error naming gpio.buzzer.line", err)
 	}
 	if !level(relay) {
 		t.Error("relay not left inactive after the failed Open")
 	}
+}
+
+func gpioConfig(t testing.TB, doc string) gpio.Config {
+	t.Helper()
+	var c struct {
+		GPIO gpio.Config `yaml:"gpio"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(doc))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		t.Fatalf("gpio config: %v", err)
+	}
+	return c.GPIO
 }

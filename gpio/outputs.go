@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/gpio/gpiosim"
 )
 
@@ -88,7 +87,7 @@ var _ Signal = (*Outputs)(nil)
 //
 // The outputs are released (every line at its inactive level, then closed)
 // on Close or when ctx is done, whichever comes first.
-func Open(ctx context.Context, cfg config.GPIO, o Options) (*Outputs, error) {
+func Open(ctx context.Context, cfg Config, o Options) (*Outputs, error) {
 	log := o.logger().With("component", "gpio")
 	drv, err := openDriver(cfg, o)
 	if err != nil {
@@ -151,11 +150,11 @@ func Open(ctx context.Context, cfg config.GPIO, o Options) (*Outputs, error) {
 // openOutputs requests every configured output at its inactive level; on
 // failure the ones already requested are released (they are at their
 // inactive level) and the error names the config key.
-func openOutputs(drv driver, cfg config.GPIO) ([numRoles]Line, error) {
+func openOutputs(drv Driver, cfg Config) ([numRoles]Line, error) {
 	var lines [numRoles]Line
-	cfgs := [numRoles]*config.Line{cfg.AcceptLED, cfg.RejectLED, cfg.Buzzer, nil}
+	cfgs := [numRoles]*LineConfig{cfg.AcceptLED, cfg.RejectLED, cfg.Buzzer, nil}
 	if cfg.Relay != nil {
-		cfgs[roleRelay] = &cfg.Relay.Line
+		cfgs[roleRelay] = &cfg.Relay.LineConfig
 	}
 	// The relay first: it is the one whose state matters most at boot.
 	for _, r := range []role{roleRelay, roleAcceptLED, roleRejectLED, roleBuzzer} {
@@ -163,7 +162,7 @@ func openOutputs(drv driver, cfg config.GPIO) ([numRoles]Line, error) {
 		if c == nil {
 			continue
 		}
-		p, err := drv.output("gpio."+r.key(), *c, r.key(), c.ActiveLow) // inactive: high iff active-low
+		p, err := drv.Output("gpio."+r.key(), *c, r.key(), c.ActiveLow) // inactive: high iff active-low
 		if err != nil {
 			releaseLines(lines)
 			return lines, err

@@ -10,7 +10,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
+	"gopkg.in/yaml.v3"
+
 	"github.com/kioskd/kioskd/gpio/gpiosim"
 )
 
@@ -31,11 +32,16 @@ gpio:
   reject_for: 1500ms
 `
 
-func gpioConfig(t testing.TB, yaml string) config.GPIO {
+// gpioConfig reads a gpio: block as the config file spells it.
+func gpioConfig(t testing.TB, doc string) Config {
 	t.Helper()
-	c, err := config.Parse([]byte(yaml))
-	if err != nil {
-		t.Fatalf("config: %v", err)
+	var c struct {
+		GPIO Config `yaml:"gpio"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(doc))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		t.Fatalf("gpio config: %v", err)
 	}
 	return c.GPIO
 }
@@ -532,7 +538,7 @@ func TestOpenErrorsNameTheKey(t *testing.T) {
 
 // failingLine fails its first n writes.
 type failingLine struct {
-	physOut
+	PhysOut
 	n int
 }
 
@@ -541,7 +547,7 @@ func (f *failingLine) Set(high bool) error {
 		f.n--
 		return errors.New("EIO")
 	}
-	return f.physOut.Set(high)
+	return f.PhysOut.Set(high)
 }
 
 func TestFailedWriteIsRetried(t *testing.T) {
@@ -553,7 +559,7 @@ func TestFailedWriteIsRetried(t *testing.T) {
 		}
 		t0 := time.Now()
 		o := &Outputs{log: Options{}.logger(), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), stopInputs: func() {}}
-		o.lines[roleRelay] = line{p: &failingLine{physOut: p, n: 2}}
+		o.lines[roleRelay] = line{p: &failingLine{PhysOut: p, n: 2}}
 		go o.run(t.Context(), state{pulse: 3 * time.Second, acceptFor: time.Second, rejectFor: time.Second})
 		o.Show(Accept)
 		time.Sleep(10 * time.Second)
@@ -644,13 +650,13 @@ func TestStuckOnInputDoesNotBlockTheExitButton(t *testing.T) {
 
 // slowLine takes d to change its level, as a GPIO write can under load.
 type slowLine struct {
-	physOut
+	PhysOut
 	d time.Duration
 }
 
 func (s *slowLine) Set(high bool) error {
 	time.Sleep(s.d)
-	return s.physOut.Set(high)
+	return s.PhysOut.Set(high)
 }
 
 // A slow write neither shortens the door's pulse (it counts from the moment
@@ -667,7 +673,7 @@ func TestSlowWritesKeepTheFullPulse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o.lines[l.r] = line{p: &slowLine{physOut: p, d: 40 * time.Millisecond}}
+			o.lines[l.r] = line{p: &slowLine{PhysOut: p, d: 40 * time.Millisecond}}
 		}
 		t0 := time.Now()
 		go o.run(t.Context(), state{pulse: 3 * time.Second, acceptFor: time.Second, rejectFor: time.Second})

@@ -1,103 +1,110 @@
-// Package input is the contract between kioskd and the scanners that read a
-// code for it and hand over its text: a USB keyboard-wedge scanner (package
-// input/hid), a serial or UART scanner module (package input/serial), a
-// simulated scanner (the demo).
+// Package input is the registry of input kinds: where the codes a kiosk
+// decides on come from. An input is either a frame source (a camera: its
+// frames go through the QR decoder) or a text source (a 2D barcode scanner
+// that yields the decoded text itself). Both feed the same lane after that:
+// the payload rule, presence suppression, verify, the signal and the outputs
+// (kiosk.Pipeline).
 //
-// A Reader runs until its context ends. It opens its device, reports every
-// change of the device's health through its OnState callback, hands each
-// complete read to the callback given to Run, and when the device
-// disappears (unplugged, a USB reset) closes it and opens it again once it
-// is back: the daemon never restarts for a scanner. Run returns nil when the
-// context ends and an error only for a fault no retry can mend (a setting
-// the device refuses).
+// A kind is a package that registers itself from init():
 //
-// What happens to the text (the payload rule, same-code suppression,
-// verify, signal, record) is not a reader's business: kiosk.Decider does it
-// for every lane, the camera's included. Readers never log a read's text: a
-// code is a bearer secret.
+//	func init() { input.Register("hid", input.Kind{Open: open}) }
+//
+// and is linked into kioskd by a blank import in the assembler
+// (assembly/kinds.go). Nothing else is edited to add one. See
+// docs/architecture.md.
 package input
 
 import (
 	"context"
+	"log/slog"
 	"time"
+
+	"github.com/kioskd/kioskd/internal/registry"
+	"github.com/kioskd/kioskd/scanner"
 )
 
-// Scan is one complete read: the text a scanner sent up to its terminator.
-type Scan struct {
-	Text string
-	// At is when the terminator arrived.
-	At time.Time
+// Spec is one configured input as its kind's Open receives it.
+type Spec struct {
+	// Name names the input in logs and the status ("camera" for the
+	// camera: section).
+	Name string
+	// Decode decodes this input's own configuration into the kind's
+	// Options struct (a pointer). The assembler checks every block at
+	// config load through the same call, so an unknown key or a bad value
+	// stops kioskd with the key named. Never nil.
+	Decode func(into any) error
+	// Logger is never nil.
+	Logger *slog.Logger
+	// OnState hears every change of the input's health (device up with
+	// what it is, or down with the fault), from the goroutine running the
+	// input. Never nil.
+	OnState func(scanner.State)
+	// Script makes a replayed input yield every item in turn however slow
+	// the lane is, instead of dropping what a live device would have
+	// dropped (kioskd demo's script).
+	Script bool
 }
 
-// State is a reader's health, for the fault pattern and the status page.
-type State struct {
-	Up bool
-	// Detail is what is open (the device path) or the fault.
-	Detail string
-	Err    error
-}
-
-// Reader is a scanner that produces Scans.
-type Reader interface {
-	// Run reads until ctx ends, calling emit for each complete read from
-	// the goroutine running Run.
-	Run(ctx context.Context, emit func(Scan)) error
-	// Describe names the device, for logs and the status page.
+// Input is an opened input: a Frames or a Text.
+type Input interface {
+	// Describe says what the input actually is, for logs and the status.
 	Describe() string
 }
 
-// MaxText bounds one read: a kiosk code in its URL form is well under 512
-// characters; a scanner streaming without terminators (a wrong terminator
-// setting) must not grow a buffer for ever.
-const MaxText = 1024
-
-// Backoff is the capped exponential delay between attempts to reopen a
-// device that is away.
-type Backoff struct {
-	Min, Max time.Duration
-	cur      time.Duration
+// Frames is an input yielding camera frames; the lane decodes them.
+// scanner.Source is one.
+type Frames interface {
+	Input
+	// Run calls fn with each frame until ctx ends or the source ends for
+	// good. Frames come on one goroutine; a source drops frames while fn
+	// runs rather than queueing them.
+	Run(ctx context.Context, fn func(scanner.Frame)) error
 }
 
-// Next returns the delay before the next attempt and doubles it, up to Max.
-func (b *Backoff) Next() time.Duration {
-	if b.cur < b.Min {
-		b.cur = b.Min
+// Read is one code read by a text input. Text is a bearer secret: it is
+// never logged or kept.
+type Read struct {
+	Text string
+	At   time.Time // when it was read; zero means now
+}
+
+// Text is an input yielding decoded text (a barcode scanner in keyboard or
+// serial mode).
+type Text interface {
+	Input
+	// Read calls fn with each read until ctx ends or the device is gone for
+	// good (a device unplugged and back is ridden out inside Read, with
+	// OnState telling the lane). fn returns once the verdict is shown.
+	Read(ctx context.Context, fn func(Read)) error
+}
+
+// Kind opens inputs of one kind.
+type Kind struct {
+	// Open makes the input from its Spec. It neither waits for the device
+	// nor starts a goroutine or holds it open (Run/Read does): a missing
+	// device is a fault Run/Read rides out, reported through
+	// Spec.OnState, and an input opened before a later part fails is
+	// simply dropped.
+	Open func(ctx context.Context, s Spec) (Input, error)
+	// Check, if set, validates a configuration block without opening
+	// anything (config load, SIGHUP preflight). Nil: the block is first
+	// checked when Open runs.
+	Check func(decode func(into any) error) error
+}
+
+var kinds = registry.New[Kind]("input kind")
+
+// Register adds an input kind; call it from init(). It panics on a
+// duplicate name.
+func Register(name string, k Kind) {
+	if k.Open == nil {
+		panic("input: kind " + name + " without Open")
 	}
-	d := b.cur
-	b.cur = min(2*b.cur, b.Max)
-	return d
+	kinds.Register(name, k)
 }
 
-// Reset starts over after the device opened.
-func (b *Backoff) Reset() { b.cur = 0 }
+// Lookup returns the kind registered as name.
+func Lookup(name string) (Kind, error) { return kinds.Lookup(name) }
 
-// Sleep waits d or until ctx ends, reporting whether the wait was whole.
-func Sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-// Reporter calls OnState on changes only, so a device that stays away
-// through many attempts is one "down", not one per attempt.
-type Reporter struct {
-	OnState func(State)
-	last    State
-	seen    bool
-}
-
-// Report forwards s if it differs from the last state reported.
-func (r *Reporter) Report(s State) {
-	if r.seen && r.last.Up == s.Up && r.last.Detail == s.Detail {
-		return
-	}
-	r.last, r.seen = s, true
-	if r.OnState != nil {
-		r.OnState(s)
-	}
-}
+// Kinds lists the registered kinds.
+func Kinds() []string { return kinds.Names() }

@@ -1,36 +1,11 @@
 package kiosk
 
 import (
-	"context"
 	"slices"
 	"time"
 
-	"github.com/kioskd/kioskd/input"
+	"github.com/kioskd/kioskd/scanner"
 )
-
-// RunText runs a scanner's reads through dec until ctx ends: the scanner
-// lane's counterpart of Pipeline.Run. Each read is decided on the reader's
-// goroutine, so a scanner's next read waits (in the device's buffer) while
-// a redemption is made durable. onRead, if set, hears each read's arrival
-// (never its text), before the decision.
-func RunText(ctx context.Context, r input.Reader, dec *Decider, onRead func(at time.Time)) error {
-	return r.Run(ctx, func(s input.Scan) {
-		// As for a frame: nothing is decided once shutdown began.
-		if ctx.Err() != nil {
-			return
-		}
-		if onRead != nil {
-			onRead(s.At)
-		}
-		// A scanner sends nothing while no code is held: the silence since
-		// its last read is the code's absence. A camera lane sees that as
-		// frames without the code; here it is one Tick before the read, so
-		// a code re-sent within Rearm stays one presentation and one sent
-		// after a longer gap is a new one.
-		dec.Tick(s.At)
-		dec.Text(ctx, s.Text, s.At, s.At)
-	})
-}
 
 // InputMeter receives the text inputs' measurements, each named by its input.
 type InputMeter interface {
@@ -53,6 +28,10 @@ type inputState struct {
 	seen bool
 }
 
+// The text inputs (scanners, issue 20): each is declared, then its state
+// changes and reads arrive from its lane; a scanner that is away is a
+// problem naming it, and drives the fault pattern like a lost camera.
+
 // AddInput declares a text input before it runs, so its state shows (as
 // not yet open) from the start. kind is what it is ("hid", "serial").
 func (m *Monitor) AddInput(name, kind, detail string) {
@@ -67,7 +46,7 @@ func (m *Monitor) AddInput(name, kind, detail string) {
 
 // InputState is a text input's state callback. As with the camera, a change
 // drives the fault indication at once.
-func (m *Monitor) InputState(name string, s input.State) {
+func (m *Monitor) InputState(name string, s scanner.State) {
 	m.mu.Lock()
 	in := m.inputs[name]
 	if in == nil {

@@ -1,6 +1,7 @@
 package kiosk
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/scanner"
-	"github.com/kioskd/kioskd/status"
 )
 
 // Preview keeps a copy of a recent frame for the status page's camera view,
@@ -45,7 +45,10 @@ func (p *Preview) Frame(f scanner.Frame) {
 	p.copied = now
 }
 
-// WriteJPEG implements status.Preview.
+// ErrNoFrame is WriteJPEG's error before the first frame was kept.
+var ErrNoFrame = errors.New("no camera frame yet")
+
+// WriteJPEG encodes the latest kept frame to w, or returns ErrNoFrame.
 func (p *Preview) WriteJPEG(w io.Writer) error {
 	p.mu.Lock()
 	p.requested = time.Now()
@@ -56,7 +59,7 @@ func (p *Preview) WriteJPEG(w io.Writer) error {
 	}
 	p.mu.Unlock()
 	if img == nil {
-		return status.ErrNoFrame
+		return ErrNoFrame
 	}
 	if err := jpeg.Encode(w, img, &jpeg.Options{Quality: 80}); err != nil {
 		return fmt.Errorf("encoding the preview: %w", err)

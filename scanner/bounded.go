@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-
-	"github.com/kioskd/kioskd/config"
 )
 
 // ErrImageTooLarge is returned for an image whose header claims more pixels
@@ -19,10 +17,10 @@ var ErrImageTooLarge = errors.New("image too large")
 
 // decodeBounded decodes the image in r (any registered format: PGM, PNG,
 // JPEG, GIF) if its header's width×height is at most maxPixels (<= 0: the
-// default cap, config.DefaultMaxImagePixels).
+// default cap, DefaultMaxImagePixels).
 func decodeBounded(r io.ReadSeeker, maxPixels int) (image.Image, error) {
 	if maxPixels <= 0 {
-		maxPixels = config.DefaultMaxImagePixels
+		maxPixels = DefaultMaxImagePixels
 	}
 	cfg, format, err := image.DecodeConfig(r)
 	if err != nil {

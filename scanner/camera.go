@@ -8,8 +8,6 @@ import (
 	"image/png"
 	"io"
 	"time"
-
-	"github.com/kioskd/kioskd/config"
 )
 
 // CameraInfo describes a V4L2 device for installers (`kioskd camera list`).
@@ -71,7 +69,7 @@ const snapshotSkip = 10
 // cfg sees, so an installer can aim and focus it. It waits for the camera to
 // settle for a few frames, and gives up when ctx ends: a camera that is
 // away is retried until then, so pass a ctx with a deadline (SnapshotTimeout).
-func Snapshot(ctx context.Context, cfg config.Camera, w io.Writer) error {
+func Snapshot(ctx context.Context, cfg Camera, w io.Writer) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var last State
@@ -110,7 +108,7 @@ func Snapshot(ctx context.Context, cfg config.Camera, w io.Writer) error {
 	return nil
 }
 
-func isReplay(cfg config.Camera) bool {
+func isReplay(cfg Camera) bool {
 	return len(cfg.Source) > 0 && cfg.Source[0] != '/'
 }
 

@@ -9,7 +9,7 @@
 // valid only during the callback. Frames that arrive while the callback runs
 // are dropped, never queued, so a slow decode never shows an old picture;
 // they leave a gap in Frame.Seq, which the pipeline counts.
-// Open picks the source from config.Camera.Source:
+// Open picks the source from Camera.Source:
 //
 //   - /dev/videoN: V4L2 through github.com/blackjack/webcam, GREY or YUYV
 //     (luminance fed without copying or with one de-interleaving pass into a

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/kioskd/kioskd/config"
 )
 
 // replay is a Source that shows image files as camera frames.
@@ -26,7 +24,7 @@ type replay struct {
 
 var replayExts = map[string]bool{".pgm": true, ".png": true, ".jpg": true, ".jpeg": true, ".gif": true}
 
-func newReplay(cfg config.Camera, o SourceOptions) (*replay, error) {
+func newReplay(cfg Camera, o SourceOptions) (*replay, error) {
 	r := &replay{fps: max(cfg.FPS, 1), loop: cfg.Loop, maxPixels: cfg.MaxImagePixels, o: o}
 	if p, ok := strings.CutPrefix(cfg.Source, "file:"); ok {
 		if _, err := os.Stat(p); err != nil {

@@ -4,10 +4,35 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
-
-	"github.com/kioskd/kioskd/config"
 )
+
+// Camera is what a source is opened with (kioskd's camera: section).
+type Camera struct {
+	// Source is a V4L2 device (/dev/video0), or dir:PATH / file:PATH to
+	// replay images.
+	Source string
+	// Width, Height and FPS are asked of the device (the nearest size it
+	// offers is taken); FPS is a replay's rate too.
+	Width, Height, FPS int
+	// Format is auto, GREY, YUYV or MJPEG.
+	Format string
+	// Buffers is the V4L2 buffer count: small, so the newest frame is what
+	// gets decoded.
+	Buffers int
+	// Loop makes a replay start over at the end.
+	Loop bool
+	// Controls are V4L2 controls set each time the device is opened, by
+	// name or hex id; a replay ignores them.
+	Controls map[string]int64
+	// MaxImagePixels caps width×height of an image file or an MJPEG frame,
+	// read from its header before decoding; 0 = DefaultMaxImagePixels.
+	MaxImagePixels int
+}
+
+// DefaultMaxImagePixels is 16 MP (4096×4096): above any phone photo of a
+// code or a camera frame kioskd reads, and at most 128 MB for the widest
+// (16-bit RGBA) decoded image.
+const DefaultMaxImagePixels = 4096 * 4096
 
 // SourceOptions are a Source's dependencies.
 type SourceOptions struct {
@@ -41,7 +66,7 @@ func (o SourceOptions) state(s State) {
 // PATH in name order; file:PATH, one image) at cfg.FPS, looping if
 // cfg.Loop. Opening a V4L2 source does not touch the device: Run opens it,
 // and keeps reopening it while it is away.
-func Open(cfg config.Camera, o SourceOptions) (Source, error) {
+func Open(cfg Camera, o SourceOptions) (Source, error) {
 	switch {
 	case strings.HasPrefix(cfg.Source, "dir:"), strings.HasPrefix(cfg.Source, "file:"):
 		return newReplay(cfg, o)
@@ -50,23 +75,3 @@ func Open(cfg config.Camera, o SourceOptions) (Source, error) {
 	}
 	return nil, fmt.Errorf("scanner: opening camera source %q: want /dev/videoN, dir:PATH or file:PATH", cfg.Source)
 }
-
-// backoff is a capped exponential delay between reconnection attempts.
-type backoff struct {
-	min, max, cur time.Duration
-}
-
-func newBackoff(lo, hi time.Duration) backoff { return backoff{min: lo, max: hi} }
-
-// next returns the delay before the next attempt and doubles it, up to max.
-func (b *backoff) next() time.Duration {
-	if b.cur < b.min {
-		b.cur = b.min
-	}
-	d := b.cur
-	b.cur = min(2*b.cur, b.max)
-	return d
-}
-
-// reset starts over after a success.
-func (b *backoff) reset() { b.cur = 0 }

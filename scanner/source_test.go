@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/scanner/internal/synth"
 )
 
@@ -39,8 +38,8 @@ func writePGM(t *testing.T, path string, img *image.Gray) {
 	}
 }
 
-func replayCfg(src string) config.Camera {
-	return config.Camera{Source: src, Width: 640, Height: 480, FPS: 200, Format: "auto", Buffers: 2, Rearm: time.Second}
+func replayCfg(src string) Camera {
+	return Camera{Source: src, Width: 640, Height: 480, FPS: 200, Format: "auto", Buffers: 2}
 }
 
 // TestReplayEndToEnd runs a directory of frames through the source, the

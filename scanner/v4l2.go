@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kioskd/kioskd/internal/backoff"
+
 	"github.com/blackjack/webcam"
 	"golang.org/x/sys/unix"
-
-	"github.com/kioskd/kioskd/config"
 )
 
 // Reconnection: first retry soon (a replugged camera is back in about a
@@ -29,7 +29,7 @@ const (
 // github.com/blackjack/webcam, memory-mapped, with few buffers so that the
 // frame decoded is the newest.
 type v4l2 struct {
-	cfg config.Camera
+	cfg Camera
 	o   SourceOptions
 
 	mu   sync.Mutex
@@ -38,7 +38,7 @@ type v4l2 struct {
 	y []byte // luminance of a YUYV frame, reused
 }
 
-func newV4L2(cfg config.Camera, o SourceOptions) (*v4l2, error) {
+func newV4L2(cfg Camera, o SourceOptions) (*v4l2, error) {
 	return &v4l2{cfg: cfg, o: o, desc: cfg.Source + " (not opened yet)"}, nil
 }
 
@@ -59,13 +59,13 @@ func (s *v4l2) setDesc(d string) {
 // a capped backoff; every attempt closes what it opened.
 func (s *v4l2) Run(ctx context.Context, fn func(Frame)) error {
 	log := s.o.logger()
-	bo := newBackoff(retryMin, retryMax)
+	bo := backoff.Retry{Policy: backoff.Policy{Min: retryMin, Max: retryMax}}
 	var seq uint64
 	up, lastErr := false, ""
 	for ctx.Err() == nil {
 		err := s.session(ctx, fn, &seq, func(detail string) {
 			up = true
-			bo.reset()
+			bo.Reset()
 			s.setDesc(detail)
 			log.Info("camera up", "source", s.cfg.Source, "detail", detail)
 			s.o.state(State{Up: true, Detail: detail})
@@ -73,7 +73,7 @@ func (s *v4l2) Run(ctx context.Context, fn func(Frame)) error {
 		if ctx.Err() != nil {
 			break
 		}
-		d := bo.next()
+		d := bo.Next()
 		// Report the fault once per change, not on every retry.
 		if msg := fmt.Sprint(err); up || msg != lastErr {
 			log.Warn("camera down", "source", s.cfg.Source, "err", err, "retry_in", d)

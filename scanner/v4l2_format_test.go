@@ -3,7 +3,6 @@ package scanner
 import (
 	"bytes"
 	"testing"
-	"time"
 )
 
 func TestChooseFormat(t *testing.T) {
@@ -89,24 +88,6 @@ func TestYUYVLuma(t *testing.T) {
 	out := make([]byte, 640*480)
 	if n := testing.AllocsPerRun(10, func() { yuyvLuma(out, big, 640, 480, 1280) }); n != 0 {
 		t.Errorf("yuyvLuma allocates %v times", n)
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	b := newBackoff(500*time.Millisecond, 4*time.Second)
-	var got []time.Duration
-	for range 6 {
-		got = append(got, b.next())
-	}
-	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("delays %v, want %v", got, want)
-		}
-	}
-	b.reset()
-	if d := b.next(); d != 500*time.Millisecond {
-		t.Fatalf("after reset: %v", d)
 	}
 }
 

@@ -9,12 +9,16 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Event kinds.
+// EventKind says what an event records; it is the "kind" of an uploaded
+// event, which a receiver dispatches on.
+type EventKind string
+
+// Event kinds: the only values Event.Kind takes.
 const (
-	KindVerdict     = "verdict"      // one decision on one presented code
-	KindDoor        = "door"         // the door was opened (or failed to)
-	KindDoubleEntry = "double-entry" // a peer reported the same code used at two kiosks
-	KindDisplay     = "display"      // a display-mode sign-in approved (the door opened) or refused
+	KindVerdict     EventKind = "verdict"      // one decision on one presented code
+	KindDoor        EventKind = "door"         // an input changed: exit button, door contact
+	KindDoubleEntry EventKind = "double-entry" // a peer reported the same code used at two kiosks
+	KindDisplay     EventKind = "display"      // a display-mode sign-in approved (the door opened) or refused
 )
 
 // Event is one entry of the outbox the sync uploader POSTs. It carries the
@@ -27,7 +31,7 @@ type Event struct {
 	Nonce  string    `json:"nonce"`
 	Time   time.Time `json:"time"`
 	Kiosk  string    `json:"kiosk"`
-	Kind   string    `json:"kind"`
+	Kind   EventKind `json:"kind"`
 	Accept bool      `json:"accept"`
 	Reason string    `json:"reason"`
 	Hash   string    `json:"hash,omitempty"`

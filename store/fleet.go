@@ -68,6 +68,13 @@ type DoubleEntry struct {
 // Key identifies the pair of uses, whatever order they arrive in.
 func (d DoubleEntry) Key() string { return pairKey(d.Local.Nonce, d.Peer.Nonce) }
 
+// Problem is the status line of a double entry: the code's hash prefix
+// (never the code), both kiosks and both times.
+func (d DoubleEntry) Problem() string {
+	return fmt.Sprintf("fleet: double entry of code %.8s: %s at %s and %s at %s",
+		d.Hash, d.Local.Kiosk, d.Local.At.Format(time.RFC3339), d.Peer.Kiosk, d.Peer.At.Format(time.RFC3339))
+}
+
 func pairKey(a, b string) string {
 	if b < a {
 		a, b = b, a
@@ -365,7 +372,7 @@ func (s *Store) applyPeerTx(tx *bolt.Tx, key []byte, r Redemption, self string, 
 		// pair's key as the shared incident id.
 		ev := Event{
 			Nonce: doubleEntryNonce(d.Key(), self), Incident: "de-" + d.Key(), Time: d.DetectedAt, Kiosk: self,
-			Kind: KindDoubleEntry, Reason: KindDoubleEntry, Hash: r.Hash,
+			Kind: KindDoubleEntry, Reason: string(KindDoubleEntry), Hash: r.Hash,
 			Detail: fmt.Sprintf("%s at %s; %s at %s", local.Kiosk, local.At.UTC().Format(time.RFC3339Nano),
 				r.Kiosk, r.At.UTC().Format(time.RFC3339Nano)),
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -469,4 +470,35 @@ func (r Record) OwnerAddress() string {
 		return r.BitBadgesAddress
 	}
 	return r.Address
+}
+
+// Requirement is one badge a visitor must hold (kioskd's access.require):
+// the verifier decides it and the sync fetches its owners, keyed by Key.
+type Requirement struct {
+	// Name is shown on the screen, in status and in events.
+	Name         string
+	CollectionID string
+	// TokenIDs are inclusive ranges; holding any mix of them counts.
+	TokenIDs []Range
+	// MinAmount is how many of those tokens together are needed.
+	MinAmount uint64
+}
+
+// Key identifies what the sync fetched for a requirement: its collection
+// and token ids ("1:5,1-10"), as OwnersInfo.Keys holds them. The name is not
+// part of it (renaming changes nothing).
+func (q Requirement) Key() string {
+	ids := make([]string, len(q.TokenIDs))
+	for i, r := range q.TokenIDs {
+		ids[i] = r.String()
+	}
+	return q.CollectionID + ":" + strings.Join(ids, ",")
+}
+
+// String is the range as the config writes token ids ("5" or "1-10").
+func (r Range) String() string {
+	if r.Start == r.End {
+		return strconv.FormatUint(r.Start, 10)
+	}
+	return fmt.Sprintf("%d-%d", r.Start, r.End)
 }

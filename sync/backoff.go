@@ -4,43 +4,19 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net"
 	"time"
+
+	"github.com/kioskd/kioskd/internal/backoff"
 
 	"github.com/kioskd/kioskd/sync/bitbadges"
 )
 
-// Backoff computes the wait before the next attempt after consecutive
-// failures: Min doubled per failure up to Max, with "equal jitter" (a
-// random point in the upper half) so a fleet of kiosks that lost the
-// network together does not come back in lockstep.
-type Backoff struct {
-	Min, Max time.Duration
-	// Rand returns a float in [0,1); nil = math/rand/v2.
-	Rand func() float64
-}
-
-// Delay is the wait after the n-th consecutive failure (n >= 1).
-func (b Backoff) Delay(n int) time.Duration {
-	lo, hi := b.Min, b.Max
-	if lo <= 0 {
-		lo = time.Second
-	}
-	if hi < lo {
-		hi = lo
-	}
-	d := lo
-	for i := 1; i < n && d < hi; i++ {
-		d *= 2
-	}
-	d = min(d, hi)
-	r := b.Rand
-	if r == nil {
-		r = rand.Float64
-	}
-	half := d / 2
-	return half + time.Duration(r()*float64(d-half))
+// backoffPolicy is the sync's and the upload's wait after failures:
+// "equal jitter" (a random point in the upper half), so a fleet of kiosks
+// that lost the network together does not come back in lockstep.
+func backoffPolicy(lo, hi time.Duration, r func() float64) backoff.Policy {
+	return backoff.Policy{Min: lo, Max: hi, Low: 0.5, High: 1, Rand: r}
 }
 
 // ErrorKind names the class of a sync or upload error, for status pages,
@@ -73,7 +49,7 @@ func ErrorKind(err error) string {
 	case errors.Is(err, bitbadges.ErrMalformed):
 		return "malformed"
 	case errors.As(err, &ae):
-		if ae.StatusCode >= 500 {
+		if ae.Status >= 500 {
 			return "server"
 		}
 		return "client"

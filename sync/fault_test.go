@@ -15,7 +15,6 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync/bitbadges"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
@@ -433,25 +432,18 @@ func TestGuardBookmarkOfPOST(t *testing.T) {
 // testServiceAt is a Service as New wires it, its API at url.
 func testServiceAt(t *testing.T, url string) *Service {
 	t.Helper()
-	t.Setenv("KIOSKD_BITBADGES_API_KEY", secretKey)
-	t.Setenv("KIOSKD_BITBADGES_CLIENT_SECRET", secretClient)
-	t.Setenv("KIOSKD_BITBADGES_REFRESH_TOKEN", secretRefresh)
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-state_dir: %s
-bitbadges:
-  api_url: %s
-  client_id: venue-app
-  sync_schedule: "@every 1h"
-`, t.TempDir(), url)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// As kioskd's config gives it: sync_schedule "@every 1h", the defaults
+	// otherwise.
+	cfg := Config{APIURL: url, ClientID: "venue-app", APIKey: secretKey, ClientSecret: secretClient,
+		RefreshToken:   func() (string, error) { return secretRefresh, nil },
+		RequestTimeout: 30 * time.Second, Schedule: "@every 1h", MaxBackoff: 10 * time.Minute,
+		HoldBack: HoldBackPolicy{MaxDrop: 0.5, MinCodes: 100}, ExchangeBudget: 1500 * time.Millisecond}
 	st, err := store.Open(filepath.Join(t.TempDir(), "kioskd.db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	s, err := New(&cfg, st, Options{})
+	s, err := New(cfg, st, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

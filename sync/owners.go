@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync/bitbadges"
 )
@@ -33,7 +32,7 @@ type tokenRef struct {
 }
 
 // requiredTokens lists each (collection, token) the requirements name, once.
-func requiredTokens(reqs []config.Requirement) []tokenRef {
+func requiredTokens(reqs []store.Requirement) []tokenRef {
 	seen := map[tokenRef]bool{}
 	var out []tokenRef
 	for _, q := range reqs {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync/bitbadges"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
 )
@@ -47,7 +47,7 @@ func TestFaultOwnersBounds(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, bbtest.Options{})
-			e.syncer.Require = gate("17", config.TokenRange{Start: 1, End: 1})
+			e.syncer.Require = gate("17", store.Range{Start: 1, End: 1})
 			old := e.srv.AddOwners("17", 1, 3)
 			e.seed(t, 10)
 			beforeOwners, _ := e.st.Owners()

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync/bitbadges"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
@@ -109,7 +108,7 @@ func TestOwnersSyncLargeChild(t *testing.T) {
 		RequestTimeout: 30 * time.Second, PageRetries: 2}
 	s := &Syncer{Client: client, Cache: StoreCache(st),
 		InitialRefreshToken: func() (string, error) { return job.Refresh, nil },
-		Require:             []config.Requirement{{Name: "Members", CollectionID: "1", TokenIDs: []config.TokenRange{{Start: 1, End: 1}}, MinAmount: 1}}}
+		Require:             []store.Requirement{{Name: "Members", CollectionID: "1", TokenIDs: []store.Range{{Start: 1, End: 1}}, MinAmount: 1}}}
 	start := time.Now()
 	res, err := s.Sync(context.Background())
 	wall := time.Since(start)

@@ -4,13 +4,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
 )
 
-func gate(coll string, ranges ...config.TokenRange) []config.Requirement {
-	return []config.Requirement{{Name: "Members", CollectionID: coll, TokenIDs: ranges, MinAmount: 1}}
+func gate(coll string, ranges ...store.Range) []store.Requirement {
+	return []store.Requirement{{Name: "Members", CollectionID: coll, TokenIDs: ranges, MinAmount: 1}}
 }
 
 func TestSyncOwnersIntoSnapshot(t *testing.T) {
@@ -21,7 +20,7 @@ func TestSyncOwnersIntoSnapshot(t *testing.T) {
 	eth := strings.Repeat("e7", 32)
 	e.srv.Add(bbtest.Record{Code: eth, Address: "0x00000000000000000000000000000000000000e7", Chain: "ETH", BitBadgesAddress: holders[0]})
 	e.srv.AddOwners("17", 3, 10) // outside the requirement: not fetched
-	e.syncer.Require = gate("17", config.TokenRange{Start: 1, End: 2})
+	e.syncer.Require = gate("17", store.Range{Start: 1, End: 2})
 	r := e.mustSync(t)
 	if r.Owners.Tokens != 2 || r.Owners.Owners != 60 {
 		t.Fatalf("owners result = %+v; want 2 tokens, 60 owners", r.Owners)
@@ -70,7 +69,7 @@ func TestSyncOwnersFailureKeepsOldSnapshot(t *testing.T) {
 			e := newEnv(t, bbtest.Options{})
 			e.srv.AddCodes(10)
 			old := e.srv.AddOwners("17", 1, 40)
-			e.syncer.Require = gate("17", config.TokenRange{Start: 1, End: 1})
+			e.syncer.Require = gate("17", store.Range{Start: 1, End: 1})
 			e.mustSync(t)
 			before, _ := e.st.Meta()
 			beforeOwners, _ := e.st.Owners()

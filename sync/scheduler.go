@@ -38,6 +38,9 @@ type Scheduler struct {
 	Logger                 *slog.Logger
 	// Rand is the jitter source; nil = math/rand/v2.
 	Rand func() float64
+	// OnResult, if set, hears every sync's outcome and how long it took
+	// (by the wall clock), shutdown included.
+	OnResult func(err error, took time.Duration)
 
 	initOnce stdsync.Once
 	trigger  chan chan error
@@ -150,7 +153,11 @@ func (s *Scheduler) runOnce(ctx context.Context, sched cron.Schedule) error {
 	s.state.LastAttempt = clk.Now()
 	s.mu.Unlock()
 
+	t0 := time.Now()
 	res, err := s.Sync(ctx)
+	if s.OnResult != nil {
+		s.OnResult(err, time.Since(t0))
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -199,7 +206,7 @@ func (s *Scheduler) plan(now time.Time, err error, sched cron.Schedule) time.Tim
 	if minB <= 0 {
 		minB = DefaultMinBackoff
 	}
-	d := Backoff{Min: minB, Max: maxB, Rand: s.Rand}.Delay(st.Failures)
+	d := backoffPolicy(minB, maxB, s.Rand).Delay(st.Failures)
 	if needsHuman(err) {
 		// Hammering a 401 or 402 helps no one and costs credits.
 		d = maxB

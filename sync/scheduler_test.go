@@ -49,8 +49,8 @@ func (s *scriptedSync) Sync(ctx context.Context) (Result, error) {
 func TestSchedulerLoop(t *testing.T) {
 	start := time.Date(2026, 11, 23, 12, 2, 30, 0, time.UTC)
 	clk := newFakeClock(start)
-	rl := &bitbadges.RateLimited{RetryAfter: 7 * time.Minute, Err: &bitbadges.APIError{StatusCode: 429}}
-	credits := fmt.Errorf("pre-fetch: %w", &bitbadges.APIError{StatusCode: 402})
+	rl := &bitbadges.RateLimited{RetryAfter: 7 * time.Minute, Err: &bitbadges.APIError{Status: 429, Kind: bitbadges.ErrRateLimited}}
+	credits := fmt.Errorf("pre-fetch: %w", &bitbadges.APIError{Status: 402, Kind: bitbadges.ErrCredits})
 	net := errors.New("dial tcp: connection refused")
 	ss := &scriptedSync{outcomes: []error{nil, net, net, net, rl, credits, nil}}
 	sc := &Scheduler{Sync: ss.Sync, Schedule: "*/5 * * * *", MinBackoff: 30 * time.Second,
@@ -180,7 +180,7 @@ func TestSchedulerBadSpec(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	b := Backoff{Min: time.Second, Max: time.Minute}
+	b := backoffPolicy(time.Second, time.Minute, nil)
 	for n := 1; n < 40; n++ {
 		d := b.Delay(n)
 		cap := min(time.Second<<min(n-1, 20), time.Minute)

@@ -3,13 +3,11 @@ package sync
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	stdsync "sync"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync/bitbadges"
 )
@@ -35,51 +33,71 @@ type Service struct {
 	clock  Clock
 }
 
+// Config is what New wires: kioskd's bitbadges: and events: sections, with
+// the secrets already read (the caller reads them, naming their config keys
+// in its errors). A Config holds secrets: it is never logged.
+type Config struct {
+	APIURL   string
+	ClientID string
+	// APIKey and ClientSecret prove the app (the client secret also renews
+	// the refresh token).
+	APIKey, ClientSecret string
+	// RefreshToken reads the app owner's refresh token; it is called only
+	// when the store holds none yet (a first sync), and may return "".
+	RefreshToken func() (string, error)
+	// RequestTimeout bounds one API request (and an event upload).
+	RequestTimeout time.Duration
+	// Schedule is the pre-fetch's cron spec; "" = DefaultSchedule.
+	Schedule   string
+	MaxBackoff time.Duration
+	// MaxPages and MaxDuration bound one pre-fetch; 0 = derived defaults.
+	MaxPages    int
+	MaxDuration time.Duration
+	HoldBack    HoldBackPolicy
+	// OnlineExchange makes Service.Exchanger, spending at most
+	// ExchangeBudget per code.
+	OnlineExchange bool
+	ExchangeBudget time.Duration
+	// Require are the access requirements whose owners each sync fetches;
+	// with any, Service.Balances re-checks a visitor online.
+	Require []store.Requirement
+	Events  EventsConfig
+}
+
+// EventsConfig is the event upload (events: section); no URL, no upload.
+type EventsConfig struct {
+	URL   string
+	Token string // bearer token; "" sends none
+	// BatchSize events per request, every UploadInterval.
+	BatchSize      int
+	UploadInterval time.Duration
+	// MaxBackoff and RequestTimeout as for the sync.
+	MaxBackoff, RequestTimeout time.Duration
+}
+
 // Options are New's optional dependencies.
 type Options struct {
 	Logger *slog.Logger
 	HTTP   *http.Client // nil = a client with sane transport timeouts
 	Clock  Clock        // nil = the real clock
+	// OnSync, if set, hears the outcome of every scheduled sync and how
+	// long it took (the metrics).
+	OnSync func(err error, took time.Duration)
 }
 
-// New builds the Service from cfg over st. It reads the API key, client
-// secret and events token now (so a missing secret fails start-up with the
-// config key named); the refresh token file is read only when the store has
-// no refresh token yet.
-func New(cfg *config.Config, st *store.Store, o Options) (*Service, error) {
-	return newService(cfg, StoreCache(st), st, o)
+// New builds the Service from c over st.
+func New(c Config, st *store.Store, o Options) (*Service, error) {
+	return newService(c, StoreCache(st), st, o)
 }
 
-func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Service, error) {
+func newService(c Config, cache Cache, outbox Outbox, o Options) (*Service, error) {
 	log, clk := orDiscard(o.Logger), orReal(o.Clock)
+	if c.ClientID == "" {
+		return nil, errors.New("sync: no client id")
+	}
 	hc := o.HTTP
 	if hc == nil {
-		hc = newHTTPClient(cfg)
-	}
-	secret := func(s config.Secret, required bool) (string, error) {
-		v, warn, err := config.ReadSecret(s)
-		if warn != "" {
-			log.Warn(warn)
-		}
-		if err != nil {
-			return "", err
-		}
-		if v == "" && required {
-			return "", fmt.Errorf("%s (or $%s) is required", s.Key, s.Env)
-		}
-		return v, nil
-	}
-	apiKey, err := secret(cfg.APIKey(), true)
-	if err != nil {
-		return nil, err
-	}
-	// The token renewal proves the app with its secret too, not only the exchange.
-	clientSecret, err := secret(cfg.ClientSecret(), true)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.BitBadges.ClientID == "" {
-		return nil, errors.New("bitbadges.client_id is required")
+		hc = newHTTPClient(c.RequestTimeout)
 	}
 	trusted := &TrustedTime{Cache: cache}
 	// The pre-fetch's page bound and cycle check watch its requests.
@@ -87,65 +105,57 @@ func newService(cfg *config.Config, cache Cache, outbox Outbox, o Options) (*Ser
 	guarded.Transport = GuardTransport(hc.Transport)
 	hc = &guarded
 	client := &bitbadges.Client{
-		APIURL: cfg.BitBadges.APIURL, ClientID: cfg.BitBadges.ClientID,
-		APIKey: apiKey, ClientSecret: clientSecret,
-		HTTP: hc, RequestTimeout: cfg.BitBadges.RequestTimeout,
+		APIURL: c.APIURL, ClientID: c.ClientID,
+		APIKey: c.APIKey, ClientSecret: c.ClientSecret,
+		HTTP: hc, RequestTimeout: c.RequestTimeout,
 		PageRetries: 2, OnServerTime: trusted.Observe, Logger: log,
 	}
-	refreshSecret := cfg.RefreshToken()
+	refresh := c.RefreshToken
+	if refresh == nil {
+		refresh = func() (string, error) { return "", nil }
+	}
 	syncer := &Syncer{Client: client, Cache: cache, Trusted: trusted, Logger: log, Clock: clk,
-		MaxPages: cfg.BitBadges.SyncMaxPages, MaxDuration: cfg.BitBadges.SyncMaxDuration,
-		HoldBack:            HoldBackPolicy{MaxDrop: cfg.BitBadges.HoldBackDrop, MinCodes: cfg.BitBadges.HoldBackMinCodes},
-		InitialRefreshToken: func() (string, error) { return secret(refreshSecret, false) }}
+		MaxPages: c.MaxPages, MaxDuration: c.MaxDuration, HoldBack: c.HoldBack, InitialRefreshToken: refresh}
 	s := &Service{
 		Client: client, Syncer: syncer, Trusted: trusted, cache: cache, outbox: outbox, clock: clk,
-		Scheduler: &Scheduler{Sync: syncer.Sync, Schedule: cfg.BitBadges.SyncSchedule,
-			MaxBackoff: cfg.BitBadges.MaxBackoff, Clock: clk, Logger: log},
+		Scheduler: &Scheduler{Sync: syncer.Sync, Schedule: c.Schedule,
+			MaxBackoff: c.MaxBackoff, Clock: clk, Logger: log, OnResult: o.OnSync},
 	}
-	if cfg.Access.Gated() {
-		syncer.Require = cfg.Access.Require
+	if len(c.Require) > 0 {
+		syncer.Require = c.Require
 		s.Balances = &BalanceChecker{Client: client}
 	}
-	if cfg.BitBadges.OnlineExchange {
-		s.Exchanger = &Exchanger{Client: client, Budget: cfg.BitBadges.ExchangeBudget, Logger: log}
+	if c.OnlineExchange {
+		s.Exchanger = &Exchanger{Client: client, Budget: c.ExchangeBudget, Logger: log}
 	}
-	if s.Uploader, err = buildUploader(cfg, outbox, hc, clk, log); err != nil {
-		return nil, err
-	}
+	s.Uploader = buildUploader(c.Events, outbox, hc, clk, log)
 	return s, nil
 }
 
-// NewUploader builds the event uploader from cfg's events section, or
-// returns nil when events.url is empty. It needs no BitBadges credentials:
-// a display-only or import-only kiosk uploads its events too.
-func NewUploader(cfg *config.Config, outbox Outbox, o Options) (*Uploader, error) {
-	return buildUploader(cfg, outbox, o.HTTP, orReal(o.Clock), orDiscard(o.Logger))
+// NewUploader builds the event uploader, or returns nil when c.URL is
+// empty. It needs no BitBadges credentials: a display-only or import-only
+// kiosk uploads its events too.
+func NewUploader(c EventsConfig, outbox Outbox, o Options) *Uploader {
+	return buildUploader(c, outbox, o.HTTP, orReal(o.Clock), orDiscard(o.Logger))
 }
 
-func buildUploader(cfg *config.Config, outbox Outbox, hc *http.Client, clk Clock, log *slog.Logger) (*Uploader, error) {
-	if cfg.Events.URL == "" {
-		return nil, nil
-	}
-	tok, warn, err := config.ReadSecret(cfg.EventsToken())
-	if warn != "" {
-		log.Warn(warn)
-	}
-	if err != nil {
-		return nil, err
+func buildUploader(c EventsConfig, outbox Outbox, hc *http.Client, clk Clock, log *slog.Logger) *Uploader {
+	if c.URL == "" {
+		return nil
 	}
 	if hc == nil {
-		hc = newHTTPClient(cfg)
+		hc = newHTTPClient(c.RequestTimeout)
 	}
-	return &Uploader{Outbox: outbox, BatchSize: cfg.Events.BatchSize,
-		Interval: cfg.Events.UploadInterval, MaxBackoff: cfg.BitBadges.MaxBackoff, Clock: clk, Logger: log,
-		Transport: &HTTPTransport{URL: cfg.Events.URL, Token: tok, HTTP: hc, Timeout: cfg.BitBadges.RequestTimeout}}, nil
+	return &Uploader{Outbox: outbox, BatchSize: c.BatchSize,
+		Interval: c.UploadInterval, MaxBackoff: c.MaxBackoff, Clock: clk, Logger: log,
+		Transport: &HTTPTransport{URL: c.URL, Token: c.Token, HTTP: hc, Timeout: c.RequestTimeout}}
 }
 
-func newHTTPClient(cfg *config.Config) *http.Client {
+func newHTTPClient(requestTimeout time.Duration) *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: cfg.BitBadges.RequestTimeout,
+		ResponseHeaderTimeout: requestTimeout,
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConnsPerHost:   4,
 		ForceAttemptHTTP2:     true,

@@ -13,7 +13,6 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
 )
@@ -27,36 +26,23 @@ const (
 
 func testService(t *testing.T, srv *bbtest.Server, eventsURL string, logs *bytes.Buffer) (*Service, *store.Store) {
 	t.Helper()
-	t.Setenv("KIOSKD_BITBADGES_API_KEY", secretKey)
-	t.Setenv("KIOSKD_BITBADGES_CLIENT_SECRET", secretClient)
-	t.Setenv("KIOSKD_BITBADGES_REFRESH_TOKEN", secretRefresh)
-	t.Setenv("KIOSKD_EVENTS_TOKEN", secretEvents)
-	yaml := fmt.Sprintf(`
-state_dir: %s
-kiosk_id: door-1
-bitbadges:
-  api_url: %s
-  client_id: venue-app
-  sync_schedule: "@every 1h"
-  online_exchange: true
-  exchange_budget: 1s
-  request_timeout: 2s
-  max_backoff: 1m
-events:
-  url: %s
-  upload_interval: 1s
-`, t.TempDir(), srv.URL(), eventsURL)
-	cfg, err := config.Parse([]byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// As kioskd's config gives it (bitbadges: sync_schedule "@every 1h",
+	// online_exchange, exchange_budget 1s, request_timeout 2s, max_backoff
+	// 1m; events: upload_interval 1s; the defaults otherwise).
+	cfg := Config{APIURL: srv.URL(), ClientID: "venue-app", APIKey: secretKey, ClientSecret: secretClient,
+		RefreshToken:   func() (string, error) { return secretRefresh, nil },
+		RequestTimeout: 2 * time.Second, Schedule: "@every 1h", MaxBackoff: time.Minute,
+		HoldBack:       HoldBackPolicy{MaxDrop: 0.5, MinCodes: 100},
+		OnlineExchange: true, ExchangeBudget: time.Second,
+		Events: EventsConfig{URL: eventsURL, Token: secretEvents, BatchSize: 100, UploadInterval: time.Second,
+			MaxBackoff: time.Minute, RequestTimeout: 2 * time.Second}}
 	st, err := store.Open(filepath.Join(t.TempDir(), "kioskd.db"), store.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := New(&cfg, st, Options{Logger: log})
+	s, err := New(cfg, st, Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

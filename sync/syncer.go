@@ -9,7 +9,6 @@ import (
 	stdsync "sync"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/sync/bitbadges"
 )
@@ -38,7 +37,7 @@ type Syncer struct {
 
 	// Require are the access requirements whose token owners each sync
 	// pages into the snapshot after the codes (owners.go).
-	Require []config.Requirement
+	Require []store.Requirement
 
 	// MaxMalformed is the fraction of malformed records above which a
 	// pre-fetch is refused (a changed schema must not empty the cache);

@@ -308,7 +308,7 @@ func (u *Uploader) Run(ctx context.Context) error {
 		u.mu.Lock()
 		n := u.stats.Failures
 		u.mu.Unlock()
-		wait = Backoff{Min: minB, Max: maxB, Rand: u.Rand}.Delay(n)
+		wait = backoffPolicy(minB, maxB, u.Rand).Delay(n)
 		var se *SendError
 		if errors.As(err, &se) && se.RetryAfter > 0 {
 			wait = max(wait, min(se.RetryAfter, maxRetryAfterHonor))

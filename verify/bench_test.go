@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -48,8 +47,8 @@ func benchStore(b *testing.B, n int, noSync bool) *store.Store {
 // variant adds the fsync'd redemption or event a real scan costs.
 func BenchmarkCheck(b *testing.B) {
 	const n = 1_000_000
-	pol := config.Default().Policy
-	pol.Reuse = config.ReuseCooldown
+	pol := DefaultPolicy()
+	pol.Reuse = ReuseCooldown
 	pol.Cooldown = time.Hour
 	pol.MaxCacheAge = 24 * time.Hour
 	pol.ValidFrom = "2020-01-01T00:00:00Z"

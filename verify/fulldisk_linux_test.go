@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -44,7 +43,7 @@ func TestFullDisk(t *testing.T) {
 	if m.Count != 10 || m.Source != "sync" {
 		t.Errorf("after the full disk the cache is %d codes from %q, want the old 10 from sync", m.Count, m.Source)
 	}
-	v := New(st, Options{Policy: config.Default().Policy, Kiosk: "door-1", Now: func() time.Time { return t0 }})
+	v := New(st, Options{Policy: DefaultPolicy(), Kiosk: "door-1", Now: func() time.Time { return t0 }})
 	if vd := v.Check(context.Background(), code(1), CheckOpts{}); !vd.Accept {
 		t.Errorf("after the full disk, code 1: %+v, want an accept (the failed redemption must not count)", vd)
 	}
@@ -76,7 +75,7 @@ func fullDiskChild(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := New(st, Options{Policy: config.Default().Policy, Kiosk: "door-1", Now: func() time.Time { return t0 }})
+	v := New(st, Options{Policy: DefaultPolicy(), Kiosk: "door-1", Now: func() time.Time { return t0 }})
 	// A sync or an import is under way when the disk fills.
 	sn, err := st.NewSnapshot()
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -38,12 +37,12 @@ type gateOutcome struct {
 // Meets reports whether bals hold at least q.MinAmount of q's tokens
 // together at time at. Ownership counts only inside its ownershipTimes, so
 // a season pass stops at the season's end.
-func Meets(q config.Requirement, bals []store.Balance, at time.Time) bool {
+func Meets(q store.Requirement, bals []store.Balance, at time.Time) bool {
 	return held(q, bals, at) >= q.MinAmount
 }
 
 // held sums the amounts of q's tokens in bals owned at time at (saturating).
-func held(q config.Requirement, bals []store.Balance, at time.Time) uint64 {
+func held(q store.Requirement, bals []store.Balance, at time.Time) uint64 {
 	ms := uint64(max(at.UnixMilli(), 0))
 	var sum uint64
 	for _, b := range bals {
@@ -105,14 +104,14 @@ func (a accessPolicy) state(i int, info store.OwnersInfo, at time.Time) ownersSt
 	return ownersFresh
 }
 
-// accessPolicy is config.Access with what every verdict needs precomputed.
+// accessPolicy is Access with what every verdict needs precomputed.
 type accessPolicy struct {
-	config.Access
+	Access
 	keys  []string // Requirement.Key of each requirement
 	colls []string // the requirements' collections, once each
 }
 
-func newAccessPolicy(a config.Access) accessPolicy {
+func newAccessPolicy(a Access) accessPolicy {
 	p := accessPolicy{Access: a}
 	for _, q := range a.Require {
 		p.keys = append(p.keys, q.Key())

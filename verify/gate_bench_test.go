@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -41,7 +40,7 @@ func BenchmarkCheckGated(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	req := config.Requirement{Name: "Members", CollectionID: "17", TokenIDs: []config.TokenRange{{Start: 1, End: 1}}, MinAmount: 1}
+	req := store.Requirement{Name: "Members", CollectionID: "17", TokenIDs: []store.Range{{Start: 1, End: 1}}, MinAmount: 1}
 	for i := 0; i < n; i += 10 {
 		bal := []store.Balance{{Amount: 1, TokenIDs: []store.Range{{Start: 1, End: 1}},
 			OwnershipTimes: []store.Range{{Start: 1, End: math.MaxUint64}}}}
@@ -53,8 +52,8 @@ func BenchmarkCheckGated(b *testing.B) {
 	if err := sn.Commit(store.SyncInfo{At: time.Now(), Source: "sync"}); err != nil {
 		b.Fatal(err)
 	}
-	pol := config.Default().Policy
-	pol.Reuse = config.ReuseCooldown
+	pol := DefaultPolicy()
+	pol.Reuse = ReuseCooldown
 	pol.Cooldown = time.Hour
 	pol.MaxCacheAge = 24 * time.Hour
 	pol.ValidFrom = "2020-01-01T00:00:00Z"
@@ -64,7 +63,7 @@ func BenchmarkCheckGated(b *testing.B) {
 	for i := range codes {
 		codes[i] = benchCode(r.IntN(n))
 	}
-	access := config.Access{Require: []config.Requirement{req}, Match: "all", StaleOwners: "reject", MaxOwnersAge: 24 * time.Hour}
+	access := Access{Require: []store.Requirement{req}, Match: "all", StaleOwners: "reject", MaxOwnersAge: 24 * time.Hour}
 	for _, gated := range []bool{false, true} {
 		o := Options{Policy: pol, Kiosk: "bench"}
 		if gated {

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -25,12 +24,12 @@ func during(token uint64, from, until time.Time) store.Balance {
 		OwnershipTimes: []store.Range{{Start: uint64(from.UnixMilli()), End: uint64(until.UnixMilli()) - 1}}}
 }
 
-var season = config.Requirement{Name: "Season pass", CollectionID: "17", TokenIDs: []config.TokenRange{{Start: 1, End: 1}}, MinAmount: 1}
-var vip = config.Requirement{Name: "VIP", CollectionID: "18", TokenIDs: []config.TokenRange{{Start: 5, End: 9}}, MinAmount: 2}
+var season = store.Requirement{Name: "Season pass", CollectionID: "17", TokenIDs: []store.Range{{Start: 1, End: 1}}, MinAmount: 1}
+var vip = store.Requirement{Name: "VIP", CollectionID: "18", TokenIDs: []store.Range{{Start: 5, End: 9}}, MinAmount: 2}
 
 // gatedStore holds codes 0..9 (code i's holder is bb1addr<i>) and, when
 // owners is not nil, those owners synced for reqs, all committed at syncAt.
-func gatedStore(t testing.TB, reqs []config.Requirement, owners map[string]map[string][]store.Balance, syncAt time.Time) *store.Store {
+func gatedStore(t testing.TB, reqs []store.Requirement, owners map[string]map[string][]store.Balance, syncAt time.Time) *store.Store {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "k.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -61,9 +60,9 @@ func gatedStore(t testing.TB, reqs []config.Requirement, owners map[string]map[s
 	return st
 }
 
-func gatedVerifier(st *store.Store, clk *clock, access config.Access, bc BalanceChecker) *Verifier {
-	p := config.Default().Policy
-	p.Reuse = config.ReuseUnlimited
+func gatedVerifier(st *store.Store, clk *clock, access Access, bc BalanceChecker) *Verifier {
+	p := DefaultPolicy()
+	p.Reuse = ReuseUnlimited
 	if access.Match == "" {
 		access.Match = "all"
 	}
@@ -89,31 +88,31 @@ func TestGateVerdicts(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name    string
-		reqs    []config.Requirement
+		reqs    []store.Requirement
 		match   string
 		code    int
 		dir     string
 		want    Reason
 		wantReq string
 	}{
-		{"holder", []config.Requirement{season}, "all", 1, "", OK, "Season pass"},
-		{"season pass running", []config.Requirement{season}, "all", 2, "", OK, "Season pass"},
-		{"season pass ended", []config.Requirement{season}, "all", 3, "", RequirementNotMet, "Season pass"},
-		{"other token", []config.Requirement{season}, "all", 4, "", RequirementNotMet, "Season pass"},
-		{"no badge", []config.Requirement{season}, "all", 0, "", RequirementNotMet, "Season pass"},
-		{"leaving needs no badge", []config.Requirement{season}, "all", 0, store.DirExit, OK, ""},
-		{"all: both met", []config.Requirement{season, vip}, "all", 6, "", OK, "Season pass, VIP"},
-		{"all: one missing", []config.Requirement{season, vip}, "all", 1, "", RequirementNotMet, "VIP"},
-		{"min_amount across the range", []config.Requirement{vip}, "all", 7, "", RequirementNotMet, "VIP"},
-		{"any: one is enough", []config.Requirement{season, vip}, "any", 1, "", OK, "Season pass"},
-		{"any: none", []config.Requirement{season, vip}, "any", 7, "", RequirementNotMet, "Season pass"},
-		{"unknown code is still unknown", []config.Requirement{season}, "all", 42, "", Unknown, ""},
+		{"holder", []store.Requirement{season}, "all", 1, "", OK, "Season pass"},
+		{"season pass running", []store.Requirement{season}, "all", 2, "", OK, "Season pass"},
+		{"season pass ended", []store.Requirement{season}, "all", 3, "", RequirementNotMet, "Season pass"},
+		{"other token", []store.Requirement{season}, "all", 4, "", RequirementNotMet, "Season pass"},
+		{"no badge", []store.Requirement{season}, "all", 0, "", RequirementNotMet, "Season pass"},
+		{"leaving needs no badge", []store.Requirement{season}, "all", 0, store.DirExit, OK, ""},
+		{"all: both met", []store.Requirement{season, vip}, "all", 6, "", OK, "Season pass, VIP"},
+		{"all: one missing", []store.Requirement{season, vip}, "all", 1, "", RequirementNotMet, "VIP"},
+		{"min_amount across the range", []store.Requirement{vip}, "all", 7, "", RequirementNotMet, "VIP"},
+		{"any: one is enough", []store.Requirement{season, vip}, "any", 1, "", OK, "Season pass"},
+		{"any: none", []store.Requirement{season, vip}, "any", 7, "", RequirementNotMet, "Season pass"},
+		{"unknown code is still unknown", []store.Requirement{season}, "all", 42, "", Unknown, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := gatedStore(t, tc.reqs, owners, t0.Add(-time.Hour))
 			clk := &clock{}
 			clk.set(t0)
-			v := gatedVerifier(st, clk, config.Access{Require: tc.reqs, Match: tc.match}, nil)
+			v := gatedVerifier(st, clk, Access{Require: tc.reqs, Match: tc.match}, nil)
 			if tc.dir != "" {
 				v.o.Policy.AntiPassback = false
 			}
@@ -148,7 +147,7 @@ func TestGateEventsNameTheRequirementNotTheAddress(t *testing.T) {
 	}
 	clk := &clock{}
 	clk.set(t0)
-	v := gatedVerifier(st, clk, config.Access{Require: []config.Requirement{season}}, nil)
+	v := gatedVerifier(st, clk, Access{Require: []store.Requirement{season}}, nil)
 	if vd := v.Check(context.Background(), code(1), CheckOpts{DryRun: true}); vd.Reason != OK {
 		t.Fatalf("ETH holder: %v", vd.Reason)
 	}
@@ -190,10 +189,10 @@ func TestGateOwnersFreshness(t *testing.T) {
 			if tc.synced {
 				o = owners
 			}
-			st := gatedStore(t, []config.Requirement{season}, o, t0.Add(-tc.age))
+			st := gatedStore(t, []store.Requirement{season}, o, t0.Add(-tc.age))
 			clk := &clock{}
 			clk.set(t0)
-			v := gatedVerifier(st, clk, config.Access{Require: []config.Requirement{season},
+			v := gatedVerifier(st, clk, Access{Require: []store.Requirement{season},
 				MaxOwnersAge: tc.maxAge, StaleOwners: tc.policy}, nil)
 			vd := v.Check(context.Background(), code(tc.code), CheckOpts{DryRun: true})
 			if vd.Reason != tc.want || (vd.Warning != "") != tc.warning {
@@ -210,10 +209,10 @@ func TestGateClockRules(t *testing.T) {
 	// bb1addr2's pass ended at t0; the kiosk last knew t0-1m; its wall
 	// clock says t0-1h (rebooted offline, wrong).
 	owners := map[string]map[string][]store.Balance{"17": {"bb1addr2": {during(1, t0.Add(-24*time.Hour), t0)}}}
-	st := gatedStore(t, []config.Requirement{season}, owners, t0.Add(-time.Minute))
+	st := gatedStore(t, []store.Requirement{season}, owners, t0.Add(-time.Minute))
 	clk := &clock{}
 	clk.set(t0.Add(-time.Hour))
-	v := gatedVerifier(st, clk, config.Access{Require: []config.Requirement{season}}, nil)
+	v := gatedVerifier(st, clk, Access{Require: []store.Requirement{season}}, nil)
 	if vd := v.Check(context.Background(), code(2), CheckOpts{DryRun: true}); vd.Reason != OK {
 		t.Fatalf("last-known: %v (the pass was valid at the last trusted time)", vd.Reason)
 	}
@@ -255,11 +254,11 @@ func (f *fakeBalances) Balance(ctx context.Context, coll, addr string) ([]store.
 }
 
 func TestGateOnlineSecondChance(t *testing.T) {
-	st := gatedStore(t, []config.Requirement{season}, map[string]map[string][]store.Balance{"17": {}}, t0.Add(-time.Hour))
+	st := gatedStore(t, []store.Requirement{season}, map[string]map[string][]store.Balance{"17": {}}, t0.Add(-time.Hour))
 	clk := &clock{}
 	clk.set(t0)
 	fb := &fakeBalances{bals: map[string][]store.Balance{"17/bb1addr1": {forever(1, 1)}}}
-	v := gatedVerifier(st, clk, config.Access{Require: []config.Requirement{season}}, fb)
+	v := gatedVerifier(st, clk, Access{Require: []store.Requirement{season}}, fb)
 	ctx := context.Background()
 	// Dry runs stay offline.
 	if vd := v.Check(ctx, code(1), CheckOpts{DryRun: true}); vd.Reason != RequirementNotMet || fb.calls.Load() != 0 {
@@ -297,11 +296,11 @@ func TestGateOnlineSecondChance(t *testing.T) {
 }
 
 func TestGateOnlineBudget(t *testing.T) {
-	st := gatedStore(t, []config.Requirement{season}, map[string]map[string][]store.Balance{"17": {}}, t0.Add(-time.Hour))
+	st := gatedStore(t, []store.Requirement{season}, map[string]map[string][]store.Balance{"17": {}}, t0.Add(-time.Hour))
 	clk := &clock{}
 	clk.set(t0)
 	fb := &fakeBalances{delay: time.Minute, bals: map[string][]store.Balance{"17/bb1addr1": {forever(1, 1)}}}
-	v := gatedVerifier(st, clk, config.Access{Require: []config.Requirement{season}}, fb)
+	v := gatedVerifier(st, clk, Access{Require: []store.Requirement{season}}, fb)
 	v.o.ExchangeBudget = 50 * time.Millisecond
 	start := time.Now()
 	vd := v.Check(context.Background(), code(1), CheckOpts{})
@@ -311,7 +310,7 @@ func TestGateOnlineBudget(t *testing.T) {
 }
 
 // held by direct evaluation: walk every token id and every balance.
-func directHeld(q config.Requirement, bals []store.Balance, atMs uint64) uint64 {
+func directHeld(q store.Requirement, bals []store.Balance, atMs uint64) uint64 {
 	var sum uint64
 	for _, r := range q.TokenIDs {
 		for id := r.Start; id <= r.End; id++ {
@@ -336,9 +335,9 @@ func directHeld(q config.Requirement, bals []store.Balance, atMs uint64) uint64 
 func TestGateProperty(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 2026))
 	for round := range 20 {
-		reqs := []config.Requirement{
-			{Name: "A", CollectionID: "1", TokenIDs: []config.TokenRange{{Start: 1, End: 3}}, MinAmount: 1 + rng.Uint64N(3)},
-			{Name: "B", CollectionID: "2", TokenIDs: []config.TokenRange{{Start: 2, End: 2}, {Start: 5, End: 6}}, MinAmount: 1 + rng.Uint64N(2)},
+		reqs := []store.Requirement{
+			{Name: "A", CollectionID: "1", TokenIDs: []store.Range{{Start: 1, End: 3}}, MinAmount: 1 + rng.Uint64N(3)},
+			{Name: "B", CollectionID: "2", TokenIDs: []store.Range{{Start: 2, End: 2}, {Start: 5, End: 6}}, MinAmount: 1 + rng.Uint64N(2)},
 		}
 		match := []string{"all", "any"}[rng.IntN(2)]
 		base := uint64(t0.UnixMilli())
@@ -361,7 +360,7 @@ func TestGateProperty(t *testing.T) {
 		}
 		st := gatedStore(t, reqs, owners, t0.Add(-2*time.Hour))
 		clk := &clock{}
-		v := gatedVerifier(st, clk, config.Access{Require: reqs, Match: match}, nil)
+		v := gatedVerifier(st, clk, Access{Require: reqs, Match: match}, nil)
 		for range 10 {
 			at := t0.Add(time.Duration(rng.Int64N(int64(2*time.Hour))) - time.Hour).Truncate(time.Millisecond)
 			clk.set(at)

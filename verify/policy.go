@@ -3,7 +3,6 @@ package verify
 import (
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -34,7 +33,7 @@ type decision struct {
 }
 
 type policy struct {
-	config.Policy
+	Policy
 	from, until time.Time
 }
 
@@ -67,7 +66,7 @@ func (p policy) timeRules(f facts) bool {
 	if f.Found && !f.Record.ExpiresAt.IsZero() {
 		return true
 	}
-	if p.Reuse == config.ReuseCooldown && f.Direction != store.DirExit && f.Redeemed && f.State.Count > 0 {
+	if p.Reuse == ReuseCooldown && f.Direction != store.DirExit && f.Redeemed && f.State.Count > 0 {
 		return true
 	}
 	return false
@@ -106,9 +105,9 @@ func (p policy) decide(f facts) decision {
 	// Exits are not uses: leaving never consumes a code.
 	if f.Direction != store.DirExit && f.Redeemed && f.State.Count > 0 {
 		switch p.Reuse {
-		case config.ReuseSingle:
+		case ReuseSingle:
 			return reject(AlreadyUsed)
-		case config.ReuseCooldown:
+		case ReuseCooldown:
 			// A last use in the future (clock stepped back within the
 			// tolerance) counts as within the cooldown.
 			if at.Sub(f.State.LastUse.At) < p.Cooldown {

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -16,8 +15,8 @@ var (
 	evEnd   = t0.Add(5 * time.Hour)
 )
 
-func mkPolicy(mod func(*config.Policy)) policy {
-	p := config.Default().Policy
+func mkPolicy(mod func(*Policy)) policy {
+	p := DefaultPolicy()
 	if mod != nil {
 		mod(&p)
 	}
@@ -35,26 +34,26 @@ func used(at time.Time, n uint64, inside bool) func(*facts) {
 }
 
 func TestDecideTable(t *testing.T) {
-	window := func(p *config.Policy) {
+	window := func(p *Policy) {
 		p.ValidFrom, p.ValidUntil = evStart.Format(time.RFC3339), evEnd.Format(time.RFC3339)
 	}
-	cooldown := func(p *config.Policy) { p.Reuse, p.Cooldown = config.ReuseCooldown, 10*time.Minute }
-	unlimited := func(p *config.Policy) { p.Reuse = config.ReuseUnlimited }
-	maxAge := func(mode string) func(*config.Policy) {
-		return func(p *config.Policy) { p.MaxCacheAge, p.StaleCache = 24*time.Hour, mode }
+	cooldown := func(p *Policy) { p.Reuse, p.Cooldown = ReuseCooldown, 10*time.Minute }
+	unlimited := func(p *Policy) { p.Reuse = ReuseUnlimited }
+	maxAge := func(mode string) func(*Policy) {
+		return func(p *Policy) { p.MaxCacheAge, p.StaleCache = 24*time.Hour, mode }
 	}
-	untrusted := func(mode string) func(*config.Policy) { return func(p *config.Policy) { p.UntrustedClock = mode } }
-	both := func(ms ...func(*config.Policy)) func(*config.Policy) {
-		return func(p *config.Policy) {
+	untrusted := func(mode string) func(*Policy) { return func(p *Policy) { p.UntrustedClock = mode } }
+	both := func(ms ...func(*Policy)) func(*Policy) {
+		return func(p *Policy) {
 			for _, m := range ms {
 				m(p)
 			}
 		}
 	}
-	passback := func(p *config.Policy) { p.AntiPassback, p.Reuse = true, config.ReuseUnlimited }
+	passback := func(p *Policy) { p.AntiPassback, p.Reuse = true, ReuseUnlimited }
 	tests := []struct {
 		name   string
-		pol    func(*config.Policy)
+		pol    func(*Policy)
 		facts  func(*facts)
 		want   Reason
 		warn   bool
@@ -105,8 +104,8 @@ func TestDecideTable(t *testing.T) {
 		{name: "passback exit while inside", pol: passback, facts: func(f *facts) { f.Direction = store.DirExit; used(t0.Add(-time.Hour), 1, true)(f) }, want: OK},
 		{name: "passback exit while outside", pol: passback, facts: func(f *facts) { f.Direction = store.DirExit }, want: AntiPassback},
 		{name: "passback re-entry after exit", pol: passback, facts: func(f *facts) { f.Direction = store.DirEntry; used(t0.Add(-time.Hour), 1, false)(f) }, want: OK},
-		{name: "single exit after entry", pol: func(p *config.Policy) { p.AntiPassback = true }, facts: func(f *facts) { f.Direction = store.DirExit; used(t0.Add(-time.Hour), 1, true)(f) }, want: OK},
-		{name: "single re-entry after exit", pol: func(p *config.Policy) { p.AntiPassback = true }, facts: func(f *facts) { f.Direction = store.DirEntry; used(t0.Add(-time.Hour), 1, false)(f) }, want: AlreadyUsed},
+		{name: "single exit after entry", pol: func(p *Policy) { p.AntiPassback = true }, facts: func(f *facts) { f.Direction = store.DirExit; used(t0.Add(-time.Hour), 1, true)(f) }, want: OK},
+		{name: "single re-entry after exit", pol: func(p *Policy) { p.AntiPassback = true }, facts: func(f *facts) { f.Direction = store.DirEntry; used(t0.Add(-time.Hour), 1, false)(f) }, want: AlreadyUsed},
 		{name: "no passback undirected while inside", pol: unlimited, facts: func(f *facts) { used(t0.Add(-time.Hour), 1, true)(f) }, want: OK},
 	}
 	for _, tc := range tests {
@@ -132,8 +131,8 @@ func randomCase(r *rand.Rand) (policy, facts) {
 	around := func() time.Time {
 		return t0.Add(pick(-72*time.Hour, -25*time.Hour, -time.Hour, -10*time.Minute, -time.Minute, 0, time.Minute, 10*time.Minute, time.Hour, 30*time.Hour))
 	}
-	p := mkPolicy(func(p *config.Policy) {
-		p.Reuse = []config.Reuse{config.ReuseSingle, config.ReuseCooldown, config.ReuseUnlimited}[r.IntN(3)]
+	p := mkPolicy(func(p *Policy) {
+		p.Reuse = []Reuse{ReuseSingle, ReuseCooldown, ReuseUnlimited}[r.IntN(3)]
 		p.Cooldown = pick(time.Minute, 15*time.Minute, 2*time.Hour)
 		if r.IntN(2) == 0 {
 			p.ValidFrom = around().Format(time.RFC3339)
@@ -201,10 +200,10 @@ func TestDecideProperties(t *testing.T) {
 					t.Fatalf("accepted an expired code: %s", name)
 				}
 				if f.Direction != store.DirExit && f.Redeemed && f.State.Count > 0 {
-					if p.Reuse == config.ReuseSingle {
+					if p.Reuse == ReuseSingle {
 						t.Fatalf("single-use code accepted twice: %s", name)
 					}
-					if p.Reuse == config.ReuseCooldown && d.At.Sub(f.State.LastUse.At) < p.Cooldown {
+					if p.Reuse == ReuseCooldown && d.At.Sub(f.State.LastUse.At) < p.Cooldown {
 						t.Fatalf("accepted within the cooldown: %s", name)
 					}
 				}
@@ -242,7 +241,7 @@ func TestDecideProperties(t *testing.T) {
 			}
 			// Re-use is monotone: another use never turns a reject into an accept
 			// under single use.
-			if p.Reuse == config.ReuseSingle && !accepted && f.Found {
+			if p.Reuse == ReuseSingle && !accepted && f.Found {
 				g := f
 				g.Redeemed = true
 				g.State.Count++

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -38,7 +37,7 @@ func recordingChild(t *testing.T, path string) {
 	}
 	defer st.Close()
 	now := t0
-	v := New(st, Options{Policy: config.Default().Policy, Kiosk: "door-1", Now: func() time.Time { return now }})
+	v := New(st, Options{Policy: DefaultPolicy(), Kiosk: "door-1", Now: func() time.Time { return now }})
 	ctx := context.Background()
 	if vd := v.Check(ctx, code(1), CheckOpts{}); !vd.Accept {
 		t.Fatalf("code 1 before the full disk: %+v", vd)

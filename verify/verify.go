@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -19,9 +18,31 @@ type Exchanger interface {
 	Exchange(ctx context.Context, code string) (store.Record, error)
 }
 
+// Store is what a Verifier reads and writes: the code cache, the badge
+// owners, redemptions and the event outbox (*store.Store).
+type Store interface {
+	// Inspect reads a code's record and redemption state.
+	Inspect(hash string) (store.Inspection, error)
+	// InspectHoldings is Inspect plus the code owner's badges in one read.
+	InspectHoldings(hash string, collections []string) (store.Inspection, store.OwnersInfo, map[string]store.Holding, error)
+	// LockCode serialises the checks of one code.
+	LockCode(hash string) (unlock func())
+	// Redeem durably records a redemption with its event.
+	Redeem(ctx context.Context, r store.Redemption, ev store.Event) error
+	AppendEvent(ev store.Event) error
+	Meta() (store.Meta, error)
+	TrustedTime() time.Time
+	Owners() (store.OwnersInfo, error)
+	Holdings(address string, collections []string) (store.OwnersInfo, map[string]store.Holding, error)
+	PutOnlineHolding(collection, address string, bals []store.Balance) error
+	ForEachOwner(fn func(collection, address string, bals []store.Balance) error) error
+}
+
+var _ Store = (*store.Store)(nil)
+
 // Options configure a Verifier.
 type Options struct {
-	Policy config.Policy
+	Policy Policy
 	Kiosk  string // this kiosk's id, in redemptions and events
 	// Exchanger, when set, is tried for codes the cache does not know
 	// (never on a dry run), within ExchangeBudget.
@@ -32,7 +53,7 @@ type Options struct {
 	// Access gates entries on badges held (gate.go); Balances, when set,
 	// re-checks a visitor the cached owners refuse, online (never on a dry
 	// run), within ExchangeBudget.
-	Access   config.Access
+	Access   Access
 	Balances BalanceChecker
 }
 
@@ -76,7 +97,7 @@ type Recording struct {
 // Verifier applies the venue's policy over the store. It is safe for
 // concurrent use.
 type Verifier struct {
-	st          *store.Store
+	st          Store
 	o           Options
 	from, until time.Time
 	log         *slog.Logger
@@ -89,7 +110,7 @@ type Verifier struct {
 }
 
 // New returns a Verifier over st.
-func New(st *store.Store, o Options) *Verifier {
+func New(st Store, o Options) *Verifier {
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -55,7 +54,7 @@ func newRig(t *testing.T) *rig {
 }
 
 func (r *rig) verifier(mod func(*Options)) *Verifier {
-	o := Options{Policy: config.Default().Policy, Kiosk: "door-1", Now: r.clk.now,
+	o := Options{Policy: DefaultPolicy(), Kiosk: "door-1", Now: r.clk.now,
 		Logger: slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if mod != nil {
 		mod(&o)
@@ -203,7 +202,7 @@ func TestOnlineExchange(t *testing.T) {
 
 func TestAntiPassbackEndToEnd(t *testing.T) {
 	r := newRig(t)
-	v := r.verifier(func(o *Options) { o.Policy.AntiPassback = true; o.Policy.Reuse = config.ReuseUnlimited })
+	v := r.verifier(func(o *Options) { o.Policy.AntiPassback = true; o.Policy.Reuse = ReuseUnlimited })
 	ctx := context.Background()
 	for i, s := range []struct {
 		dir  string

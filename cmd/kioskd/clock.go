@@ -8,6 +8,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/kioskd/kioskd/assembly"
+	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/verify"
 )
 
@@ -35,34 +38,45 @@ func cmdClock(_ context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if len(rest) != 0 {
 		return exitError, fmt.Errorf("unexpected argument %q", rest[0])
 	}
-	now := time.Now()
 	if sub == "show" {
-		cs, err := st.ClockState()
-		if err != nil {
-			return exitError, err
-		}
-		h := verify.New(st, verify.Options{Policy: cfg.Policy}).Health(now)
-		fmt.Fprintf(stdout, "device clock  %s\n", fmtTime(now))
-		fmt.Fprintf(stdout, "trusted time  %s\n", fmtTime(cs.Floor))
-		if h.ClockTrusted {
-			fmt.Fprintln(stdout, "clock         trusted")
-		} else {
-			fmt.Fprintf(stdout, "clock         NOT trusted: the device clock is more than %v earlier than the trusted time\n", cfg.Policy.ClockTolerance)
-		}
-		fmt.Fprintf(stdout, "bound         %s (the latest a server time may move the trusted time to now)\n", fmtTime(cs.Bound))
-		if !cs.Pending.IsZero() {
-			fmt.Fprintf(stdout, "held jump     %s (seen at device time %s; trusted if the next sync agrees)\n", fmtTime(cs.Pending), fmtTime(cs.PendingSeen))
-		}
-		fmt.Fprintf(stdout, "last sync     %s\n", fmtTime(cs.LastSync))
-		return exitOK, nil
+		return clockShow(st, &cfg, stdout)
 	}
+	return clockReset(st, *to, stdout)
+}
+
+// clockShow is `kioskd clock show`.
+func clockShow(st *store.Store, cfg *config.Config, stdout io.Writer) (int, error) {
+	now := time.Now()
+	cs, err := st.ClockState()
+	if err != nil {
+		return exitError, err
+	}
+	h := verify.New(st, verify.Options{Policy: assembly.PolicyOptions(cfg.Policy)}).Health(now)
+	fmt.Fprintf(stdout, "device clock  %s\n", fmtTime(now))
+	fmt.Fprintf(stdout, "trusted time  %s\n", fmtTime(cs.Floor))
+	if h.ClockTrusted {
+		fmt.Fprintln(stdout, "clock         trusted")
+	} else {
+		fmt.Fprintf(stdout, "clock         NOT trusted: the device clock is more than %v earlier than the trusted time\n", cfg.Policy.ClockTolerance)
+	}
+	fmt.Fprintf(stdout, "bound         %s (the latest a server time may move the trusted time to now)\n", fmtTime(cs.Bound))
+	if !cs.Pending.IsZero() {
+		fmt.Fprintf(stdout, "held jump     %s (seen at device time %s; trusted if the next sync agrees)\n", fmtTime(cs.Pending), fmtTime(cs.PendingSeen))
+	}
+	fmt.Fprintf(stdout, "last sync     %s\n", fmtTime(cs.LastSync))
+	return exitOK, nil
+}
+
+// clockReset is `kioskd clock reset [-to TIME]`.
+func clockReset(st *store.Store, to string, stdout io.Writer) (int, error) {
 	var target time.Time
-	if *to != "" {
-		target, err = time.Parse(time.RFC3339, *to)
+	if to != "" {
+		var err error
+		target, err = time.Parse(time.RFC3339, to)
 		if err != nil {
 			return exitError, fmt.Errorf("-to: want an RFC3339 time like 2026-12-03T09:00:00Z: %w", err)
 		}
-		if target.After(now) {
+		if target.After(time.Now()) {
 			return exitError, errors.New("-to is later than this device's clock: that would leave the clock untrusted; set the system clock first (timedatectl) or leave -to out")
 		}
 	}

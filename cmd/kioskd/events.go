@@ -6,15 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/kioskd/kioskd/config"
-	"github.com/kioskd/kioskd/status"
 	"github.com/kioskd/kioskd/store"
-	"github.com/kioskd/kioskd/sync"
 )
 
 // cmdEvents is the operator's view of the event outbox: list what waits,
@@ -131,35 +127,4 @@ func dropSelection(all bool, before, ids string) (store.EventDrop, error) {
 		return sel, errors.New("give exactly one of -all, -before TIME, -id N")
 	}
 	return sel, nil
-}
-
-// uploaderFor is the event uploader of a daemon: the sync service's, or
-// with no BitBadges credentials (a display-only or import-only kiosk) one
-// of its own; nil without events.url.
-func uploaderFor(cfg *config.Config, st *store.Store, svc *sync.Service, log *slog.Logger) (*sync.Uploader, error) {
-	if svc != nil {
-		return svc.Uploader, nil
-	}
-	up, err := sync.NewUploader(cfg, st, sync.Options{Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("setting up the event upload: %w", err)
-	}
-	return up, nil
-}
-
-// eventsStatus adds the upload's state to a daemon's snapshot. A failing
-// upload is listed among the problems but does not make the kiosk
-// unhealthy: the door works, the events wait on disk.
-func eventsStatus(s *status.Snapshot, up *sync.Uploader) {
-	if up == nil {
-		return
-	}
-	us := up.Stats()
-	s.Events.Sent, s.Events.UploadError, s.Events.Failures = us.Sent, us.LastError, us.Failures
-	s.Events.Stuck, s.Events.StuckID = us.Stuck, us.StuckID
-	if us.Failures > 0 {
-		s.Events.NextAttempt = us.NextAttempt
-		p := fmt.Sprintf("events: upload failing, %d pending kept: %s", s.Events.Pending, us.LastError)
-		s.Problems = append(s.Problems, p)
-	}
 }

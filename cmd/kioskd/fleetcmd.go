@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-
-	"github.com/kioskd/kioskd/config"
-	"github.com/kioskd/kioskd/store"
 )
 
 // cmdFleet is the operator's side of the fleet outbox: the local
@@ -33,20 +30,4 @@ func cmdFleet(_ context.Context, args []string, stdout, stderr io.Writer) (int, 
 	}
 	fmt.Fprintf(stdout, "dropped %d local redemptions the fleet never received: the other kiosks may accept those codes once more\n", n)
 	return exitOK, nil
-}
-
-// keptFleetProblems is the status line for redemptions kept from a fleet
-// the config no longer names. It makes the kiosk unhealthy although
-// scanning is unaffected: the other doors do not know of these uses until
-// the operator acts (fleet.broker back, or kioskd fleet drop).
-func keptFleetProblems(cfg *config.Config, st *store.Store) []string {
-	if cfg.Fleet.Enabled() {
-		return nil
-	}
-	fc, err := st.FleetCounts()
-	if err != nil || fc.Pending == 0 {
-		return nil
-	}
-	return []string{fmt.Sprintf("fleet: %d local redemptions never published, and fleet.broker is not set: "+
-		"set it again to publish them, or discard them with kioskd fleet drop", fc.Pending)}
 }

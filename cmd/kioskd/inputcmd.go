@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	stdsync "sync"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/input"
 	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/status"
@@ -51,32 +50,40 @@ func cmdInput(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	}
 	reads := 0
 	var readers []func() error
-	for _, in := range cfg.Inputs() {
-		if in.Type == config.InputCamera {
-			say(in.Name, "skip", "camera %s: see it with kioskd camera snapshot, decode with kioskd decode", in.Device)
-			continue
-		}
+	if cfg.Camera.Source != "none" {
+		say("camera", "skip", "%s: see it with kioskd camera snapshot, decode with kioskd decode", cfg.Camera.Source)
+	}
+	for _, p := range cfg.Inputs {
 		hinted := false
-		onState := func(s input.State) {
+		onState := func(s scanner.State) {
 			if s.Up {
-				say(in.Name, "up", "%s", s.Detail)
+				say(p.Name, "up", "%s", s.Detail)
 				return
 			}
 			hint := ""
 			if !hinted {
 				hint, hinted = " (a running kioskd holds the scanner: stop it first)", true
 			}
-			say(in.Name, "down", "%s%s", s.Detail, hint)
+			say(p.Name, "down", "%s%s", s.Detail, hint)
+		}
+		kind, err := input.Lookup(p.Kind)
+		if err != nil {
+			return exitError, fmt.Errorf("inputs: %s: %w", p.Name, err)
 		}
 		// The readers log nothing here: what they say is printed above.
-		r, err := newReader(in, slog.New(slog.DiscardHandler), onState)
+		in, err := kind.Open(ctx, input.Spec{Name: p.Name, Decode: p.Decode, Logger: slog.New(slog.DiscardHandler), OnState: onState})
 		if err != nil {
-			return exitError, fmt.Errorf("inputs: %s: %w", in.Name, err)
+			return exitError, fmt.Errorf("inputs: %s: %w", p.Name, err)
 		}
-		say(in.Name, "open", "%s, terminator %s", r.Describe(), in.Terminator)
+		text, ok := in.(input.Text)
+		if !ok {
+			say(p.Name, "skip", "%s: not a scanner", in.Describe())
+			continue
+		}
+		say(p.Name, "open", "%s", in.Describe())
 		readers = append(readers, func() error {
-			return r.Run(ctx, func(s input.Scan) {
-				say(in.Name, "read", "%s", describeRead(s.Text))
+			return text.Read(ctx, func(r input.Read) {
+				say(p.Name, "read", "%s", describeRead(r.Text))
 				mu.Lock()
 				reads++
 				done := *count > 0 && reads >= *count
@@ -88,7 +95,7 @@ func cmdInput(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 		})
 	}
 	if len(readers) == 0 {
-		return exitError, fmt.Errorf("%s has no scanner inputs (inputs: with type hid or serial)", *cfgPath)
+		return exitError, fmt.Errorf("%s has no scanner inputs (inputs: with kind hid or serial)", *cfgPath)
 	}
 	var wg stdsync.WaitGroup
 	errs := make([]error, len(readers))

@@ -81,13 +81,11 @@ func TestRunSerialScanner(t *testing.T) {
   url: %s/ingest
   upload_interval: 1s
 inputs:
-  - type: camera
   - name: door-scanner
-    type: serial
+    kind: serial
     device: %s
     baud: 115200
     terminator: crlf
-    rearm: 300ms
 `, rv.srv.URL, link))
 	raw, _ := os.ReadFile(e.cfg)
 	os.WriteFile(e.cfg, bytes.Replace(raw, []byte("  rearm: 200ms\n"), []byte("  rearm: 200ms\n  loop: true\n"), 1), 0o600)
@@ -116,7 +114,7 @@ inputs:
 	if !d.waitLog(relayOn, 1, 10*time.Second) {
 		t.Error("the accept did not pulse the relay")
 	}
-	time.Sleep(400 * time.Millisecond) // the code away for longer than rearm: a new presentation
+	time.Sleep(400 * time.Millisecond) // the code away for longer than camera.rearm (200ms): a new presentation
 	scan(valid+"\r\n", "already-used")
 	scan("WIFI:S:venue;T:WPA;;\r\n", "not-a-code")
 	scan("https://door.example/?code="+strings.ToUpper(unknown)+"\r\n", "unknown") // the URL form, upper case
@@ -214,9 +212,8 @@ func TestInputTestCommand(t *testing.T) {
 	cfg := filepath.Join(dir, "kioskd.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`state_dir: %s/state
 inputs:
-  - type: camera
-  - {name: door-uart, type: serial, device: %s, terminator: lf}
-  - {name: desk, type: hid, device: %s/no-such-event-kbd}
+  - {name: door-uart, kind: serial, device: %s, terminator: lf}
+  - {name: desk, kind: hid, device: %s/no-such-event-kbd}
 `, dir, link, dir)), 0o600)
 	cmd := exec.Command(kioskdBin, "input", "test", "-config", cfg, "-count", "2", "-for", "60s")
 	cmd.Env = toolEnv()
@@ -269,8 +266,8 @@ inputs:
 	all := strings.Join(got, "\n")
 	hash := store.HashCode(valid)[:8]
 	for _, frag := range []string{
-		"camera           skip",
-		"door-uart        open  serial " + link + " 9600 8N1, terminator lf",
+		"camera           skip  /dev/video0",
+		"door-uart        open  serial " + link + " 9600 8N1",
 		"desk             down",
 		"no such file or directory (a running kioskd holds the scanner: stop it first)",
 		"door-uart        read  64 characters: a kiosk code (hash " + hash + ")",
@@ -301,8 +298,10 @@ inputs:
 func TestRunScannerOnly(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "ttyUART")
 	sc := plugScanner(t, link)
-	e := newEnv(t, fmt.Sprintf("inputs:\n  - {name: uart, type: serial, device: %s}\n", link))
-	d := launch(t, e) // no frames folder: no camera is configured
+	e := newEnv(t, fmt.Sprintf("inputs:\n  - {name: uart, kind: serial, device: %s}\n", link))
+	raw, _ := os.ReadFile(e.cfg)
+	os.WriteFile(e.cfg, bytes.Replace(raw, []byte("  source: dir:"+e.dir+"/frames\n"), []byte("  source: none\n"), 1), 0o600)
+	d := launch(t, e) // camera.source none: no camera
 	s := d.waitFor("a healthy scanner-only kiosk", 30*time.Second, func(s status.Snapshot) bool { return s.Healthy && s.Cache.Count == 42 })
 	if len(s.Inputs) != 1 || s.Inputs[0].Name != "uart" || s.Camera.Source != "" {
 		t.Errorf("inputs %+v, camera %+v: want the scanner alone", s.Inputs, s.Camera)
@@ -327,7 +326,7 @@ func TestRunScannerOnly(t *testing.T) {
 	// SIGHUP: the old generation lets go of the port (it is opened
 	// exclusively) and the new one opens it, under the new settings.
 	cfg, _ := os.ReadFile(e.cfg)
-	os.WriteFile(e.cfg, bytes.Replace(cfg, []byte("type: serial, device:"), []byte("type: serial, terminator: lf, device:"), 1), 0o600)
+	os.WriteFile(e.cfg, bytes.Replace(cfg, []byte("kind: serial, device:"), []byte("kind: serial, terminator: lf, device:"), 1), 0o600)
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	d.waitFor("the reloaded generation", 30*time.Second, func(s status.Snapshot) bool {
 		in, _ := inputNamed(s, "uart")

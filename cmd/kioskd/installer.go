@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/gpio"
 	"github.com/kioskd/kioskd/scanner"
 )
@@ -48,7 +49,7 @@ func cmdCamera(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 		if err != nil {
 			return exitError, fmt.Errorf("snapshot: %w", err)
 		}
-		err = scanner.Snapshot(ctx, cfg.Camera, f)
+		err = scanner.Snapshot(ctx, assembly.CameraOptions(cfg.Camera), f)
 		if err = errors.Join(err, f.Close()); err != nil {
 			os.Remove(*out)
 			return exitError, fmt.Errorf("snapshot of %s: %w", cfg.Camera.Source, err)
@@ -78,13 +79,13 @@ func cmdGPIO(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if args[0] == "release" {
 		// systemd's ExecStopPost: after a kill during a pulse, no relay
 		// stays energised.
-		if err := gpio.Release(cfg.GPIO, o); err != nil {
+		if err := gpio.Release(assembly.GPIOConfig(cfg.GPIO), o); err != nil {
 			return exitError, err
 		}
 		fmt.Fprintln(stdout, "every configured output is at its inactive level")
 		return exitOK, nil
 	}
-	if err := gpio.Test(ctx, cfg.GPIO, o, stdout); err != nil {
+	if err := gpio.Test(ctx, assembly.GPIOConfig(cfg.GPIO), o, stdout); err != nil {
 		return exitError, err
 	}
 	return exitOK, nil

@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/config"
 )
 
@@ -138,7 +139,7 @@ func configFlag(fs *flag.FlagSet) *string {
 }
 
 func loadConfig(path string) (config.Config, error) {
-	return config.Load(path)
+	return assembly.Load(path)
 }
 
 // newLogger returns a slog logger for the config's level. Under systemd the

@@ -11,11 +11,10 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/status"
 	"github.com/kioskd/kioskd/store"
-	"github.com/kioskd/kioskd/sync"
-	"github.com/kioskd/kioskd/verify"
 )
 
 func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
@@ -33,7 +32,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 	// state folder directly.
 	snap, err := daemonSnapshot(ctx, &cfg)
 	if err != nil {
-		st, serr := openStore(&cfg, nil)
+		st, serr := assembly.OpenStore(&cfg, nil)
 		if serr != nil {
 			if errors.Is(serr, store.ErrLocked) {
 				return exitError, fmt.Errorf("the daemon holds the store but its status page did not answer (%v)", err)
@@ -41,9 +40,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 			return exitError, serr
 		}
 		defer st.Close()
-		snap = offlineSnapshot(&cfg, st, nil)
-		fillAccess(&snap, &cfg, verify.New(st, verify.Options{Policy: cfg.Policy, Access: cfg.Access}))
-		snap = snap.Complete()
+		snap = assembly.OfflineSnapshot(&cfg, st, version)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -98,68 +95,4 @@ func dialAddr(listen string) string {
 		return net.JoinHostPort("::1", port)
 	}
 	return listen
-}
-
-// offlineSnapshot is what the state folder tells without a running daemon:
-// the cache, the clock, the outbox (and the sync's live state when svc is set).
-func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service) status.Snapshot {
-	s := status.Snapshot{Kiosk: cfg.KioskID, Version: version, Now: time.Now(), Offline: true, GPIO: status.GPIO{Driver: cfg.GPIO.Driver},
-		Camera: status.Camera{Source: cfg.Camera.Source}}
-	s.Display.Enabled = cfg.Display.Enabled
-	h := verify.New(st, verify.Options{Policy: cfg.Policy}).Health(s.Now)
-	m, err := st.Meta()
-	if err != nil {
-		s.Problems = append(s.Problems, "reading the store: "+err.Error())
-	}
-	s.Cache = status.Cache{Count: m.Count, LastSync: m.LastSync, Stale: h.Stale, Source: m.Source}
-	s.Clock = status.Clock{Trusted: h.ClockTrusted, TrustedTime: m.TrustedTime}
-	if n, err := st.PendingCount(); err == nil {
-		s.Events.Pending = n
-	}
-	if n, err := st.DroppedEvents(); err == nil {
-		s.Events.Dropped = n
-	}
-	if svc != nil {
-		s.Sync = syncStatus(svc)
-	}
-	if h.Stale {
-		s.Problems = append(s.Problems, "code cache stale or never synced")
-	}
-	if !h.ClockTrusted {
-		s.Problems = append(s.Problems, "clock untrusted")
-	}
-	s.Problems = append(s.Problems, keptFleetProblems(cfg, st)...)
-	s.Problems = append(s.Problems, syncProblems(s.Sync)...)
-	s.Healthy = len(s.Problems) == 0
-	// Double entries found after a partition are incidents to follow up,
-	// shown but not counted against the kiosk's health.
-	if des, err := st.DoubleEntries(10); err == nil {
-		for _, d := range des {
-			s.Problems = append(s.Problems, fmt.Sprintf("fleet: double entry of code %.8s: %s at %s and %s at %s",
-				d.Hash, d.Local.Kiosk, d.Local.At.Format(time.RFC3339), d.Peer.Kiosk, d.Peer.At.Format(time.RFC3339)))
-		}
-	}
-	return s
-}
-
-// syncStatus is the sync side of the status: the last attempt, the pre-fetch
-// under way and a held-back snapshot.
-func syncStatus(svc *sync.Service) status.Sync {
-	ss := svc.Status()
-	out := status.Sync{LastError: ss.LastError, LastAttempt: ss.LastAttempt, NextSync: ss.NextSync,
-		LastDuration: status.Duration(svc.Scheduler.State().LastResult.Duration),
-		Syncing:      ss.Syncing, SyncingSince: ss.SyncingSince, Page: ss.SyncPages, Duplicates: ss.LastDuplicates}
-	if hb := ss.HeldBack; hb != nil {
-		out.HeldBack = &status.HeldBack{Codes: hb.Codes, Cached: hb.Cached, At: hb.At}
-	}
-	return out
-}
-
-// syncProblems are the sync's states that need the operator: a held-back
-// snapshot leaves the kiosk on a cache the server no longer agrees with.
-func syncProblems(s status.Sync) []string {
-	if s.HeldBack != nil {
-		return []string{s.HeldBack.Problem()}
-	}
-	return nil
 }

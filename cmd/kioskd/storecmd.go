@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/store"
 )
 
@@ -33,7 +34,7 @@ func cmdStore(_ context.Context, args []string, stdout, stderr io.Writer) (int, 
 	if err != nil {
 		return exitError, err
 	}
-	path := storePath(&cfg)
+	path := assembly.StorePath(&cfg)
 	if sub == "check" {
 		return storeCheck(path, *cfgPath, stdout)
 	}

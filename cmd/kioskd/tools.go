@@ -8,9 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/status"
@@ -18,24 +18,6 @@ import (
 	"github.com/kioskd/kioskd/sync"
 	"github.com/kioskd/kioskd/verify"
 )
-
-// storePath is where the bbolt file lives in the state folder.
-func storePath(cfg *config.Config) string {
-	return filepath.Join(cfg.StateDir, "kioskd.db")
-}
-
-func openStore(cfg *config.Config, log *slog.Logger) (*store.Store, error) {
-	// Snapshot batches of 10,000 records keep a 100k-code sync under 60 MB
-	// of peak memory (BENCHMARKS.md, Sync) for a few hundred ms more.
-	st, err := store.Open(storePath(cfg), store.Options{MaxPendingEvents: cfg.Events.MaxPending, Logger: log, SnapshotBatch: 10000})
-	if errors.Is(err, store.ErrLocked) {
-		return nil, fmt.Errorf("%w: is the kioskd daemon running? stop it first (systemctl stop kioskd), or use its status page", err)
-	}
-	if errors.Is(err, store.ErrDamaged) {
-		return nil, fmt.Errorf("%w\nkioskd will not decide with it: run kioskd store check for details, then kioskd store recover to rescue what is readable (docs/operations.md, A damaged store)", err)
-	}
-	return st, err
-}
 
 // toolSetup loads the config and opens the store for a one-shot command.
 func toolSetup(name, synopsis string, args []string, stderr io.Writer, extra func(fs *flag.FlagSet)) (config.Config, *store.Store, *slog.Logger, []string, error) {
@@ -52,7 +34,7 @@ func toolSetup(name, synopsis string, args []string, stderr io.Writer, extra fun
 		return cfg, nil, nil, nil, err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
-	st, err := openStore(&cfg, log)
+	st, err := assembly.OpenStore(&cfg, log)
 	if err != nil {
 		return cfg, nil, nil, nil, err
 	}
@@ -69,7 +51,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitError, err
 	}
 	defer st.Close()
-	svc, err := sync.New(&cfg, st, sync.Options{Logger: log})
+	svc, err := assembly.NewSync(&cfg, st, log, nil)
 	if err != nil {
 		return exitError, err
 	}
@@ -110,21 +92,15 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if len(rest) != 1 {
 		return exitError, errors.New("give exactly one CODE (64 hex characters, or a URL with ?code=)")
 	}
-	o := verify.Options{Policy: cfg.Policy, Kiosk: cfg.KioskID, Logger: log, ExchangeBudget: cfg.BitBadges.ExchangeBudget,
-		Access: cfg.Access}
+	// The online exchange and the badge re-check need the sync's client;
+	// a dry run uses neither.
+	var svc *sync.Service
 	if (cfg.BitBadges.OnlineExchange || (cfg.Access.Gated() && cfg.BitBadges.ClientID != "")) && !*dryRun {
-		svc, err := sync.New(&cfg, st, sync.Options{Logger: log})
-		if err != nil {
+		if svc, err = assembly.NewSync(&cfg, st, log, nil); err != nil {
 			return exitError, err
 		}
-		if svc.Exchanger != nil {
-			o.Exchanger = svc.Exchanger
-		}
-		if svc.Balances != nil {
-			o.Balances = svc.Balances
-		}
 	}
-	v := verify.New(st, o)
+	v := assembly.NewVerifier(st, &cfg, log, svc)
 	code, perr := scanner.ParsePayload(rest[0])
 	var verdict verify.Verdict
 	switch {

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/kioskd/kioskd/internal/apierr"
 )
 
 // ChallengeLifetime is how long Authsignal keeps a QR challenge (and its
@@ -279,13 +281,13 @@ func (c *Client) Validate(ctx context.Context, tok Token) (Approval, error) {
 		return Approval{}, fmt.Errorf("authsignal: validating token: %w: %w%s", ErrRefused, why, detail)
 	}
 	if resp.State != "CHALLENGE_SUCCEEDED" {
-		return refuse(ErrNotSucceeded, fmt.Sprintf(" (state %q)", clean(resp.State, 40, []string{tok.v, c.secret})))
+		return refuse(ErrNotSucceeded, fmt.Sprintf(" (state %q)", apierr.Clean(resp.State, 40, tok.v, c.secret)))
 	}
 	if resp.IsValid != nil && !*resp.IsValid {
 		return refuse(ErrNotSucceeded, " (isValid false)")
 	}
 	if action != c.action {
-		return refuse(ErrWrongAction, fmt.Sprintf(" (%q, want %q)", clean(action, 64, []string{tok.v, c.secret}), c.action))
+		return refuse(ErrWrongAction, fmt.Sprintf(" (%q, want %q)", apierr.Clean(action, 64, tok.v, c.secret), c.action))
 	}
 	if resp.UserID == "" {
 		return refuse(ErrNotSucceeded, " (no userId)")
@@ -354,7 +356,7 @@ func (c *Client) do(ctx context.Context, path, user string, body, out any, extra
 	}
 	// Content-Type is not trusted: Authsignal sometimes labels JSON text/plain.
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("POST %s: %w: %s", path, errMalformed, clean(jsonErr(err), 120, secrets))
+		return fmt.Errorf("POST %s: %w: %s", path, errMalformed, apierr.Clean(jsonErr(err), 120, secrets...))
 	}
 	return nil
 }

@@ -4,10 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
-	"strings"
-	"unicode"
+
+	"github.com/kioskd/kioskd/internal/apierr"
 )
 
 var (
@@ -31,36 +30,11 @@ var (
 	errMalformed = errors.New("malformed response")
 )
 
-// APIError is an error answer from Authsignal. Description is scrubbed of the
-// secret key and the token before it gets here.
-type APIError struct {
-	Status      int    // HTTP status
-	Code        string // errorCode, else error
-	Description string // errorDescription, shortened
-}
-
-func (e *APIError) Error() string {
-	s := fmt.Sprintf("HTTP %d", e.Status)
-	if e.Code != "" {
-		s += " " + e.Code
-	}
-	if e.Description != "" {
-		s += ": " + e.Description
-	}
-	if e.Status == 401 {
-		// Say what to fix, whatever the server's wording.
-		s += " (" + ErrUnauthorized.Error() + ")"
-	}
-	return s
-}
-
-// Unwrap lets errors.Is(err, ErrUnauthorized) work on a 401.
-func (e *APIError) Unwrap() error {
-	if e.Status == 401 {
-		return ErrUnauthorized
-	}
-	return nil
-}
+// APIError is an error answer from Authsignal, in kioskd's one shape of an
+// API error: Status, Code (errorCode, else error) and Message
+// (errorDescription), both scrubbed of the secret key and the token and
+// cut. A 401 is ErrUnauthorized to errors.Is and says what to fix.
+type APIError = apierr.Error
 
 // Temporary reports whether err is worth retrying unchanged later: network
 // failures, timeouts, 5xx, 429 and malformed responses. A cancelled parent
@@ -101,40 +75,16 @@ func parseError(status int, body []byte, secrets ...string) *APIError {
 		if e.Code == "" {
 			e.Code = b.Error
 		}
-		e.Description = b.ErrorDescription
+		e.Message = b.ErrorDescription
 	} else {
 		// Not JSON (a proxy's HTML page, plain text): keep a short excerpt.
-		e.Description = string(body)
+		e.Message = string(body)
 	}
-	e.Code = clean(e.Code, 64, secrets)
-	e.Description = clean(e.Description, 200, secrets)
+	e.Code = apierr.Clean(e.Code, 64, secrets...)
+	e.Message = apierr.Clean(e.Message, 200, secrets...)
+	if status == 401 {
+		// Say what to fix, whatever the server's wording.
+		e.Kind, e.Hint = ErrUnauthorized, ErrUnauthorized.Error()
+	}
 	return e
 }
-
-// clean keeps server text safe for a log line: secrets removed, control
-// characters dropped, length bounded.
-func clean(s string, limit int, secrets []string) string {
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if len(s) > limit {
-		// Cut on a rune boundary.
-		cut := limit
-		for cut > 0 && !utfStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
-
-func utfStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -18,8 +18,8 @@ func TestParseError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		e := parseError(400, []byte(tt.body), "tok_SECRET")
-		if e.Code != tt.code || e.Description != tt.desc {
-			t.Errorf("%q: %q %q", tt.body, e.Code, e.Description)
+		if e.Code != tt.code || e.Message != tt.desc {
+			t.Errorf("%q: %q %q", tt.body, e.Code, e.Message)
 		}
 	}
 }
@@ -34,8 +34,8 @@ func FuzzParseError(f *testing.F) {
 		if strings.Contains(msg, "sk_live_x") {
 			t.Fatalf("secret in %q", msg)
 		}
-		if len(e.Description) > 200+len("…") || len(e.Code) > 64+len("…") {
-			t.Fatalf("unbounded: %d %d", len(e.Code), len(e.Description))
+		if len(e.Message) > 200+len("…") || len(e.Code) > 64+len("…") {
+			t.Fatalf("unbounded: %d %d", len(e.Code), len(e.Message))
 		}
 		for _, r := range msg {
 			if r < 0x20 && r != ' ' {

@@ -9,7 +9,7 @@
 // a kiosk code is hex and its URL form ASCII), ends a read at the
 // configured terminator (Enter, the usual factory setting, or Tab), and
 // drops a half-typed read when the next key comes more than the key
-// timeout after the previous one. Reader.Run ties them together and
+// timeout after the previous one. Reader.Read (an input.Text) ties them together and
 // follows the device through hot-plug: a scanner unplugged is reported down
 // (Options.OnState), and reopened, grabbed again, once it is back.
 //
@@ -25,8 +25,11 @@
 // With the kernel in between (the hardware-in-the-loop VM): create a
 // virtual keyboard with /dev/uinput (EV_KEY with the codes Type uses, a
 // name to find it by under /dev/input/by-id or /sys/class/input), point an
-// `inputs:` entry of type hid at its event node, and write the key events
-// of Type (with a few ms of gap, EV_SYN after each) to the uinput
+// `inputs:` entry (kind: hid, device: its event node) at it, and write
+// the key events of Type (with a few ms of gap, EV_SYN after each) to the uinput
 // descriptor; destroying the uinput device is an unplug. KeyFor gives the
 // key code and shift for one character.
+//
+// The package registers itself as the input kind hid (kind.go, Config: the
+// keys of an inputs: entry); assembly/kinds.go links it in.
 package hid

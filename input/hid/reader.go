@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/input"
+	"github.com/kioskd/kioskd/scanner"
 )
 
 // Options configure a Reader. Only Device is required.
@@ -26,7 +27,7 @@ type Options struct {
 	Logger *slog.Logger
 	// OnState hears every change of the device's health, from the
 	// goroutine running Run; nil ignores.
-	OnState func(input.State)
+	OnState func(scanner.State)
 	// RetryMin and RetryMax bound the delay between attempts to reopen
 	// a device that is away (defaults 250ms and 2s).
 	RetryMin, RetryMax time.Duration
@@ -43,7 +44,7 @@ type Options struct {
 const DefaultKeyTimeout = 200 * time.Millisecond
 
 // Reader reads a keyboard-wedge scanner through evdev. It implements
-// input.Reader.
+// input.Text.
 type Reader struct {
 	o   Options
 	log *slog.Logger
@@ -82,13 +83,13 @@ func New(o Options) (*Reader, error) {
 	return &Reader{o: o, log: log.With("device", o.Device), evdev: evdev}, nil
 }
 
-// Describe implements input.Reader.
+// Describe implements input.Input.
 func (r *Reader) Describe() string { return "hid " + r.o.Device }
 
-// Run implements input.Reader: it opens the device, emits each complete
-// read, and when the device vanishes reports it down and reopens it once it
-// is back, until ctx ends.
-func (r *Reader) Run(ctx context.Context, emit func(input.Scan)) error {
+// Read implements input.Text: it opens the device, hands over each
+// complete read, and when the device vanishes reports it down and reopens
+// it once it is back, until ctx ends.
+func (r *Reader) Read(ctx context.Context, emit func(input.Read)) error {
 	rep := input.Reporter{OnState: r.o.OnState}
 	bo := input.Backoff{Min: r.o.RetryMin, Max: r.o.RetryMax}
 	for ctx.Err() == nil {
@@ -108,7 +109,7 @@ func (r *Reader) Run(ctx context.Context, emit func(input.Scan)) error {
 				detail += " (" + name + ")"
 			}
 		}
-		rep.Report(input.State{Up: true, Detail: detail})
+		rep.Report(scanner.State{Up: true, Detail: detail})
 		r.log.Info("scanner open", "name", detail)
 		err = r.read(ctx, dev, emit)
 		if ctx.Err() != nil {
@@ -123,13 +124,13 @@ func (r *Reader) Run(ctx context.Context, emit func(input.Scan)) error {
 	return nil
 }
 
-func down(err error) input.State {
-	return input.State{Detail: err.Error(), Err: err}
+func down(err error) scanner.State {
+	return scanner.State{Detail: err.Error(), Err: err}
 }
 
 // read decodes the device's events until it fails or ctx ends; it always
 // closes dev.
-func (r *Reader) read(ctx context.Context, dev io.ReadCloser, emit func(input.Scan)) error {
+func (r *Reader) read(ctx context.Context, dev io.ReadCloser, emit func(input.Read)) error {
 	// Closing the descriptor is what unblocks a read in progress.
 	stop := context.AfterFunc(ctx, func() { dev.Close() })
 	defer func() {
@@ -158,7 +159,7 @@ func (r *Reader) read(ctx context.Context, dev io.ReadCloser, emit func(input.Sc
 			dropped = n
 		}
 		if ok {
-			emit(input.Scan{Text: text, At: time.Now()})
+			emit(input.Read{Text: text, At: time.Now()})
 		}
 	}
 }

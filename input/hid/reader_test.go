@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/input"
+	"github.com/kioskd/kioskd/scanner"
 )
 
 // fakeDevice stands in for an evdev node: while plugged, Open returns the
@@ -79,16 +80,16 @@ func recv[T any](t *testing.T, c <-chan T, what string) T {
 func TestReaderFollowsTheDevice(t *testing.T) {
 	dev := newFakeDevice()
 	dev.plug(true)
-	states := make(chan input.State, 16)
-	scans := make(chan input.Scan, 16)
+	states := make(chan scanner.State, 16)
+	scans := make(chan input.Read, 16)
 	r, err := New(Options{Device: "/dev/input/by-id/fake-event-kbd", KeyTimeout: 50 * time.Millisecond,
-		OnState: func(s input.State) { states <- s }, Open: dev.open, RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond})
+		OnState: func(s scanner.State) { states <- s }, Open: dev.open, RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, func(s input.Scan) { scans <- s }) }()
+	go func() { done <- r.Read(ctx, func(s input.Read) { scans <- s }) }()
 
 	code := strings.Repeat("0f", 32)
 	w := recv(t, dev.ready, "open")
@@ -157,11 +158,11 @@ func TestReaderFollowsTheDevice(t *testing.T) {
 
 func TestReaderEndsWhileAway(t *testing.T) {
 	dev := newFakeDevice() // never plugged
-	states := make(chan input.State, 4)
-	r, _ := New(Options{Device: "/dev/input/by-id/none", Open: dev.open, OnState: func(s input.State) { states <- s }})
+	states := make(chan scanner.State, 4)
+	r, _ := New(Options{Device: "/dev/input/by-id/none", Open: dev.open, OnState: func(s scanner.State) { states <- s }})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, func(input.Scan) { t.Error("a scan from no device") }) }()
+	go func() { done <- r.Read(ctx, func(input.Read) { t.Error("a scan from no device") }) }()
 	if s := recv(t, states, "state"); s.Up || !strings.Contains(s.Detail, "no such file") {
 		t.Errorf("state %+v, want down naming the missing file", s)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/input"
+	"github.com/kioskd/kioskd/scanner"
 )
 
 // BenchmarkLines splits one kiosk code line.
@@ -32,12 +33,12 @@ func BenchmarkLines(b *testing.B) {
 func BenchmarkPtyRead(b *testing.B) {
 	link := filepath.Join(b.TempDir(), "tty")
 	m := plugModule(b, link)
-	states := make(chan input.State, 4)
-	scans := make(chan input.Scan, 1)
-	r, _ := New(Options{Device: link, OnState: func(s input.State) { states <- s }})
+	states := make(chan scanner.State, 4)
+	scans := make(chan input.Read, 1)
+	r, _ := New(Options{Device: link, OnState: func(s scanner.State) { states <- s }})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go r.Run(ctx, func(s input.Scan) { scans <- s })
+	go r.Read(ctx, func(s input.Read) { scans <- s })
 	if s := <-states; !s.Up {
 		b.Fatalf("state %+v", s)
 	}

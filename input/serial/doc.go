@@ -10,7 +10,7 @@
 // LF setting). A module set to scan on command gets Options.Trigger when the
 // port opens, after each read, and every TriggerEvery.
 //
-// Reader.Run follows the port through hot-plug: a module unplugged (a read
+// Reader.Read (an input.Text) follows the port through hot-plug: a module unplugged (a read
 // error, EIO on a vanished tty) is reported down through Options.OnState,
 // and the port is reopened, with the same settings, once it is back.
 //
@@ -18,4 +18,7 @@
 // opens the pty's tty by a symlink, as it would a /dev/serial/by-id link;
 // the test writes what a module sends to the pty's master, and closing the
 // master and removing the link is the module being unplugged.
+//
+// The package registers itself as the input kind serial (kind.go, Config: the
+// keys of an inputs: entry); assembly/kinds.go links it in.
 package serial

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kioskd/kioskd/input"
+	"github.com/kioskd/kioskd/scanner"
 	bugst "go.bug.st/serial"
 )
 
@@ -68,7 +69,7 @@ type Options struct {
 	Logger *slog.Logger
 	// OnState hears every change of the port's health, from the goroutine
 	// running Run; nil ignores.
-	OnState func(input.State)
+	OnState func(scanner.State)
 	// RetryMin and RetryMax bound the delay between attempts to reopen a
 	// port that is away (defaults 250ms and 2s).
 	RetryMin, RetryMax time.Duration
@@ -86,7 +87,7 @@ const DefaultTriggerEvery = 3 * time.Second
 // the trigger.
 const poll = 100 * time.Millisecond
 
-// Reader reads a serial scanner module. It implements input.Reader.
+// Reader reads a serial scanner module. It implements input.Text.
 type Reader struct {
 	o    Options
 	mode bugst.Mode
@@ -143,15 +144,15 @@ func New(o Options) (*Reader, error) {
 	return &Reader{o: o, mode: mode, log: log.With("device", o.Device)}, nil
 }
 
-// Describe implements input.Reader.
+// Describe implements input.Input.
 func (r *Reader) Describe() string {
 	return fmt.Sprintf("serial %s %d %d%c%d", r.o.Device, r.o.Baud, r.o.DataBits, "NEO"[r.o.Parity], r.o.StopBits)
 }
 
-// Run implements input.Reader: it opens the port, emits each complete read,
-// and when the port vanishes reports it down and reopens it once it is
-// back, until ctx ends.
-func (r *Reader) Run(ctx context.Context, emit func(input.Scan)) error {
+// Read implements input.Text: it opens the port, hands over each complete
+// read, and when the port vanishes reports it down and reopens it once it
+// is back, until ctx ends.
+func (r *Reader) Read(ctx context.Context, emit func(input.Read)) error {
 	rep := input.Reporter{OnState: r.o.OnState}
 	bo := input.Backoff{Min: r.o.RetryMin, Max: r.o.RetryMax}
 	lines := Lines{Terminator: r.o.Terminator, Timeout: r.o.ByteTimeout}
@@ -166,7 +167,7 @@ func (r *Reader) Run(ctx context.Context, emit func(input.Scan)) error {
 			continue
 		}
 		bo.Reset()
-		rep.Report(input.State{Up: true, Detail: r.Describe()})
+		rep.Report(scanner.State{Up: true, Detail: r.Describe()})
 		r.log.Info("scanner open", "port", r.Describe())
 		err = r.read(ctx, port, &lines, emit)
 		lines.Reset()
@@ -182,12 +183,12 @@ func (r *Reader) Run(ctx context.Context, emit func(input.Scan)) error {
 	return nil
 }
 
-func down(err error) input.State {
-	return input.State{Detail: err.Error(), Err: err}
+func down(err error) scanner.State {
+	return scanner.State{Detail: err.Error(), Err: err}
 }
 
 // read reads the port until it fails or ctx ends; it always closes port.
-func (r *Reader) read(ctx context.Context, port bugst.Port, lines *Lines, emit func(input.Scan)) error {
+func (r *Reader) read(ctx context.Context, port bugst.Port, lines *Lines, emit func(input.Read)) error {
 	// Close wakes a read in progress.
 	stop := context.AfterFunc(ctx, func() { port.Close() })
 	defer func() {
@@ -224,7 +225,7 @@ func (r *Reader) read(ctx context.Context, port bugst.Port, lines *Lines, emit f
 		if n > 0 {
 			lines.Feed(buf[:n], now, func(text string) {
 				read = true
-				emit(input.Scan{Text: text, At: now})
+				emit(input.Read{Text: text, At: now})
 			})
 			clear(buf[:n])
 		} else {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/kioskd/kioskd/input"
+	"github.com/kioskd/kioskd/scanner"
 )
 
 // module is a scanner module at the far end of a pty pair: the reader opens
@@ -76,7 +77,7 @@ func recv[T any](t *testing.T, c <-chan T, what string) T {
 	panic("unreachable")
 }
 
-func waitUp(t *testing.T, states <-chan input.State) {
+func waitUp(t *testing.T, states <-chan scanner.State) {
 	t.Helper()
 	for s := recv(t, states, "state"); !s.Up; s = recv(t, states, "state") {
 		if s.Err == nil {
@@ -89,10 +90,10 @@ func TestReaderThroughAPty(t *testing.T) {
 	dir := t.TempDir()
 	link := filepath.Join(dir, "usb-Scanner_Module_0001-if00")
 	m := plugModule(t, link)
-	states := make(chan input.State, 32)
-	scans := make(chan input.Scan, 16)
+	states := make(chan scanner.State, 32)
+	scans := make(chan input.Read, 16)
 	r, err := New(Options{Device: link, Baud: 115200, Parity: EvenParity, DataBits: 7, Terminator: CRLF,
-		OnState: func(s input.State) { states <- s }, RetryMin: time.Millisecond, RetryMax: 10 * time.Millisecond})
+		OnState: func(s scanner.State) { states <- s }, RetryMin: time.Millisecond, RetryMax: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestReaderThroughAPty(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, func(s input.Scan) { scans <- s }) }()
+	go func() { done <- r.Read(ctx, func(s input.Read) { scans <- s }) }()
 	waitUp(t, states)
 
 	code := strings.Repeat("ab12", 16)
@@ -142,15 +143,15 @@ func TestReaderThroughAPty(t *testing.T) {
 func TestReaderSendsTheTrigger(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "ttyScanner")
 	m := plugModule(t, link)
-	states := make(chan input.State, 8)
-	scans := make(chan input.Scan, 4)
+	states := make(chan scanner.State, 8)
+	scans := make(chan input.Read, 4)
 	trig := "\x16T\r"
 	r, _ := New(Options{Device: link, Trigger: []byte(trig), TriggerEvery: 50 * time.Millisecond,
-		OnState: func(s input.State) { states <- s }})
+		OnState: func(s scanner.State) { states <- s }})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, func(s input.Scan) { scans <- s }) }()
+	go func() { done <- r.Read(ctx, func(s input.Read) { scans <- s }) }()
 	waitUp(t, states)
 	m.expect(trig)   // on opening
 	m.expect(trig)   // again while nothing is read
@@ -163,11 +164,11 @@ func TestReaderSendsTheTrigger(t *testing.T) {
 
 func TestReaderWhileAway(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "absent")
-	states := make(chan input.State, 8)
-	r, _ := New(Options{Device: link, OnState: func(s input.State) { states <- s }, RetryMin: time.Millisecond, RetryMax: 2 * time.Millisecond})
+	states := make(chan scanner.State, 8)
+	r, _ := New(Options{Device: link, OnState: func(s scanner.State) { states <- s }, RetryMin: time.Millisecond, RetryMax: 2 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, func(input.Scan) {}) }()
+	go func() { done <- r.Read(ctx, func(input.Read) {}) }()
 	if s := recv(t, states, "state"); s.Up || !strings.Contains(s.Detail, link) {
 		t.Errorf("state %+v, want down naming the port", s)
 	}

@@ -223,7 +223,7 @@ func (c *Client) fetchPage(ctx context.Context, token, bookmark string, st *Page
 func temporary(err error) bool {
 	var ae *APIError
 	if errors.As(err, &ae) {
-		return ae.Temporary() && ae.StatusCode != http.StatusTooManyRequests
+		return ae.Temporary() && ae.Status != http.StatusTooManyRequests
 	}
 	if errors.Is(err, ErrMalformed) || errors.Is(err, ErrTooLarge) || errors.Is(err, context.Canceled) {
 		// A truncated page is a network hiccup as often as a broken server,
@@ -260,9 +260,9 @@ func (c *Client) fetchPageOnce(ctx context.Context, token, bookmark string, st *
 			return perr
 		})
 		var ae *APIError
-		if errors.As(err, &ae) && (ae.StatusCode == http.StatusNotFound || ae.StatusCode == http.StatusMethodNotAllowed) && k+1 < len(prefetchForms) {
+		if errors.As(err, &ae) && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) && k+1 < len(prefetchForms) {
 			c.log().Info("bitbadges: pre-fetch form refused, trying an older one",
-				"method", f.method, "path", f.path, "status", ae.StatusCode)
+				"method", f.method, "path", f.path, "status", ae.Status)
 			continue
 		}
 		if err != nil && err != perr {
@@ -421,8 +421,8 @@ func (c *Client) readAnswer(op string, resp *http.Response, date time.Time, bear
 	if resp.StatusCode/100 == 2 {
 		return data, date, nil
 	}
-	ae := &APIError{Op: op, StatusCode: resp.StatusCode,
-		Message: redact(serverMessage(data), append([]string{c.APIKey, c.ClientSecret, bearer}, extra...)...)}
+	ae := newAPIError(op, resp.StatusCode,
+		redact(serverMessage(data), append([]string{c.APIKey, c.ClientSecret, bearer}, extra...)...))
 	if resp.StatusCode == http.StatusTooManyRequests ||
 		(resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "") {
 		now := date

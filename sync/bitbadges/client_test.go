@@ -149,7 +149,7 @@ func TestErrors(t *testing.T) {
 		{name: "429 without Retry-After", fault: bbtest.Fault{Kind: bbtest.Status, Status: 429}, is: bitbadges.ErrRateLimited},
 		{name: "500", fault: bbtest.Fault{Kind: bbtest.Status, Status: 500}, check: func(t *testing.T, err error) {
 			var ae *bitbadges.APIError
-			if !errors.As(err, &ae) || ae.StatusCode != 500 || !ae.Temporary() {
+			if !errors.As(err, &ae) || ae.Status != 500 || !ae.Temporary() {
 				t.Errorf("want a temporary APIError 500, got %v", err)
 			}
 		}},
@@ -279,7 +279,7 @@ func TestExchange(t *testing.T) {
 	}
 	_, err = c.Exchange(ctx, code)
 	var ae *bitbadges.APIError
-	if !errors.As(err, &ae) || ae.StatusCode != 500 {
+	if !errors.As(err, &ae) || ae.Status != 500 {
 		t.Fatalf("second exchange: %v, want a 500", err)
 	}
 	if strings.Contains(err.Error(), code) {

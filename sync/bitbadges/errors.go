@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kioskd/kioskd/internal/apierr"
 )
 
 var (
@@ -30,43 +32,26 @@ var (
 	ErrNotVerified = errors.New("code not verified")
 )
 
-// APIError is a non-2xx answer from BitBadges. Message is the server's
-// errorMessage (or error), redacted of anything that looks like a code or a
-// credential and truncated.
-type APIError struct {
-	Op         string // what the client was doing: "pre-fetch", "token refresh", "exchange"
-	StatusCode int
-	Message    string
-}
+// APIError is a non-2xx answer from BitBadges, in kioskd's one shape of an
+// API error: API "bitbadges", Op what the client was doing ("pre-fetch",
+// "token refresh", "exchange"), Status, and Message, the server's
+// errorMessage (or error) redacted of anything that looks like a code or a
+// credential and cut. errors.Is sees ErrUnauthorized, ErrCredits and
+// ErrRateLimited through it.
+type APIError = apierr.Error
 
-func (e *APIError) Error() string {
-	s := fmt.Sprintf("bitbadges %s: HTTP %d", e.Op, e.StatusCode)
-	if t := http.StatusText(e.StatusCode); t != "" {
-		s += " " + t
+// newAPIError is the APIError of an answer with status to op.
+func newAPIError(op string, status int, msg string) *APIError {
+	var kind error
+	switch status {
+	case http.StatusUnauthorized:
+		kind = ErrUnauthorized
+	case http.StatusPaymentRequired:
+		kind = ErrCredits
+	case http.StatusTooManyRequests:
+		kind = ErrRateLimited
 	}
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	return s
-}
-
-// Is lets errors.Is(err, ErrUnauthorized) and friends see through an APIError.
-func (e *APIError) Is(target error) bool {
-	switch target {
-	case ErrUnauthorized:
-		return e.StatusCode == http.StatusUnauthorized
-	case ErrCredits:
-		return e.StatusCode == http.StatusPaymentRequired
-	case ErrRateLimited:
-		return e.StatusCode == http.StatusTooManyRequests
-	}
-	return false
-}
-
-// Temporary reports whether the same request may succeed later: server
-// errors, timeouts and rate limits, not authorisation or credit problems.
-func (e *APIError) Temporary() bool {
-	return e.StatusCode >= 500 || e.StatusCode == http.StatusRequestTimeout || e.StatusCode == http.StatusTooManyRequests
+	return &APIError{API: "bitbadges", Op: op, Status: status, Message: msg, Kind: kind}
 }
 
 // RateLimited is a 429 (or a 503 with Retry-After). RetryAfter is the
@@ -129,34 +114,12 @@ type errorBody struct {
 // hexRun matches what could be a code, a docId or a token-like secret.
 var hexRun = regexp.MustCompile(`[0-9a-fA-F]{32,}|[A-Za-z0-9_\-.]{40,}`)
 
-// redact removes from a server message anything that may be a secret: long
-// hex or token-like runs, and the client's own credentials verbatim. The
+// redact removes from a server message anything that may be a secret: the
+// client's own credentials verbatim, and long hex or token-like runs. The
 // message is then cut to a readable length.
 func redact(msg string, secrets ...string) string {
-	for _, s := range secrets {
-		if len(s) >= 4 {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
-		}
-	}
-	msg = hexRun.ReplaceAllString(msg, "[redacted]")
-	msg = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, msg)
-	const maxLen = 200
-	if len(msg) > maxLen {
-		cut := maxLen
-		for cut > 0 && !isRuneStart(msg[cut]) {
-			cut--
-		}
-		msg = msg[:cut] + "…"
-	}
-	return strings.TrimSpace(msg)
+	return apierr.Clean(hexRun.ReplaceAllString(apierr.Redact(msg, secrets...), "[redacted]"), 200)
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // serverMessage extracts the message from an error body, if it is one.
 func serverMessage(body []byte) string {

@@ -143,7 +143,7 @@ func TestOwnersUnknownCollection(t *testing.T) {
 	_, c := newPair(t, bbtest.Options{})
 	_, _, err := owners(t, c, "404", 1)
 	var ae *bitbadges.APIError
-	if !errors.As(err, &ae) || ae.StatusCode != http.StatusInternalServerError {
+	if !errors.As(err, &ae) || ae.Status != http.StatusInternalServerError {
 		t.Fatalf("err = %v; want the API's 500", err)
 	}
 }

@@ -28,7 +28,6 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
-	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/scanner"
 	"github.com/kioskd/kioskd/scanner/internal/synth"
 )
@@ -38,12 +37,20 @@ func main() {
 	blackbox := flag.String("blackbox", "scanner/testdata/qr-blackbox", "black-box image sets")
 	iters := flag.Int("n", 200, "decodes per frame when timing")
 	skipRate := flag.Bool("no-rate", false, "skip the decode-rate part")
+	cam := flag.Bool("camera", false, "only the camera corpus report (camera.go)")
+	manifest := flag.String("manifest", "scanner/testdata/camera-corpus.tsv", "camera corpus manifest, with -camera")
+	camN := flag.Int("camera-n", 3, "decodes per frame when timing the camera corpus")
+	camList := flag.Bool("camera-list", false, "with -camera, list the frames a peer reads and kioskd does not")
 	flag.Parse()
 	tmp, err := os.MkdirTemp("", "kioskd-peers-")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(tmp)
+	if *cam {
+		camera(*bin, *manifest, tmp, *camN, *camList)
+		return
+	}
 	if !*skipRate {
 		rate(*bin, *blackbox, tmp)
 	}
@@ -104,7 +111,7 @@ func rate(bin, root, tmp string) {
 			if err != nil {
 				continue
 			}
-			img, err := scanner.LoadImage(p, config.DefaultMaxImagePixels)
+			img, err := scanner.LoadImage(p, scanner.DefaultMaxImagePixels)
 			if err != nil {
 				log.Fatal(err)
 			}
@@ -311,7 +318,7 @@ func writePGM(path string, f scanner.Frame) {
 }
 
 func readPGM(path string) scanner.Frame {
-	img, err := scanner.LoadImage(path, config.DefaultMaxImagePixels)
+	img, err := scanner.LoadImage(path, scanner.DefaultMaxImagePixels)
 	if err != nil {
 		log.Fatal(err)
 	}

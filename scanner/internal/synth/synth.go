@@ -2,6 +2,16 @@
 // is encoded with gozxing, placed on a lit background through a perspective
 // transform, then blurred, given noise and squeezed in contrast. Tests and
 // the demo frame generator share it; everything is deterministic for a seed.
+//
+// Scene and Render are the simple model the unit tests and the demo frames
+// use. Shot is the camera model of tracker issue 16: a cheap webcam in a
+// dim venue (pose in 3D, textured and unevenly lit background, glare,
+// motion smear, rolling shutter, defocus, shot and read noise, MJPEG, phone
+// screens' moiré). Draw picks a Shot of a Condition from a seed; a corpus
+// is a manifest of such rows (WriteManifest, ReadManifest) from which the
+// frames are rendered again bit for bit on one architecture (floating-point
+// rounding, e.g. fused multiply-adds on arm64, may move a level by one
+// elsewhere).
 package synth
 
 import (

@@ -4,13 +4,15 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/kioskd/kioskd/scanner"
 )
 
 func TestReporterForwardsChangesOnly(t *testing.T) {
-	var got []State
-	r := Reporter{OnState: func(s State) { got = append(got, s) }}
+	var got []scanner.State
+	r := Reporter{OnState: func(s scanner.State) { got = append(got, s) }}
 	gone := errors.New("gone")
-	for _, s := range []State{
+	for _, s := range []scanner.State{
 		{Detail: "gone", Err: gone}, {Detail: "gone", Err: gone}, {Detail: "gone", Err: gone},
 		{Up: true, Detail: "/dev/x"}, {Up: true, Detail: "/dev/x"},
 		{Detail: "gone", Err: gone}, {Detail: "missing", Err: gone},

@@ -1,4 +1,4 @@
-package main
+package assembly
 
 import (
 	"os"
@@ -41,6 +41,7 @@ func TestFaultPreflight(t *testing.T) {
 		{"token file missing", base + "http: {listen: '127.0.0.1:9', token_file: notoken}\n", "http.token_file"},
 		{"frames folder missing", strings.Replace(base, "dir:frames", "dir:noframes", 1), "camera.source"},
 		{"state_dir a file", base + "state_dir: a-file\n", "state_dir"},
+		{"gpio driver this kioskd lacks", base + "gpio: {driver: sysfs}\n", `gpio.driver: unknown gpio.driver "sysfs" (this kioskd has: cdev, none, sim)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,7 +53,7 @@ func TestFaultPreflight(t *testing.T) {
 			if err != nil {
 				t.Fatalf("config: %v", err)
 			}
-			err = preflight(&cfg)
+			err = Preflight(&cfg)
 			switch {
 			case tt.key == "" && err != nil:
 				t.Errorf("refused: %v", err)

@@ -1,12 +1,15 @@
-package main
+package assembly
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/kioskd/kioskd/config"
 	"github.com/kioskd/kioskd/display"
+	"github.com/kioskd/kioskd/display/authsignal"
 	"github.com/kioskd/kioskd/gpio"
 	"github.com/kioskd/kioskd/store"
 )
@@ -67,4 +70,22 @@ type storeLedger struct{ st *store.Store }
 func (l storeLedger) Use(ctx context.Context, key string) (bool, error) {
 	// Tokens live 10 minutes; a day of keys is a wide margin.
 	return l.st.UseOnce(ctx, "authsignal:"+key, 24*time.Hour)
+}
+
+// OpenDisplay builds the display mode from the display: section. secret is
+// the Authsignal secret key (config.ReadSecret(cfg.AuthsignalSecret()));
+// ledger may be nil (in-memory, see authsignal.MemoryLedger).
+func OpenDisplay(d config.Display, secret string, sink display.Sink, ledger authsignal.Ledger, log *slog.Logger) (*display.Controller, error) {
+	if secret == "" {
+		return nil, errors.New("display: no Authsignal secret key (display.secret_key_file or AUTHSIGNAL_SECRET_KEY)")
+	}
+	apiURL, tenant := d.Endpoint()
+	client, err := authsignal.New(authsignal.Config{
+		BaseURL: apiURL, TenantID: tenant, SecretKey: secret, Action: d.Action, Ledger: ledger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("display: %w", err)
+	}
+	return display.New(display.Options{Client: client, Sink: sink, Logger: log, Custom: d.Custom,
+		PollInterval: d.PollInterval, Refresh: d.Refresh})
 }

@@ -1,4 +1,4 @@
-package main
+package assembly
 
 import (
 	"log/slog"
@@ -26,7 +26,7 @@ func TestAccessMetricsAndStatus(t *testing.T) {
 	cfg := config.Default()
 	cfg.Access = config.Access{Match: "all", StaleOwners: "reject", MaxOwnersAge: time.Hour, Require: []config.Requirement{
 		{Name: "Members", CollectionID: "17", TokenIDs: []config.TokenRange{{Start: 1, End: 1}}, MinAmount: 1}}}
-	ver := verify.New(st, verify.Options{Policy: cfg.Policy, Access: cfg.Access})
+	ver := verify.New(st, verify.Options{Policy: PolicyOptions(cfg.Policy), Access: AccessOptions(cfg.Access)})
 
 	// Never synced: age -1, the kiosk is not healthy.
 	m := metrics.New()

@@ -3,49 +3,61 @@ package main
 import (
 	"testing"
 
+	"github.com/kioskd/kioskd/assembly"
 	"github.com/kioskd/kioskd/config"
+	"github.com/kioskd/kioskd/input/hid"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
 )
 
-// The configurations the guest writes for kioskd parse with kioskd's own
-// strict parser, so a renamed key fails here in seconds rather than as a
+// The configurations the guest writes for kioskd pass kioskd's own strict
+// parser and the assembler's check of the plug-in kinds (as `kioskd run`
+// does at start), so a renamed key fails here in a second rather than as a
 // kioskd that exits at start-up minutes into the VM run; the scanner
-// session's has the camera and the hid input it means.
+// sessions have the camera source and the hid input they mean.
 func TestSessionConfigsParse(t *testing.T) {
 	srv := bbtest.NewServer(bbtest.Options{ClientID: "hwtest-kiosk"})
 	defer srv.Close()
+	scannerInput := hid.Config{Device: scannerLink, Terminator: "enter", KeyTimeout: keyTimeout}
 	for _, tc := range []struct {
-		name string
-		s    *session
-		want []config.ScanInput
+		name   string
+		s      *session
+		camera string
+		hid    []hid.Config
 	}{
-		{"camera", &session{}, []config.ScanInput{{Name: "camera", Type: "camera", Device: videoDev}}},
-		{"active-low", &session{relayLow: true}, []config.ScanInput{{Name: "camera", Type: "camera", Device: videoDev}}},
-		{"scanner", &session{scan: &scanner{}}, []config.ScanInput{
-			{Name: "camera", Type: "camera", Device: videoDev},
-			{Name: "door-scanner", Type: "hid", Device: scannerLink, Terminator: "enter", KeyTimeout: keyTimeout, Rearm: rearm},
-		}},
-		{"scanner only", &session{scan: &scanner{}, scanOnly: true}, []config.ScanInput{
-			{Name: "door-scanner", Type: "hid", Device: scannerLink, Terminator: "enter", KeyTimeout: keyTimeout, Rearm: rearm},
-		}},
+		{"camera", &session{}, videoDev, nil},
+		{"active-low", &session{relayLow: true}, videoDev, nil},
+		{"camera and scanner", &session{scan: &scanner{}}, videoDev, []hid.Config{scannerInput}},
+		{"scanner only", &session{scan: &scanner{}, scanOnly: true}, config.CameraNone, []hid.Config{scannerInput}},
 	} {
 		tc.s.dir, tc.s.srv = t.TempDir(), srv
 		cfg, err := config.Parse([]byte(tc.s.config()))
+		if err == nil {
+			err = assembly.Check(&cfg)
+		}
 		if err != nil {
 			t.Errorf("%s: %v\n%s", tc.name, err, tc.s.config())
 			continue
 		}
-		got := cfg.Inputs()
-		if len(got) != len(tc.want) {
-			t.Errorf("%s: inputs %+v, want %+v", tc.name, got, tc.want)
-			continue
+		if cfg.Camera.Source != tc.camera {
+			t.Errorf("%s: camera.source %q, want %q", tc.name, cfg.Camera.Source, tc.camera)
 		}
-		for i, w := range tc.want {
-			g := got[i]
-			if g.Name != w.Name || g.Type != w.Type || g.Device != w.Device || g.Terminator != w.Terminator ||
-				g.KeyTimeout != w.KeyTimeout || (w.Rearm != 0 && g.Rearm != w.Rearm) {
-				t.Errorf("%s: input %d = %+v, want %+v", tc.name, i, g, w)
+		if cfg.Camera.Rearm != rearm {
+			t.Errorf("%s: camera.rearm %v, want %v (the scanner's rearm too)", tc.name, cfg.Camera.Rearm, rearm)
+		}
+		var got []hid.Config
+		for _, p := range cfg.Inputs {
+			if p.Kind != hid.KindName || p.Name != "door-scanner" {
+				t.Errorf("%s: input %q of kind %q", tc.name, p.Name, p.Kind)
+				continue
 			}
+			var c hid.Config
+			if err := p.Decode(&c); err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+			got = append(got, c)
+		}
+		if len(got) != len(tc.hid) || (len(got) == 1 && got[0] != tc.hid[0]) {
+			t.Errorf("%s: hid inputs %+v, want %+v", tc.name, got, tc.hid)
 		}
 	}
 }

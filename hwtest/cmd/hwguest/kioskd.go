@@ -119,7 +119,7 @@ gpio:
   reject_for: 500ms
 http:
   listen: ""
-`, s.dir, s.srv.URL(), s.srv.Options().ClientID, videoDev, rearm, chipLabel, relayLow, pulse) + s.inputsConfig()
+`, s.dir, s.srv.URL(), s.srv.Options().ClientID, s.cameraSource(), rearm, chipLabel, relayLow, pulse) + s.inputsConfig()
 }
 
 // start brings up the stand-in server with the given valid codes, the

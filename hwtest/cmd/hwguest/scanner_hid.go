@@ -11,6 +11,7 @@ import (
 	"github.com/kioskd/kioskd/hwtest/internal/uinput"
 	"github.com/kioskd/kioskd/input"
 	"github.com/kioskd/kioskd/input/hid"
+	kscanner "github.com/kioskd/kioskd/scanner"
 )
 
 // rawHIDReader runs kioskd's own scanner reader (package input/hid) in the
@@ -26,17 +27,17 @@ func rawHIDReader() (string, error) {
 		return "", err
 	}
 	defer sc.unplug()
-	states := make(chan input.State, 16)
-	scans := make(chan input.Scan, 16)
+	states := make(chan kscanner.State, 16)
+	scans := make(chan input.Read, 16)
 	r, err := hid.New(hid.Options{Device: scannerLink, Terminator: hid.Enter, KeyTimeout: keyTimeout,
 		RetryMin: 100 * time.Millisecond, RetryMax: 500 * time.Millisecond,
-		OnState: func(s input.State) { states <- s }})
+		OnState: func(s kscanner.State) { states <- s }})
 	if err != nil {
 		return "", err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, func(s input.Scan) { scans <- s }) }()
+	go func() { done <- r.Read(ctx, func(s input.Read) { scans <- s }) }()
 	defer func() {
 		cancel()
 		<-done
@@ -148,16 +149,16 @@ func rawHIDOverflow() (string, error) {
 		return "", err
 	}
 	defer sc.unplug()
-	states := make(chan input.State, 16)
-	scans := make(chan input.Scan, 16)
+	states := make(chan kscanner.State, 16)
+	scans := make(chan input.Read, 16)
 	r, err := hid.New(hid.Options{Device: scannerLink, Terminator: hid.Enter, KeyTimeout: keyTimeout,
-		OnState: func(s input.State) { states <- s }})
+		OnState: func(s kscanner.State) { states <- s }})
 	if err != nil {
 		return "", err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, func(s input.Scan) { scans <- s }) }()
+	go func() { done <- r.Read(ctx, func(s input.Read) { scans <- s }) }()
 	defer func() {
 		cancel()
 		<-done

@@ -23,25 +23,29 @@ import (
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
 )
 
-// inputsConfig is the inputs: section that adds the virtual USB scanner to
-// the camera as a hid input, by its by-id path as an installer would
-// configure it. Empty for sessions without a scanner.
+// inputsConfig is the inputs: section that adds the virtual USB scanner
+// beside the camera (or alone: cameraSource) as a hid input, by its by-id
+// path as an installer would configure it. It shares camera.rearm. Empty
+// for sessions without a scanner.
 func (s *session) inputsConfig() string {
 	if s.scan == nil {
 		return ""
 	}
-	camera := "  - type: camera\n"
-	if s.scanOnly {
-		camera = ""
-	}
 	return fmt.Sprintf(`inputs:
-%s  - name: door-scanner
-    type: hid
+  - kind: hid
+    name: door-scanner
     device: %s
     terminator: enter
     key_timeout: %s
-    rearm: %s
-`, camera, scannerLink, keyTimeout, rearm)
+`, scannerLink, keyTimeout)
+}
+
+// cameraSource is camera.source: none for a door with the scanner only.
+func (s *session) cameraSource() string {
+	if s.scanOnly {
+		return "none"
+	}
+	return videoDev
 }
 
 // present puts a code in front of kioskd: typed on the scanner when the

@@ -184,6 +184,7 @@ func (d *Daemon) syncDone(err error, took time.Duration) {
 func (d *Daemon) openVerifier(context.Context) error {
 	d.ver = NewVerifier(d.st, &d.cfg, d.log, d.svc)
 	registerAccessMetrics(d.metrics, &d.cfg, d.ver, d.log)
+	registerVisitMetrics(d.metrics, &d.cfg, d.ver, d.log) // visits.go
 	return nil
 }
 

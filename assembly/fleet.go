@@ -28,7 +28,7 @@ func OpenFleet(c *config.Config, o fleet.Options) (*fleet.Fleet, error) {
 	}
 	o.Kiosk, o.Broker, o.TopicPrefix, o.QoS = c.KioskID, fc.Broker, fc.TopicPrefix, byte(fc.QoS)
 	o.SessionExpiry, o.StatusInterval = fc.SessionExpiry, fc.StatusInterval
-	o.Policy = fleet.Policy{Reuse: string(c.Policy.Reuse), Cooldown: c.Policy.Cooldown}
+	o.Policy = fleet.Policy{Reuse: string(c.Policy.Reuse), Cooldown: c.Policy.Cooldown, Visits: VisitRule(c.Policy.Visits)}
 	creds, warn, err := config.ReadSecret(config.Secret{
 		Key: "fleet.credentials_file", Name: fc.CredentialsFile, File: c.Resolve(fc.CredentialsFile), Env: "KIOSKD_FLEET_CREDENTIALS",
 	})

@@ -13,7 +13,7 @@ import (
 func PolicyOptions(p config.Policy) verify.Policy {
 	return verify.Policy{Reuse: verify.Reuse(p.Reuse), Cooldown: p.Cooldown, ValidFrom: p.ValidFrom, ValidUntil: p.ValidUntil,
 		MaxCacheAge: p.MaxCacheAge, StaleCache: p.StaleCache, UntrustedClock: p.UntrustedClock,
-		ClockTolerance: p.ClockTolerance, AntiPassback: p.AntiPassback}
+		ClockTolerance: p.ClockTolerance, AntiPassback: p.AntiPassback, Visits: VisitRule(p.Visits)}
 }
 
 // AccessOptions is the access: section as verify's Access.

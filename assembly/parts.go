@@ -73,11 +73,12 @@ func (d *Daemon) openOutputs(ctx context.Context) error {
 			return fmt.Errorf("outputs[%d].kind: %w", i, err)
 		}
 		o, err := kind.Open(ctx, output.Spec{Name: p.Name, Kiosk: d.cfg.KioskID, Decode: p.Decode,
-			Logger: d.log.With("output", p.Name)})
+			Logger: d.log.With("output", p.Name), Store: d.st, Resolve: d.cfg.Resolve, Secret: outputSecret(&d.cfg, i, d.log)})
 		if err != nil {
 			return fmt.Errorf("output %s: %w", p.Name, err)
 		}
 		d.outputs = append(d.outputs, o)
 	}
+	registerOutputMetrics(d.metrics, d, d.log) // handoff.go
 	return nil
 }

@@ -68,6 +68,7 @@ func Preflight(cfg *config.Config) error {
 			errs = append(errs, fmt.Errorf("camera.source: %w", err))
 		}
 	}
+	errs = append(errs, preflightOutputs(cfg)) // handoff.go
 	if st, err := os.Stat(cfg.StateDir); err == nil && !st.IsDir() {
 		errs = append(errs, fmt.Errorf("state_dir: %s is not a folder", cfg.StateDir))
 	}

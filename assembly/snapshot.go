@@ -36,6 +36,8 @@ func (d *Daemon) Snapshot() status.Snapshot {
 	}
 	d.fleetStatus(&s)
 	eventsStatus(&s, d.up)
+	d.fillVisits(&s) // visits.go
+	d.outputsStatus(&s) // handoff.go
 	for _, o := range d.outputs {
 		if r, ok := o.(output.Reporter); ok {
 			ps, bad := r.Problems()
@@ -77,6 +79,7 @@ func (d *Daemon) fleetStatus(s *status.Snapshot) {
 func OfflineSnapshot(cfg *config.Config, st *store.Store, version string) status.Snapshot {
 	snap := offlineSnapshot(cfg, st, nil, version)
 	fillAccess(&snap, cfg, NewVerifier(st, cfg, nil, nil))
+	fillVisits(&snap, cfg, NewVerifier(st, cfg, nil, nil), nil) // visits.go
 	return snap.Complete()
 }
 
@@ -118,6 +121,7 @@ func offlineSnapshot(cfg *config.Config, st *store.Store, svc *sync.Service, ver
 			s.Problems = append(s.Problems, d.Problem())
 		}
 	}
+	StoredOutputs(&s, cfg, st) // handoff.go
 	return s
 }
 

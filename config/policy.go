@@ -34,6 +34,8 @@ type Policy struct {
 	ClockTolerance time.Duration `yaml:"clock_tolerance"`
 	// AntiPassback with entry/exit scans: a code inside cannot enter again until it exits.
 	AntiPassback bool `yaml:"anti_passback"`
+	// Visits is the loyalty visit counter (visits.go); off unless set.
+	Visits Visits `yaml:"visits"`
 }
 
 func defaultPolicy() Policy {
@@ -91,5 +93,5 @@ func (p *Policy) validate() error {
 	default:
 		return keyErr("policy.untrusted_clock", "must be reject or last-known, not %q", p.UntrustedClock)
 	}
-	return nil
+	return p.Visits.validate(p.Reuse)
 }

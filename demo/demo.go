@@ -159,6 +159,9 @@ func Run(ctx context.Context, out io.Writer, o Options) (Result, error) {
 		return res, err
 	}
 	time.Sleep(cfg.GPIO.Relay.Pulse + 200*time.Millisecond)
+	if _, err := handoffScene(ctx, p, cfg.KioskID, d.Store(), append(obs.verdicts(), res.Gated...), log); err != nil { // issue 21: handoff.go
+		return res, err
+	}
 	if res.Pending, err = d.Store().PendingCount(); err != nil {
 		return res, err
 	}

@@ -51,6 +51,7 @@
 //
 //	<prefix>/redemption/<kiosk>  {"v":1,"kiosk":..,"hash":..,"at":..,"dir":..,"nonce":..}
 //	<prefix>/status/<kiosk>      retained {"v":1,"kiosk":..,"state":"online"|"offline","at":..}
+//	<prefix>/visit/<kiosk>       {"v":1,"kiosk":..,"holder":..,"at":..,"id":..} (policy.visits; visits.go)
 //
 // The status is refreshed every fleet.status_interval; the last will (and a
 // clean shutdown) set it to "offline", so an operator subscribed to

@@ -56,6 +56,9 @@ type Options struct {
 	// OnPeerRedemption is called after a peer's redemption was handled;
 	// applied is false for a repeat. For tests and measurements.
 	OnPeerRedemption func(r store.Redemption, applied bool)
+	// OnPeerVisit is called after a peer's loyalty visit was handled
+	// (visits.go); added is false for a repeat. For tests and measurements.
+	OnPeerVisit func(v store.VisitEvent, added bool)
 	// PollInterval is how often the outbox is checked without a Notify (0 = 1 s).
 	PollInterval time.Duration
 	// ReconnectMax caps the reconnect backoff (0 = 30 s).
@@ -77,6 +80,9 @@ type Fleet struct {
 	applied   atomic.Uint64
 	repeats   atomic.Uint64
 	ignored   atomic.Uint64
+
+	visitRule  store.VisitRule // o.Policy.Visits (visits.go)
+	visitCount visitCounters
 
 	mu        sync.Mutex
 	connected bool
@@ -114,6 +120,8 @@ type Status struct {
 	// DoubleEntries are the latest double entries recorded (newest first, at most 10).
 	DoubleEntries []store.DoubleEntry
 	Peers         []Peer
+	// Visits are the loyalty visits shared (visits.go).
+	Visits VisitStatus
 }
 
 // Policy is the venue's re-use policy as far as the fleet needs it.
@@ -122,6 +130,8 @@ type Policy struct {
 	// (two uses closer than Cooldown) or "unlimited" (never).
 	Reuse    string
 	Cooldown time.Duration
+	// Visits is the loyalty visit counter (visits.go); the zero rule is off.
+	Visits store.VisitRule
 }
 
 // Store is what the fleet reads and writes: the fleet outbox, peers'
@@ -204,7 +214,7 @@ func New(o Options) (*Fleet, error) {
 	}
 	return &Fleet{
 		o: o, log: o.Logger.With("component", "fleet"), url: u, conflict: ConflictRule(o.Policy),
-		wake: make(chan struct{}, 1), peers: map[string]*peer{},
+		wake: make(chan struct{}, 1), peers: map[string]*peer{}, visitRule: o.Policy.Visits,
 	}, nil
 }
 
@@ -395,10 +405,10 @@ func (f *Fleet) onUp(ctx context.Context, cm *autopaho.ConnectionManager) {
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	qos := f.o.QoS
-	_, err := cm.Subscribe(sctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{
+	_, err := cm.Subscribe(sctx, &paho.Subscribe{Subscriptions: append([]paho.SubscribeOptions{
 		{Topic: f.o.TopicPrefix + "/" + segRedemption + "/+", QoS: qos, NoLocal: true},
 		{Topic: f.o.TopicPrefix + "/" + segStatus + "/+", QoS: 1, NoLocal: true},
-	}})
+	}, f.visitSubscriptions()...)})
 	if err != nil {
 		f.log.Error("fleet subscribe failed", "err", err)
 	}
@@ -483,7 +493,7 @@ func (f *Fleet) publish(ctx context.Context, cm *autopaho.ConnectionManager, r s
 	if resp != nil && resp.ReasonCode >= 0x80 {
 		return fmt.Errorf("publishing redemption: broker answered reason code 0x%02x", resp.ReasonCode)
 	}
-	return nil
+	return f.publishVisit(ctx, cm, r) // the visit it counted, if any (visits.go)
 }
 
 // inMsg is a peer's redemption waiting to be applied, with what acknowledges it.
@@ -499,6 +509,9 @@ const applyBatch = 128
 // and malformed messages are handled here and acknowledged; redemptions go
 // to the applier, which acknowledges them once they are durable.
 func (f *Fleet) receive(ctx context.Context, inbox chan<- inMsg, pr paho.PublishReceived) {
+	if f.receiveVisit(ctx, pr) {
+		return
+	}
 	if r, ok := f.classify(pr.Packet); ok {
 		select {
 		case inbox <- inMsg{r: r, pr: pr}:
@@ -688,7 +701,7 @@ func (f *Fleet) Peers() []Peer {
 func (f *Fleet) Status() Status {
 	s := Status{
 		Broker: f.url.String(), Published: f.published.Load(), Applied: f.applied.Load(),
-		Repeats: f.repeats.Load(), Ignored: f.ignored.Load(), Peers: f.Peers(),
+		Repeats: f.repeats.Load(), Ignored: f.ignored.Load(), Peers: f.Peers(), Visits: f.visitStatus(),
 	}
 	f.mu.Lock()
 	s.Connected, s.LastError = f.connected, f.lastErr

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 
 	"github.com/kioskd/kioskd/internal/registry"
+	"github.com/kioskd/kioskd/store"
 	"github.com/kioskd/kioskd/verify"
 )
 
@@ -31,6 +32,17 @@ type Spec struct {
 	Decode func(into any) error
 	// Logger is never nil.
 	Logger *slog.Logger
+	// Store is the kiosk's store, for kinds that keep a durable queue in it
+	// (output/handoff).
+	Store *store.Store
+	// Resolve makes a path of the configuration absolute (relative to the
+	// config file's folder).
+	Resolve func(path string) string
+	// Secret reads a secret the entry names, as kioskd reads every secret:
+	// the environment variable env when set, else the file as written (a
+	// bare name first in $CREDENTIALS_DIRECTORY); "" when neither is set.
+	// key is the entry's key, for errors, which never quote the value.
+	Secret func(key, file, env string) (string, error)
 }
 
 // Output hears verdicts. A verdict carries the code's sha256 (Hash), never
@@ -68,6 +80,10 @@ type Kind struct {
 	// Check, if set, validates a configuration block without opening
 	// anything (config load, SIGHUP preflight).
 	Check func(decode func(into any) error) error
+	// Preflight, if set, reads what Open will read (secrets, CA files)
+	// without making the output: a SIGHUP reload that would fail at start
+	// is refused while the running configuration stays. Spec.Store is nil.
+	Preflight func(s Spec) error
 }
 
 var kinds = registry.New[Kind]("output kind")

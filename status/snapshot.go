@@ -55,8 +55,12 @@ type Snapshot struct {
 	Display Display   `json:"display"`
 	// Access is nil when the venue gates on no badge (access.go).
 	Access *Access `json:"access,omitempty"`
+	// Visits is nil without a loyalty visit counter (visits.go).
+	Visits *Visits `json:"visits,omitempty"`
 	// Inputs are the scanners and the camera codes are read at (inputs.go).
 	Inputs []Input `json:"inputs,omitempty"`
+	// Outputs are the hand-off receivers and their queues (outputs.go).
+	Outputs []Output `json:"outputs,omitempty"`
 }
 
 // Camera is the capture side.
@@ -163,6 +167,11 @@ type Verdict struct {
 	Warning    string    `json:"warning,omitempty"`
 	// Requirement is the badge requirement that failed (or the ones met).
 	Requirement string `json:"requirement,omitempty"`
+	// Visit is the holder's visit number in VisitPeriod (policy.visits);
+	// VisitCounted is false for a scan within the cooldown (the same visit).
+	Visit        int    `json:"visit,omitempty"`
+	VisitPeriod  string `json:"visit_period,omitempty"`
+	VisitCounted bool   `json:"visit_counted,omitempty"`
 	// Input names where the code was read.
 	Input string `json:"input,omitempty"`
 }
@@ -245,7 +254,8 @@ func FromVerdict(v verify.Verdict) Verdict {
 		Name:        v.Name,
 		Warning:     v.Warning,
 		Requirement: v.Requirement,
-		Input:       v.Input,
+		Visit:       v.Visit, VisitPeriod: v.VisitPeriod, VisitCounted: v.VisitCounted,
+		Input: v.Input,
 	}
 }
 

@@ -84,6 +84,10 @@ func WriteText(w io.Writer, s Snapshot) error {
 		}
 	}
 
+	if v := s.Visits; v != nil {
+		line("visits", "%s", v.line())
+	}
+
 	var sync []string
 	if s.Sync.Syncing {
 		sync = append(sync, fmt.Sprintf("SYNCING since %s, page %d", stamp(s.Sync.SyncingSince, loc), s.Sync.Page))
@@ -148,6 +152,7 @@ func WriteText(w io.Writer, s Snapshot) error {
 		}
 		line("peer", "%s %s, last seen %s", p.Kiosk, state, stamp(p.LastSeen, loc))
 	}
+	outputLines(line, s.Outputs, loc) // outputs.go
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing status: %w", err)
 	}
@@ -164,7 +169,7 @@ func WriteText(w io.Writer, s Snapshot) error {
 			result = "ACCEPT"
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", stamp(v.Time, loc), result, v.Reason,
-			orDash(v.HashPrefix), OneLine(join(v.Name, v.Requirement, v.Warning, inputNote(v.Input, len(s.Inputs)))))
+			orDash(v.HashPrefix), OneLine(join(v.Name, v.Requirement, VisitLabel(v.Visit, v.VisitPeriod, v.VisitCounted), v.Warning, inputNote(v.Input, len(s.Inputs)))))
 	}
 	tw.Flush()
 	var out strings.Builder

@@ -24,6 +24,8 @@
 //	                 after Options.NonceRetention (30 days), once a day
 //	events           8-byte sequence → Event JSON (the outbox, oldest first)
 //	event-nonces     event nonce → sequence key (acks, idempotency)
+//	visits           holder 0x00 period → the loyalty visits counted (visits.go)
+//	visit-totals     period → visits and holders, for status
 //
 // # Snapshot swap
 //

@@ -25,6 +25,10 @@ type Redemption struct {
 	Direction string // "entry", "exit" or ""
 	Nonce     string
 	Peer      bool // learned from another kiosk, not redeemed here
+	// Holder is set on a local redemption that counted a loyalty visit
+	// (visits.go): the fleet shares the visit with it. Not kept in the
+	// redemption state.
+	Holder string `json:",omitempty"`
 }
 
 // RedemptionState is what the re-use and anti-passback policies need about a code.

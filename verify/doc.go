@@ -45,6 +45,11 @@
 // sync is honoured until the next one. A code exchanged online is gated on
 // the exchanged record's address after the exchange (which consumed it).
 //
+// With policy.visits (reuse unlimited) an accepted entry or undirected scan
+// also counts a visit of the holder, unless within the cooldown of the
+// last one, and the Verdict carries Holder, Visit, VisitPeriod and
+// VisitCounted: see visits.go.
+//
 // Otherwise the code is accepted, and unless opts.DryRun the redemption is
 // written and fsync'd (store.Redeem) before Check returns, so the door may
 // open. Every verdict, accept or reject, is written to the event outbox with

@@ -36,6 +36,8 @@ type Policy struct {
 	// AntiPassback: with entry/exit scans, a code inside cannot enter again
 	// until it exits.
 	AntiPassback bool
+	// Visits is the loyalty visit counter (visits.go); the zero rule is off.
+	Visits store.VisitRule
 }
 
 // DefaultPolicy is the policy of a config that sets none of it.

@@ -86,6 +86,22 @@ type Verdict struct {
 	// missing), or on an accept the ones that were met; empty when the
 	// venue has none.
 	Requirement string
+	// Holder is the holder's BitBadges address (the record's
+	// bitbadgesAddress, else its address): the identity a till needs.
+	Holder string
+	// Visit is the holder's visit number in VisitPeriod under the loyalty
+	// counter (policy.visits; 0 = not counted: no counter, a reject, an
+	// exit). VisitCounted is false for a scan within the cooldown, which
+	// is part of visit Visit rather than a new one. VisitPeriod is the
+	// period's key: "2026-12" (month), "2026-W49" (ISO week),
+	// "2026-12-03" (day) or "all" (lifetime), in the venue's time zone.
+	Visit        int
+	VisitPeriod  string
+	VisitCounted bool
 	// Input names where the code was read (CheckOpts.Input).
 	Input string
+	// Nonce is the nonce of the verdict's event in the outbox: its one id,
+	// shared by the event upload and every hand-off output (package
+	// output/handoff); empty for a dry run.
+	Nonce string
 }

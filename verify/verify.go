@@ -105,8 +105,11 @@ type Verifier struct {
 	recMu sync.Mutex
 	rec   Recording
 
-	holders holderCache  // see Requirements
-	access  accessPolicy // o.Access, precomputed
+	holders holderCache     // see Requirements
+	access  accessPolicy    // o.Access, precomputed
+	visits  store.VisitRule // o.Policy.Visits (visits.go)
+	vst     VisitStore      // st, when it counts visits
+	vstats  visitStats
 }
 
 // New returns a Verifier over st.
@@ -122,6 +125,7 @@ func New(st Store, o Options) *Verifier {
 	}
 	v := &Verifier{st: st, o: o, log: o.Logger, access: newAccessPolicy(o.Access)}
 	v.from, v.until = o.Policy.Window()
+	v.initVisits() // visits.go
 	return v
 }
 
@@ -207,7 +211,8 @@ func (v *Verifier) Check(ctx context.Context, code string, c CheckOpts) Verdict 
 	if c.Direction != "" {
 		detail = append(detail, c.Direction)
 	}
-	return v.record(ctx, c, vd, strings.Join(detail, "; "))
+	vd.Holder = ownerAddr
+	return v.recordChecked(ctx, c, vd, strings.Join(detail, "; "), d.ClockTrusted) // visits.go
 }
 
 // exchange asks the Exchanger about a code the cache does not know; the
@@ -255,6 +260,7 @@ func (v *Verifier) record(ctx context.Context, c CheckOpts, vd Verdict, detail s
 		Nonce: store.NewNonce(), Time: vd.At, Kiosk: v.o.Kiosk, Kind: store.KindVerdict,
 		Accept: vd.Accept, Reason: vd.Reason.String(), Hash: vd.Hash, Detail: detail, Input: c.Input,
 	}
+	vd.Nonce = ev.Nonce
 	if vd.Accept {
 		r := store.Redemption{Hash: vd.Hash, At: vd.At, Kiosk: v.o.Kiosk, Direction: c.Direction, Nonce: ev.Nonce}
 		err := v.st.Redeem(ctx, r, ev)
@@ -282,6 +288,7 @@ func (v *Verifier) fail(c CheckOpts, vd Verdict, doing string, err error) Verdic
 	if !c.DryRun {
 		ev := store.Event{Nonce: store.NewNonce(), Time: vd.At, Kiosk: v.o.Kiosk, Kind: store.KindVerdict,
 			Reason: Error.String(), Hash: vd.Hash, Detail: doing, Input: c.Input}
+		vd.Nonce = ev.Nonce
 		err := v.st.AppendEvent(ev)
 		v.wrote(err)
 		if err != nil {
@@ -293,7 +300,8 @@ func (v *Verifier) fail(c CheckOpts, vd Verdict, doing string, err error) Verdic
 
 func (v *Verifier) logVerdict(vd Verdict, dry bool) {
 	v.log.Info("verdict", "accept", vd.Accept, "reason", vd.Reason.String(), "hash", prefix(vd.Hash),
-		"warning", vd.Warning, "online", vd.Online, "dry_run", dry, "input", vd.Input)
+		"warning", vd.Warning, "online", vd.Online, "dry_run", dry, "input", vd.Input,
+		"visit", vd.Visit, "visit_counted", vd.VisitCounted)
 }
 
 // wrote notes the outcome of one write to the store. A write cut short

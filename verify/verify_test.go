@@ -332,3 +332,61 @@ func TestConcurrentChecksSingleUse(t *testing.T) {
 		t.Fatalf("%d accepts but %d redemptions", accepts.Load(), st.Count)
 	}
 }
+
+// The verdict names the holder's BitBadges address (the join to badge
+// owners, and the identity a till keys on), whatever the verdict.
+func TestVerdictHolder(t *testing.T) {
+	r := newRig(t)
+	sn, _ := r.st.NewSnapshot()
+	for i := range 10 {
+		sn.Put(store.Record{Hash: store.HashCode(code(i)), Address: fmt.Sprintf("0xnative%d", i), Chain: "ETH",
+			BitBadgesAddress: fmt.Sprintf("bb1holder%d", i)})
+	}
+	if err := sn.Commit(store.SyncInfo{At: t0.Add(-time.Hour), Source: "sync"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	v := r.verifier(func(o *Options) { o.Exchanger = &fakeExchanger{} })
+	for _, c := range []struct {
+		code   string
+		reason Reason
+		holder string
+	}{
+		{code(1), OK, "bb1holder1"},
+		{code(1), AlreadyUsed, "bb1holder1"},
+		{code(100), OK, "bb1online"}, // exchanged online: the exchange's record
+	} {
+		vd := v.Check(ctx, c.code, CheckOpts{})
+		if vd.Reason != c.reason || vd.Holder != c.holder {
+			t.Errorf("got %v holder %q, want %v holder %q", vd.Reason, vd.Holder, c.reason, c.holder)
+		}
+	}
+	v = r.verifier(nil) // no exchanger: unknown, nobody
+	if vd := v.Check(ctx, code(200), CheckOpts{}); vd.Reason != Unknown || vd.Holder != "" {
+		t.Errorf("unknown code: %v holder %q", vd.Reason, vd.Holder)
+	}
+	if vd := v.NotACode(ctx); vd.Holder != "" {
+		t.Errorf("not a code: holder %q", vd.Holder)
+	}
+}
+
+// A verdict carries its outbox event's nonce: the one id of the verdict for
+// the event upload and every hand-off output.
+func TestVerdictNonce(t *testing.T) {
+	r := newRig(t)
+	v := r.verifier(nil)
+	ctx := context.Background()
+	vs := []Verdict{v.Check(ctx, code(1), CheckOpts{}), v.Check(ctx, code(1), CheckOpts{}), v.Check(ctx, code(200), CheckOpts{}), v.NotACode(ctx)}
+	evs, err := r.st.PendingEvents(10)
+	if err != nil || len(evs) != len(vs) {
+		t.Fatalf("events %v %v", evs, err)
+	}
+	for i, vd := range vs {
+		if vd.Nonce == "" || vd.Nonce != evs[i].Nonce {
+			t.Errorf("verdict %d (%v): nonce %q, its event's %q", i, vd.Reason, vd.Nonce, evs[i].Nonce)
+		}
+	}
+	if vd := v.Check(ctx, code(2), CheckOpts{DryRun: true}); vd.Nonce != "" {
+		t.Errorf("a dry run has no event, yet nonce %q", vd.Nonce)
+	}
+}

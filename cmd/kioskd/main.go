@@ -50,11 +50,13 @@ func commands() []command {
 		{"export", "write the code cache to a file for a kiosk that has never been online", cmdExport},
 		{"import", "replace the code cache with an exported file", cmdImport},
 		{"events", "the event outbox: events list | events drop -config FILE (-all | -before TIME | -id N)", cmdEvents},
+		{"outputs", "the hand-off queues: outputs list | outputs drop -config FILE NAME", cmdOutputs}, // issue 21
 		{"store", "the store file: store check | store recover (a damaged store)", cmdStore},
 		{"camera", "installer tools: camera list | camera snapshot -o FILE.png", cmdCamera},
 		{"gpio", "installer tools: gpio test | gpio release -config FILE", cmdGPIO},
 		{"input", "installer tool: input test -config FILE: what each scanner input reads", cmdInput}, // issue 20
 		{"fleet", "fleet drop -config FILE: discard local redemptions never published to the fleet", cmdFleet},
+		{"visits", "visits -config FILE ADDRESS: a holder's loyalty visits this period (policy.visits)", cmdVisits},
 		{"clock", "the trusted time: clock show | clock reset -config FILE (daemon stopped)", cmdClock},
 		{"version", "print the version", cmdVersion},
 	}

@@ -127,6 +127,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if verdict.Warning != "" {
 		fmt.Fprintf(stdout, "\twarning: %s", status.OneLine(verdict.Warning))
 	}
+	if s := checkVisitText(verdict, *dryRun); s != "" { // visits.go
+		fmt.Fprintf(stdout, "\t%s", s)
+	}
 	fmt.Fprintln(stdout)
 	switch {
 	case verdict.Accept:

@@ -131,11 +131,16 @@ func down(err error) scanner.State {
 // read decodes the device's events until it fails or ctx ends; it always
 // closes dev.
 func (r *Reader) read(ctx context.Context, dev io.ReadCloser, emit func(input.Read)) error {
-	// Closing the descriptor is what unblocks a read in progress.
-	stop := context.AfterFunc(ctx, func() { dev.Close() })
+	// Closing the descriptor is what unblocks a read in progress. The read
+	// returns as the close begins: wait for it to end, so the device is
+	// released (the grab with it) when Read returns.
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { dev.Close(); close(closed) })
 	defer func() {
 		if stop() {
 			dev.Close()
+		} else {
+			<-closed
 		}
 	}()
 	d := Decoder{Terminator: r.o.Terminator, Timeout: r.o.KeyTimeout}

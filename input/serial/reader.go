@@ -189,11 +189,15 @@ func down(err error) scanner.State {
 
 // read reads the port until it fails or ctx ends; it always closes port.
 func (r *Reader) read(ctx context.Context, port bugst.Port, lines *Lines, emit func(input.Read)) error {
-	// Close wakes a read in progress.
-	stop := context.AfterFunc(ctx, func() { port.Close() })
+	// Close wakes a read in progress; the read returns before the close
+	// ends, so wait for it: the port is free when Read returns.
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { port.Close(); close(closed) })
 	defer func() {
 		if stop() {
 			port.Close()
+		} else {
+			<-closed
 		}
 	}()
 	if err := port.SetReadTimeout(poll); err != nil {

@@ -25,9 +25,8 @@ const (
 
 // scanner is the plugged-in virtual scanner, or nil fields when unplugged.
 type scanner struct {
-	kb     *uinput.Keyboard
-	node   string        // /dev/input/eventM
-	typing time.Duration // how long the last scan took to type
+	kb   *uinput.Keyboard
+	node string // /dev/input/eventM
 }
 
 // plug makes the device and its by-id link, once the evdev node exists.
@@ -75,10 +74,12 @@ func (sc *scanner) unplug() error {
 // key stroke is a press and a release report. The kernel's evdev client
 // buffer holds 64 events for a keyboard (8 packets, 64 at least) and drops
 // the whole buffer (SYN_DROPPED) when a reader falls behind, so typing
-// faster than a reader is scheduled loses the code; under TCG emulation a
-// reader may wait tens of milliseconds for a CPU, hence a gap a little
-// slower than a fast module's.
-const keyGap = 4 * time.Millisecond
+// faster than a reader is scheduled loses characters, and kioskd's reader
+// (input/hid) then hands on a garbled read (raw.hid-overflow). Under TCG
+// emulation a reader may wait a few hundred milliseconds for a CPU: at
+// 4 ms a character scanner.1 once got "not-a-code" on armhf. 20 ms, a slow
+// "keyboard speed" setting of real modules, lets the buffer cover ~300 ms.
+const keyGap = 20 * time.Millisecond
 
 // keyTimeout is the reader's inter-key timeout (the hid input's key_timeout
 // in kioskd's config): far above keyGap, as the emulated guest may be
@@ -86,7 +87,8 @@ const keyGap = 4 * time.Millisecond
 const keyTimeout = time.Second
 
 // scan types text and Enter, as the module does after decoding a code, and
-// returns when the first key went out.
+// returns the time just before Enter went out: nothing can be decided
+// before it, and typing a code at keyGap takes seconds under emulation.
 func (sc *scanner) scan(text string) (time.Time, error) {
 	if sc.kb == nil {
 		return time.Time{}, errors.New("scanner unplugged")
@@ -98,9 +100,9 @@ func (sc *scanner) scan(text string) (time.Time, error) {
 		return t, err
 	}
 	time.Sleep(keyGap)
-	// The terminator apart, so that the latency is measured from just
-	// before it went out (kioskd may act on it before Type returns).
-	sc.typing = time.Since(t)
+	// The terminator apart and timed before it is written: kioskd may act
+	// on it before Type returns.
+	t = time.Now()
 	return t, sc.kb.Type(ctx, "", uinput.Enter, 0)
 }
 

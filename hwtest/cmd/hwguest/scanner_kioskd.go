@@ -136,10 +136,10 @@ func scannerScenarios(chip *gpiosim.Chip, sp **session, collect func(), fail fun
 		if err != nil {
 			return "", err
 		}
-		d = strings.Replace(d, "frame->relay", "first key->relay", 1)
-		// expectAccept recorded first key -> relay; keep it apart from the
+		d = strings.Replace(d, "frame->relay", "Enter->relay", 1)
+		// expectAccept recorded Enter -> relay; keep it apart from the
 		// camera's frame -> relay.
-		scanLat = append(scanLat, s.latency[len(s.latency)-1]-sc.typing)
+		scanLat = append(scanLat, s.latency[len(s.latency)-1])
 		s.latency = s.latency[:len(s.latency)-1]
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
@@ -195,7 +195,7 @@ func scannerScenarios(chip *gpiosim.Chip, sp **session, collect func(), fail fun
 			if err != nil {
 				return fail(err)
 			}
-			return "typed again: " + strings.Replace(d, "frame->red", "first key->red", 1), nil
+			return "typed again: " + strings.Replace(d, "frame->red", "Enter->red", 1), nil
 		}},
 		{"scanner.3-unplugged-and-back", func() (string, error) {
 			s, err := need()

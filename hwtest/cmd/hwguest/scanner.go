@@ -82,9 +82,12 @@ func (sc *scanner) unplug() error {
 const keyGap = 20 * time.Millisecond
 
 // keyTimeout is the reader's inter-key timeout (the hid input's key_timeout
-// in kioskd's config): far above keyGap, as the emulated guest may be
-// descheduled between two keys.
-const keyTimeout = time.Second
+// in kioskd's config). The reader measures gaps on the kernel's event
+// times, which are when the guest's typist wrote each key: under TCG on a
+// loaded host the typist itself once stalled over 1 s mid-code, and kioskd
+// rightly dropped the half and read the rest as not-a-code. 5 s keeps such
+// stalls from splitting a code; the scanner module itself never pauses.
+const keyTimeout = 5 * time.Second
 
 // scan types text and Enter, as the module does after decoding a code, and
 // returns the time just before Enter went out: nothing can be decided

@@ -18,6 +18,10 @@ modprobe gpio-sim
 # lock when a reader asks for fewer than it has, racing the writer into a
 # list corruption BUG (seen here); with equal counts that path never runs.
 modprobe v4l2loopback video_nr=7 exclusive_caps=1 card_label=hwtest-cam max_buffers=2
+# The scanner's path: uinput makes the virtual keyboard (a keyboard-wedge
+# scanner), evdev gives it the /dev/input/eventN node kioskd reads.
+modprobe evdev
+modprobe uinput
 echo "HWTEST-BOOTED $(cut -d' ' -f1 /proc/uptime)s"
 /bin/hwguest
 rc=$?

@@ -176,6 +176,21 @@ gpio_sources() {
 	echo "$dir"
 }
 
+# input_modules ARCH: add the input modules (evdev, uinput: both =m in
+# Debian's kernels) to a kernel unpacked before the guest needed them, so an
+# older cache does not have to be rebuilt whole.
+input_modules() {
+	local mdir="$KDIR/root/lib/modules/$KABI/kernel/drivers/input"
+	[ -f "$mdir/evdev.ko" ] && [ -f "$mdir/misc/uinput.ko" ] && return 0
+	local sfx=""
+	[ "$1" != "$(dpkg --print-architecture)" ] && sfx=":$1"
+	fetch "linux-image-$KABI$sfx"
+	log "unpacking the input modules of $KABI"
+	dpkg-deb --fsys-tarfile "$(debfile "linux-image-$KABI")" | tar -x -C "$KDIR/root" --wildcards \
+		"./lib/modules/$KABI/kernel/drivers/input/*"
+	[ -f "$mdir/evdev.ko" ] && [ -f "$mdir/misc/uinput.ko" ] || die "evdev.ko or uinput.ko missing from linux-image-$KABI"
+}
+
 # kernel ARCH: download and unpack the kernel and headers, build the modules.
 # Sets KDIR (the unpacked root) and KABI.
 kernel() {
@@ -183,7 +198,10 @@ kernel() {
 	KABI=$(abi "$a")
 	[ -n "$KABI" ] || skip "cannot resolve the kernel ABI for $a (apt-cache depends linux-image-$(flavour "$a"))"
 	KDIR="$CACHE/kernel-$KABI"
-	[ -f "$KDIR/.ok" ] && return 0
+	if [ -f "$KDIR/.ok" ]; then
+		input_modules "$a"
+		return 0
+	fi
 	local sfx="" srcver=${KABI%%.0-*}
 	[ "$a" != "$(dpkg --print-architecture)" ] && sfx=":$a"
 	local common=${KABI%-"$(flavour "$a")"}-common
@@ -195,7 +213,8 @@ kernel() {
 	# (unpacking all of its ~400 MB of modules costs ~15 s per arch).
 	dpkg-deb --fsys-tarfile "$(debfile "linux-image-$KABI")" | tar -x -C "$KDIR/root" --wildcards \
 		"./boot/vmlinuz-$KABI" "./lib/modules/$KABI/modules.*" \
-		"./lib/modules/$KABI/kernel/drivers/media/*" "./lib/modules/$KABI/kernel/fs/configfs/*"
+		"./lib/modules/$KABI/kernel/drivers/media/*" "./lib/modules/$KABI/kernel/fs/configfs/*" \
+		"./lib/modules/$KABI/kernel/drivers/input/*"
 	local d
 	for d in "linux-headers-$KABI" "linux-headers-$common" "linux-kbuild-$srcver" v4l2loopback-dkms; do
 		dpkg -x "$(debfile "$d")" "$KDIR/root"
@@ -257,7 +276,8 @@ initramfs() {
 	local mroot="$KDIR/root/lib/modules/$KABI"
 	mkdir -p "$mroot/extra" && cp "$KDIR/modules/"*.ko "$mroot/extra/"
 	depmod -b "$KDIR/root" "$KABI"
-	local want=(extra/gpio-sim.ko extra/v4l2loopback.ko kernel/fs/configfs/configfs.ko)
+	local want=(extra/gpio-sim.ko extra/v4l2loopback.ko kernel/fs/configfs/configfs.ko
+		kernel/drivers/input/evdev.ko kernel/drivers/input/misc/uinput.ko)
 	local closure=() w
 	for w in "${want[@]}"; do
 		closure+=("$w")

@@ -67,6 +67,11 @@ type session struct {
 	ready    chan struct{}   // closed when kioskd sent READY=1
 	latency  []time.Duration // frame first written -> relay active, per accept
 	firstAcc time.Time       // first time a valid code was shown
+	// scan, when set, is the virtual USB scanner kioskd reads as a hid
+	// input (scanner_kioskd.go): codes are typed on it instead of shown.
+	scan     *scanner
+	scanOnly bool // the scanner without the camera (inputs: lists only it)
+	stopped  bool
 }
 
 // active is the line level that means "on" for line off.
@@ -114,7 +119,7 @@ gpio:
   reject_for: 500ms
 http:
   listen: ""
-`, s.dir, s.srv.URL(), s.srv.Options().ClientID, videoDev, rearm, chipLabel, relayLow, pulse)
+`, s.dir, s.srv.URL(), s.srv.Options().ClientID, s.cameraSource(), rearm, chipLabel, relayLow, pulse) + s.inputsConfig()
 }
 
 // start brings up the stand-in server with the given valid codes, the
@@ -250,6 +255,10 @@ func (s *session) quietSince(lines ...int) time.Duration {
 
 // stop ends kioskd (if running), the sampler, the camera and the server.
 func (s *session) stop() {
+	if s.stopped {
+		return
+	}
+	s.stopped = true
 	if s.cmd != nil && s.cmd.Process != nil {
 		select {
 		case <-s.exited:
@@ -345,7 +354,7 @@ func (s *session) expectAccept(c string) (string, error) {
 }
 
 func (s *session) expectAcceptWithin(c string, wait time.Duration) (string, error) {
-	shown, err := s.showCode(c)
+	shown, err := s.present(c)
 	if err != nil {
 		return "", err
 	}
@@ -397,7 +406,7 @@ func (s *session) expectAcceptWithin(c string, wait time.Duration) (string, erro
 // expectReject shows text and checks the red LED lights while the relay stays
 // untouched for quietWindow.
 func (s *session) expectReject(text string) (string, error) {
-	shown, err := s.showCode(text)
+	shown, err := s.present(text)
 	if err != nil {
 		return "", err
 	}
@@ -459,7 +468,7 @@ func kioskdScenarios(chip *gpiosim.Chip) []scenario {
 			return d, nil
 		}
 	}
-	return []scenario{
+	return slices.Concat([]scenario{
 		{"kioskd.1-safe-at-start", func() (string, error) {
 			s = &session{chip: chip}
 			if err := s.start([]string{codeA, codeB, codeC, codeD}); err != nil {
@@ -510,6 +519,7 @@ func kioskdScenarios(chip *gpiosim.Chip) []scenario {
 			s.stop()
 			return "idle high; " + d1 + "; " + d2, nil
 		}},
+	}, scannerScenarios(chip, &s, collect, fail), []scenario{
 		{"latency.frame-to-relay", func() (string, error) {
 			collect()
 			if len(lats) == 0 {
@@ -519,7 +529,7 @@ func kioskdScenarios(chip *gpiosim.Chip) []scenario {
 			return fmt.Sprintf("n=%d min %v median %v max %v (frame first written to /dev/video7 -> relay line seen changed; TCG emulation, not a Pi)",
 				len(lats), lats[0].Round(time.Millisecond), lats[len(lats)/2].Round(time.Millisecond), lats[len(lats)-1].Round(time.Millisecond)), nil
 		}},
-	}
+	})
 }
 
 // safeAtStart checks the lines from before kioskd existed until it was

@@ -59,6 +59,8 @@ func run(only string) int {
 	scenarios := []scenario{
 		{"raw.gpio-cdev", func() (string, error) { return rawGPIO(chip) }},
 		{"raw.v4l2-capture", func() (string, error) { return rawCamera(videoDev) }},
+		{"raw.uinput-evdev", rawUinput},
+		{"raw.hid-reader", rawHIDReader},
 	}
 	if _, err := os.Stat(kioskdBin); err == nil {
 		scenarios = append(scenarios, kioskdScenarios(chip)...)
@@ -69,7 +71,7 @@ func run(only string) int {
 	// Run only when named: it proves the host's deadline (run.sh) catches a
 	// guest whose own timers stop.
 	if only != "" {
-		scenarios = append(scenarios, scenario{selftestFrozen, freezeGuest})
+		scenarios = append(scenarios, scenario{selftestFrozen, freezeGuest}, scenario{hidOverflow, rawHIDOverflow})
 	}
 	for _, s := range scenarios {
 		if !want(s.name) {

@@ -146,9 +146,17 @@ func (c *Config) Validate() error {
 	if c.Camera.Source == CameraNone && len(c.Inputs) == 0 {
 		return keyErr("camera.source", "none needs inputs: (a scanner): without either the kiosk reads no code")
 	}
+	// Events, the screen and the hand-off tell where a code was read by
+	// these names: a scanner named like one would pass for it (a desk
+	// check is kept off the door's screen by its input's name).
+	reserved := map[string]string{
+		"camera":  "the camera: section's input",
+		"desk":    "the staff desk's (http.pages kind desk)",
+		"display": "the display mode's",
+	}
 	for i, p := range c.Inputs {
-		if p.Name == "camera" {
-			return keyErr(fmt.Sprintf("inputs[%d].name", i), "camera is the camera: section's input: name this one apart")
+		if whose, ok := reserved[p.Name]; ok {
+			return keyErr(fmt.Sprintf("inputs[%d].name", i), "%s is %s name: name this one apart", p.Name, whose)
 		}
 	}
 	if err := validatePlugins("outputs", c.Outputs); err != nil {

@@ -149,7 +149,7 @@ func TestReadSecret(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("state_dir: /x\npolicy: {reuse: single}\n"))
 	f.Add([]byte("gpio:\n  relay: {line: GPIO17}\n"))
-	f.Add([]byte("camera: {source: none}\ninputs:\n  - {kind: serial, device: /dev/serial0, parity: even}\n  - {kind: hid, name: desk, device: /dev/input/event3}\n"))
+	f.Add([]byte("camera: {source: none}\ninputs:\n  - {kind: serial, device: /dev/serial0, parity: even}\n  - {kind: hid, name: desk-scanner, device: /dev/input/event3}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data)
 		if err == nil {

@@ -50,6 +50,8 @@ http:
 		{"same name twice", "outputs:\n  - {kind: webhook}\n  - {kind: webhook}\n", "outputs[1].name"},
 		{"not a mapping", "outputs:\n  - webhook\n", "a mapping with a kind"},
 		{"an input named camera", "inputs:\n  - {kind: hid, name: camera}\n", "inputs[0].name"},
+		{"an input named desk", "inputs:\n  - {kind: serial, name: door}\n  - {kind: hid, name: desk}\n", "inputs[1].name"},
+		{"an input named display", "inputs:\n  - {kind: hid, name: display}\n", "inputs[0].name"},
 		{"pages without a listener", "http:\n  listen: ''\n  pages: [{kind: desk}]\n", "http.pages"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

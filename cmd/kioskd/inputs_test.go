@@ -213,7 +213,7 @@ func TestInputTestCommand(t *testing.T) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`state_dir: %s/state
 inputs:
   - {name: door-uart, kind: serial, device: %s, terminator: lf}
-  - {name: desk, kind: hid, device: %s/no-such-event-kbd}
+  - {name: desk-kbd, kind: hid, device: %s/no-such-event-kbd}
 `, dir, link, dir)), 0o600)
 	cmd := exec.Command(kioskdBin, "input", "test", "-config", cfg, "-count", "2", "-for", "60s")
 	cmd.Env = toolEnv()
@@ -261,7 +261,7 @@ inputs:
 	wait("door-uart        up")
 	// The missing scanner's "down" comes in its own time: under load it
 	// came after the two reads that end the command (-count 2).
-	wait("desk             down")
+	wait("desk-kbd         down")
 	valid, _, _ := demoframes.Codes()
 	sc.send(valid + "\n")
 	sc.send("Hello, World\n")
@@ -276,7 +276,7 @@ inputs:
 	for _, frag := range []string{
 		"camera           skip  /dev/video0",
 		"door-uart        open  serial " + link + " 9600 8N1",
-		"desk             down",
+		"desk-kbd         down",
 		"no such file or directory (a running kioskd holds the scanner: stop it first)",
 		"door-uart        read  64 characters: a kiosk code (hash " + hash + ")",
 	} {

@@ -85,6 +85,11 @@ type DecoderStats struct {
 // in view for many frames, and a crop of the frame costs a fraction of it.
 // Whatever is there is read afresh; a miss falls through to the passes.
 //
+// On a camera stream (Seq > 0) a frame runs at most streamReads of
+// gozxing's reads, and the next frame of a code-like scene resumes the
+// passes where it stopped: a code-like frame that is not read costs a
+// bounded time, not every pass. Stills run every pass.
+//
 // A Decoder is not safe for concurrent use: each pipeline owns one.
 type Decoder struct {
 	o      DecoderOptions

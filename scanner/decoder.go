@@ -85,6 +85,11 @@ type DecoderStats struct {
 // in view for many frames, and a crop of the frame costs a fraction of it.
 // Whatever is there is read afresh; a miss falls through to the passes.
 //
+// On a camera stream (Seq > 0) a frame runs at most streamReads of
+// gozxing's reads, and the next frame of a code-like scene resumes the
+// passes where it stopped: a code-like frame that is not read costs a
+// bounded time, not every pass. Stills run every pass.
+//
 // A Decoder is not safe for concurrent use: each pipeline owns one.
 type Decoder struct {
 	o      DecoderOptions
@@ -112,7 +117,27 @@ type Decoder struct {
 	misses          int // frames in a row that looked like a code but were not
 	lastHint        Hint
 	seen            int // the largest finder-like pattern of a code-like triple, this frame
+	// The read budget of a stream frame (see streamReads): reads run this
+	// frame, the index of the next costly read ("slot"), the first slot to
+	// run this frame, and the slot where this frame's budget ran out (-1).
+	stream                bool
+	frameReads            int
+	slot, slotFrom, cutAt int
+	repass                bool // in the noisy frame's second (unsmoothed) set of passes
+	throttled             bool // this frame runs no costly pass (see misses)
 }
+
+// streamReads bounds the gozxing reads of one stream frame (Seq > 0). A
+// frame that looks like a code but is not read (damaged, too skewed, a
+// finder-like background) would otherwise run every pass, smoothed and
+// unsmoothed: 15-28 reads, 10-40 ms, several frame periods. The cheap
+// first reads (the windows around the finder patterns, then the whole
+// frame, per polarity) always run; the costly ones are numbered in the
+// order they run, and a frame runs at most this many reads in all. The
+// next frame of the same scene resumes at the first slot the last one did
+// not reach, so a held code still gets every pass within a few frames.
+// Stills (Seq 0) and Exhaustive run everything.
+const streamReads = 8
 
 // roiFrames is for how many frames after a decode the region is retried.
 const roiFrames = 15
@@ -154,6 +179,8 @@ func (d *Decoder) ForgetRegion() { d.roi, d.roiTTL, d.held = image.Rectangle{}, 
 // read during the call.
 func (d *Decoder) Decode(f Frame) (text string, ok bool) {
 	d.last, d.lastHint, d.seen = PassNone, HintNone, 0
+	d.stream = f.Seq != 0 && !d.o.Exhaustive
+	d.frameReads, d.slot, d.cutAt, d.repass, d.throttled = 0, 0, -1, false, false
 	p := plane{y: f.Y, w: f.Width, h: f.Height, stride: f.Stride}
 	if !p.valid() || p.w < 21 || p.h < 21 {
 		return "", false
@@ -172,10 +199,34 @@ func (d *Decoder) Decode(f Frame) (text string, ok bool) {
 		text, ok = d.decodeROI(p)
 	}
 	d.held = ok
+	switch {
+	case d.throttled:
+		// Slots not counted this frame: the next one resumes as planned.
+	case ok || d.misses == 0:
+		// Read, or nothing code-like: the next code-like frame starts over.
+		d.slotFrom = 0
+	case d.cutAt >= 0:
+		d.slotFrom = d.cutAt
+	case d.slot > d.slotFrom:
+		d.slotFrom = 0 // every slot tried: the next frame starts over
+	}
 	if !ok {
 		d.lastHint = d.hintFor()
 	}
 	return text, ok
+}
+
+// spent reports whether this stream frame's read budget is used up, so
+// that a pass need not prepare a bitmap it could not read; the next frame
+// resumes at the first slot not reached.
+func (d *Decoder) spent() bool {
+	if !d.stream || d.frameReads < streamReads {
+		return false
+	}
+	if d.cutAt < 0 && !d.throttled {
+		d.cutAt = d.slot
+	}
+	return true
 }
 
 // readArea reads only the window of b around the finder patterns the gate
@@ -247,10 +298,12 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 	}
 	sp := box3(p, &d.smoothY)
 	t, ok, gated := d.decodeOn(sp, p, true, seq, true)
-	if ok || !gated {
+	if ok || !gated || d.spent() {
 		return t, ok
 	}
+	d.repass = true
 	t, ok, _ = d.decodeOn(p, p, false, seq, true)
+	d.repass = false
 	return t, ok
 }
 
@@ -324,9 +377,13 @@ func (d *Decoder) decodeOn(p, raw plane, smooth bool, seq uint64, half bool) (te
 	if !extras {
 		d.misses = 0 // the scene changed: nothing code-like any more
 	} else {
-		d.misses++
+		if !d.repass {
+			d.misses++ // once a frame, not again for a noisy frame's second set
+		}
 		if seq != 0 && d.misses > 3 && d.misses%4 != 0 {
 			extras = false
+			// Only the cheap reads run: no slot of the read budget.
+			d.throttled = d.throttled || !d.repass
 		}
 	}
 	for i, inv := range [2]bool{false, true} {
@@ -353,7 +410,7 @@ func (d *Decoder) decodeOn(p, raw plane, smooth bool, seq uint64, half bool) (te
 	}
 	// Unsharp mask: the commonest failure at a kiosk is a slightly blurred
 	// code (fixed-focus lens, a hand moving), and sharpening undoes some.
-	if extras && !smooth {
+	if extras && !smooth && !d.spent() {
 		sp := sharpen(p, &d.sharpY, &d.colSum)
 		b.binarize(sp, minRange, false)
 		for i, inv := range [2]bool{false, true} {
@@ -364,7 +421,7 @@ func (d *Decoder) decodeOn(p, raw plane, smooth bool, seq uint64, half bool) (te
 			}
 		}
 	}
-	if extras && !smooth {
+	if extras && !smooth && !d.spent() {
 		b.binarize(p, lowRange, false)
 		for i, inv := range [2]bool{false, true} {
 			if full[i] {
@@ -378,7 +435,7 @@ func (d *Decoder) decodeOn(p, raw plane, smooth bool, seq uint64, half bool) (te
 	// see codes whose modules are wider than the local windows. On a stream
 	// with nothing code-like at full resolution it runs on every other
 	// frame: a code held up stays for many frames. Stills (seq 0) always.
-	if half && p.w >= 80 && p.h >= 80 && (seq%2 == 0 || pols[0] || pols[1]) {
+	if half && p.w >= 80 && p.h >= 80 && (seq%2 == 0 || pols[0] || pols[1]) && !d.spent() {
 		var hp plane
 		if smooth {
 			// Already smoothed: every other pixel is the half-size frame.
@@ -439,6 +496,28 @@ func (d *Decoder) read(bmp *gozxing.BinaryBitmap, sx, sy, ox, oy float64, pass P
 			text, ok = "", false
 		}
 	}()
+	if d.stream && (harder || d.repass) {
+		// A costly read: within this frame's budget, and not one an
+		// earlier frame of the same scene already ran.
+		if d.throttled {
+			if d.frameReads >= streamReads {
+				return "", false
+			}
+		} else {
+			i := d.slot
+			d.slot++
+			if i < d.slotFrom {
+				return "", false
+			}
+			if d.frameReads >= streamReads {
+				if d.cutAt < 0 {
+					d.cutAt = i
+				}
+				return "", false
+			}
+		}
+	}
+	d.frameReads++
 	d.stats.Reads++
 	hints := d.hints
 	if (pass == PassLocal || pass == PassTrack) && !harder {

@@ -177,9 +177,17 @@ func BenchmarkDecode(b *testing.B) {
 		{"640x480/cluttered", synth.Scene{W: 640, H: 480, Clutter: 60, Blur: 1, Noise: 3, Seed: 2}},
 		{"1280x720/cluttered", synth.Scene{W: 1280, H: 720, Clutter: 80, Blur: 1, Noise: 3, Seed: 6}},
 		{"1280x720/code", synth.Scene{W: 1280, H: 720, Text: testCode, Size: 300, Noise: 4, Blur: 1, Seed: 9}},
+		// A dim camera frame whose code no pass reads: the read budget.
+		// (shotFrame, not the scene).
+		{"640x480/codelike-unread", synth.Scene{}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			f := grayFrame(render(b, bc.scene))
+			var f Frame
+			if bc.name == "640x480/codelike-unread" {
+				f = unreadFrame(b)
+			} else {
+				f = grayFrame(render(b, bc.scene))
+			}
 			d := NewDecoder(DecoderOptions{})
 			_, want := d.Decode(f)
 			b.ReportAllocs()
@@ -347,4 +355,80 @@ func TestDecodeBusyScene(t *testing.T) {
 			t.Errorf("stats %+v: want every gated frame busy and at most one (window) read each", s)
 		}
 	})
+}
+
+// TestDecodeStreamReadBudget: on a camera stream, a frame that looks like a
+// code runs at most streamReads gozxing reads, however many passes it would
+// want (a noisy still runs them all, smoothed and unsmoothed: up to 27,
+// 10-40 ms, several frame periods), and a code that only a late pass reads
+// is still read within a few frames of holding it, because each frame
+// resumes the passes where the last one stopped. Frames from the camera
+// model (scanner/internal/synth), chosen as the ones the most passes read.
+func TestDecodeStreamReadBudget(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cond   synth.Condition
+		seed   uint64
+		read   bool // the still is read (by a late pass), else never
+		within uint64
+	}{
+		{"read by the unsmoothed half pass", synth.LowLight, 23, true, 16},
+		{"read by the unsmoothed sharpen pass", synth.Moire, 30, true, 8},
+		{"code-like, never read", synth.LowLight, 19, false, 12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			shot, err := synth.Draw(tc.cond, tc.seed, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := shot.Render()
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := Frame{Y: img.Pix, Width: img.Rect.Dx(), Height: img.Rect.Dy(), Stride: img.Stride}
+			// As a still (Seq 0) it takes more reads than a stream frame may.
+			still := NewDecoder(DecoderOptions{})
+			text, ok := still.Decode(f)
+			if ok != tc.read || (ok && text != shot.Text) {
+				t.Fatalf("still: %q %v, want read=%v: the camera model changed, pick another frame", text, ok, tc.read)
+			}
+			if r := still.Stats().Reads; r <= streamReads {
+				t.Fatalf("still: %d reads, want more than %d for this test to mean anything", r, streamReads)
+			}
+			d := NewDecoder(DecoderOptions{})
+			for seq := uint64(1); seq <= tc.within; seq++ {
+				f.Seq = seq
+				before := d.Stats().Reads
+				text, ok := d.Decode(f)
+				if r := d.Stats().Reads - before; r > streamReads {
+					t.Errorf("frame %d: %d reads, budget %d", seq, r, streamReads)
+				}
+				if ok {
+					if !tc.read || text != shot.Text {
+						t.Fatalf("frame %d: read %q", seq, text)
+					}
+					t.Logf("read on frame %d (pass %v), %d reads in all", seq, d.LastPass(), d.Stats().Reads)
+					return
+				}
+			}
+			if tc.read {
+				t.Errorf("not read in %d frames", tc.within)
+			}
+		})
+	}
+}
+
+// unreadFrame renders the camera model's lowlight frame of seed 19: a code
+// that looks like one but that no pass reads (TestDecodeStreamReadBudget).
+func unreadFrame(tb testing.TB) Frame {
+	tb.Helper()
+	shot, err := synth.Draw(synth.LowLight, 19, false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	img, err := shot.Render()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return Frame{Y: img.Pix, Width: img.Rect.Dx(), Height: img.Rect.Dy(), Stride: img.Stride}
 }

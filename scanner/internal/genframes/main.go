@@ -17,6 +17,14 @@
 // (after a change to the camera model, which changes every frame).
 //
 //	go run ./scanner/internal/genframes -write-manifest scanner/testdata/camera-corpus.tsv
+//
+// With -shots, single frames of the camera model, each given as
+// condition:seed (a frame with a code) or condition:seed:nocode, written as
+// 8-bit PGM named as in a corpus (condition, kind, seed): for tests outside
+// scanner, which may not import the model, and which must not commit frames
+// a generator makes.
+//
+//	go run ./scanner/internal/genframes -shots /tmp/frames lowlight:7009 lowlight:7001:nocode
 package main
 
 import (
@@ -28,6 +36,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/kioskd/kioskd/scanner"
@@ -67,10 +76,16 @@ func run(args []string, stdout io.Writer) error {
 	corpus := fs.String("corpus", "", "directory to write the camera corpus to, as PGM")
 	manifest := fs.String("manifest", "scanner/testdata/camera-corpus.tsv", "the corpus manifest read by -corpus")
 	writeManifest := fs.String("write-manifest", "", "draw the corpus manifest anew into this file")
+	shots := fs.String("shots", "", "directory to write the frames named by the arguments (condition:seed[:nocode]) to, as PGM")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 && *shots == "" {
+		return fmt.Errorf("unexpected arguments %q (frames are named only with -shots)", fs.Args())
+	}
 	switch {
+	case *shots != "":
+		return writeShots(*shots, fs.Args(), stdout)
 	case *writeManifest != "":
 		entries, err := synth.Corpus(1, corpusCodes, corpusNoCodes)
 		if err != nil {
@@ -90,7 +105,60 @@ func run(args []string, stdout io.Writer) error {
 	case len(dirs) > 0:
 		return demo(dirs)
 	}
-	return errors.New("give -out, -corpus or -write-manifest")
+	return errors.New("give -out, -corpus, -shots or -write-manifest")
+}
+
+// writeShots renders each condition:seed[:nocode] argument with synth.Draw.
+func writeShots(dir string, specs []string, stdout io.Writer) error {
+	if len(specs) == 0 {
+		return errors.New("-shots: name at least one frame as condition:seed[:nocode]")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, spec := range specs {
+		parts := strings.Split(spec, ":")
+		if len(parts) < 2 || len(parts) > 3 || (len(parts) == 3 && parts[2] != "nocode") {
+			return fmt.Errorf("frame %q: want condition:seed or condition:seed:nocode", spec)
+		}
+		c, err := synth.ParseCondition(parts[0])
+		if err != nil {
+			return fmt.Errorf("frame %q: %w", spec, err)
+		}
+		seed, err := strconv.ParseUint(parts[1], 10, 64)
+		if err != nil {
+			return fmt.Errorf("frame %q: seed: %w", spec, err)
+		}
+		noCode := len(parts) == 3
+		shot, err := synth.Draw(c, seed, noCode)
+		if err != nil {
+			return fmt.Errorf("frame %q: %w", spec, err)
+		}
+		name := synth.FileName(c, seed, noCode)
+		if err := writeShotPGM(filepath.Join(dir, name), shot); err != nil {
+			return fmt.Errorf("frame %q: %w", spec, err)
+		}
+		if noCode {
+			fmt.Fprintf(stdout, "%s\t\n", name)
+		} else {
+			fmt.Fprintf(stdout, "%s\t%s\n", name, shot.Text)
+		}
+	}
+	return nil
+}
+
+// writeShotPGM renders a shot and writes it as 8-bit PGM.
+func writeShotPGM(name string, shot synth.Shot) error {
+	img, err := shot.Render()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	f := scanner.Frame{Y: img.Pix, Width: img.Rect.Dx(), Height: img.Rect.Dy(), Stride: img.Stride}
+	if err := scanner.EncodePGM(&buf, f); err != nil {
+		return err
+	}
+	return os.WriteFile(name, buf.Bytes(), 0o644)
 }
 
 func writeCorpus(manifest, dir string, stdout io.Writer) error {
@@ -106,17 +174,8 @@ func writeCorpus(manifest, dir string, stdout io.Writer) error {
 		return err
 	}
 	for _, e := range entries {
-		img, err := e.Shot.Render()
-		if err != nil {
+		if err := writeShotPGM(filepath.Join(dir, e.File), e.Shot); err != nil {
 			return fmt.Errorf("%s: %w", e.File, err)
-		}
-		var buf bytes.Buffer
-		f := scanner.Frame{Y: img.Pix, Width: img.Rect.Dx(), Height: img.Rect.Dy(), Stride: img.Stride}
-		if err := scanner.EncodePGM(&buf, f); err != nil {
-			return fmt.Errorf("%s: %w", e.File, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.File), buf.Bytes(), 0o644); err != nil {
-			return err
 		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, filepath.Base(manifest)), raw, 0o644); err != nil {

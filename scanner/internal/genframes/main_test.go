@@ -80,3 +80,51 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestShots: -shots writes each named frame as a PGM of exactly the pixels
+// synth.Draw renders, named with its seed, and prints its expected text;
+// malformed names are errors.
+func TestShots(t *testing.T) {
+	dir := t.TempDir()
+	var stdout bytes.Buffer
+	if err := run([]string{"-shots", dir, "lowlight:7009", "moire:3:nocode"}, &stdout); err != nil {
+		t.Fatal(err)
+	}
+	code, err := synth.Draw(synth.LowLight, 7009, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := synth.Draw(synth.Moire, 3, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "lowlight-code-7009.pgm\t" + code.Text + "\nmoire-nocode-3.pgm\t\n"; stdout.String() != want {
+		t.Errorf("printed %q, want %q", stdout.String(), want)
+	}
+	for name, shot := range map[string]synth.Shot{"lowlight-code-7009.pgm": code, "moire-nocode-3.pgm": empty} {
+		img, err := scanner.LoadImage(filepath.Join(dir, name), 4096*4096)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := scanner.FrameFromImage(img, nil)
+		want, err := shot.Render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Width != want.Rect.Dx() || f.Height != want.Rect.Dy() || !bytes.Equal(f.Y[:len(want.Pix)], want.Pix) {
+			t.Errorf("%s: the PGM is not the rendered frame", name)
+		}
+	}
+	for _, args := range [][]string{
+		{"-shots", dir},
+		{"-shots", dir, "lowlight"},
+		{"-shots", dir, "lowlight:x"},
+		{"-shots", dir, "nosuch:1"},
+		{"-shots", dir, "lowlight:1:empty"},
+		{"lowlight:1"},
+	} {
+		if err := run(args, io.Discard); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+}

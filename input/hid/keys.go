@@ -13,6 +13,10 @@ const (
 	EvSyn = 0x00
 	EvKey = 0x01
 
+	// SynDropped (an EvSyn code) says the kernel's event buffer overflowed
+	// and events were lost.
+	SynDropped = 3
+
 	KeyTab        = 15
 	KeyEnter      = 28
 	KeyLeftShift  = 42
@@ -100,7 +104,27 @@ type Decoder struct {
 	lshift   bool
 	rshift   bool
 	overflow bool
-	dropped  int
+	// discard: events were lost (Lost) in the read in progress; keys are
+	// ignored until its terminator, or until a gap of Timeout starts a new
+	// read.
+	discard bool
+	dropped int
+}
+
+// Lost tells the Decoder that the kernel dropped events (SYN_DROPPED: its
+// buffer overflowed while the reader was not scheduled). What survives of a
+// read is not the read, so it is dropped, and so is the rest of it up to
+// its terminator. Shift is forgotten too: its release may have been lost.
+func (d *Decoder) Lost(at time.Time) {
+	if d.Pending() {
+		d.dropped++
+	}
+	d.reset()
+	d.lshift, d.rshift = false, false
+	d.discard = true
+	if at.After(d.last) {
+		d.last = at
+	}
 }
 
 // Key feeds one EV_KEY event (code, value: Press, Release or Repeat) that
@@ -113,9 +137,12 @@ func (d *Decoder) Key(code uint16, value int32, at time.Time) (string, bool) {
 	if value == Repeat {
 		return "", false
 	}
-	if d.Timeout > 0 && d.Pending() && at.Sub(d.last) > d.Timeout {
+	if d.Timeout > 0 && (d.Pending() || d.discard) && at.Sub(d.last) > d.Timeout {
+		if d.Pending() {
+			d.dropped++
+		}
 		d.reset()
-		d.dropped++
+		d.discard = false
 	}
 	d.last = at
 	switch code {
@@ -128,6 +155,12 @@ func (d *Decoder) Key(code uint16, value int32, at time.Time) (string, bool) {
 	}
 	// Characters are typed on the press.
 	if value != Press {
+		return "", false
+	}
+	if d.discard {
+		if d.Terminator.is(code) {
+			d.discard = false
+		}
 		return "", false
 	}
 	if d.Terminator.is(code) {

@@ -154,13 +154,19 @@ func (r *Reader) read(ctx context.Context, dev io.ReadCloser, emit func(input.Re
 			}
 			return err
 		}
-		if e.Type != EvKey {
+		var text string
+		var ok bool
+		switch {
+		case e.Type == EvSyn && e.Code == SynDropped:
+			d.Lost(e.Time)
+		case e.Type == EvKey:
+			text, ok = d.Key(e.Code, e.Value, e.Time)
+		default:
 			continue
 		}
-		text, ok := d.Key(e.Code, e.Value, e.Time)
 		if n := d.Dropped(); n != dropped {
 			// The count, not the text: a half code is still most of a code.
-			r.log.Info("scanner read dropped (half-typed past the key timeout, or too long)", "dropped_total", n)
+			r.log.Info("scanner read dropped (half-typed past the key timeout, too long, or keys lost by the kernel)", "dropped_total", n)
 			dropped = n
 		}
 		if ok {

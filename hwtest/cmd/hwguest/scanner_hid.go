@@ -134,13 +134,13 @@ func grabbedByOther() error {
 	return nil
 }
 
-// hidOverflow is run only when named (HWTEST_ONLY=raw.hid-overflow): it
-// types codes at full speed, one write(2) per code, so the reader falls
+// hidOverflow types codes at full speed, one write(2) per code, so the reader falls
 // behind and evdev's 64-event client buffer overflows (the kernel empties
 // it and queues SYN_DROPPED). A lost read is acceptable (the person scans
 // again); a wrong one is not: it would show the guest a red light for a
-// valid code. Fails against input/hid as of h-inputs e77ae62, whose
-// decoder ignores SYN_DROPPED and hands on what survived as a whole read.
+// valid code. It failed against input/hid before the reader dropped the
+// read in progress on SYN_DROPPED (it handed on what survived as a whole
+// read: 1, 16 or 32 characters of a 64-character code).
 const hidOverflow = "raw.hid-overflow"
 
 func rawHIDOverflow() (string, error) {

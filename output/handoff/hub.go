@@ -81,7 +81,6 @@ const (
 	// maxRetryAfter caps a receiver's Retry-After (a hostile or confused
 	// receiver must not park the queue for a day).
 	maxRetryAfter = 10 * time.Minute
-	peekBatch     = 32
 )
 
 // Options configure a Hub.
@@ -293,10 +292,14 @@ func (h *Hub) append(batch []handed) {
 	}
 }
 
-// deliver sends o's queue, oldest first, until ctx ends.
+// deliver sends o's queue, oldest first, until ctx ends. It reads only the
+// head, once per message: a send can hang for its whole timeout while the
+// bound drops the oldest, and a message read ahead would then be sent after
+// it was dropped and counted so. A read transaction costs microseconds
+// beside the send and the removal's fsync.
 func (h *Hub) deliver(ctx context.Context, o *out) {
 	for ctx.Err() == nil {
-		items, err := h.o.Queue.HandoffPeek(o.Name, peekBatch)
+		items, err := h.o.Queue.HandoffPeek(o.Name, 1)
 		if err != nil {
 			h.fail(o, fmt.Errorf("reading the queue: %w", err), 0)
 			if !h.wait(ctx, o) {
@@ -312,13 +315,8 @@ func (h *Hub) deliver(ctx context.Context, o *out) {
 			}
 			continue
 		}
-		for _, it := range items {
-			if !h.send(ctx, o, it) {
-				if !h.wait(ctx, o) {
-					return
-				}
-				break
-			}
+		if !h.send(ctx, o, items[0]) && !h.wait(ctx, o) {
+			return
 		}
 	}
 }

@@ -37,6 +37,7 @@ type fakeSender struct {
 	got     []string // ids of delivered messages
 	tries   chan string
 	release chan struct{} // when set, Send waits for it
+	started chan string   // when set, told of each Send as it begins
 }
 
 func newFake(script ...error) *fakeSender {
@@ -44,6 +45,9 @@ func newFake(script ...error) *fakeSender {
 }
 
 func (f *fakeSender) Send(ctx context.Context, m Message) error {
+	if f.started != nil {
+		f.started <- m.ID
+	}
 	if f.release != nil {
 		select {
 		case <-f.release:
@@ -235,13 +239,38 @@ func TestHubOutputsIndependent(t *testing.T) {
 	waitQueued(t, st, "dead", 4)
 }
 
-// The queue is bounded: the oldest go, counted in status.
+// gatedPeek holds the deliverer's first read of the queue until released, so
+// a test can choose what that read sees.
+type gatedPeek struct {
+	Queue
+	release chan struct{}
+	once    stdsync.Once
+}
+
+func (q *gatedPeek) HandoffPeek(output string, n int) ([]store.HandoffItem, error) {
+	q.once.Do(func() { <-q.release })
+	return q.Queue.HandoffPeek(output, n)
+}
+
+// The queue is bounded: the oldest go, counted in status, and a message the
+// bound dropped is not sent afterwards, even one the deliverer had already
+// read beside the message it was stuck on.
 func TestHubQueueBound(t *testing.T) {
 	st := openStore(t, "")
+	q := &gatedPeek{Queue: st, release: make(chan struct{})}
 	f := newFake()
 	f.release = make(chan struct{}) // the receiver hangs
-	h, _, _ := startHub(t, st, Output{Name: "till", Sender: f, MaxQueued: 3})
-	for i := range 10 {
+	f.started = make(chan string, 10)
+	h, _, _ := startHub(t, q, Output{Name: "till", Sender: f, MaxQueued: 3})
+	for i := range 2 {
+		h.Hand(payload(fmt.Sprint(i), true))
+		waitCounts(t, st, "till", i+1, 0)
+	}
+	close(q.release) // the deliverer reads 0 and 1 together, then hangs on 0
+	if id := <-f.started; id != "0" {
+		t.Fatalf("first send was %s", id)
+	}
+	for i := 2; i < 10; i++ {
 		h.Hand(payload(fmt.Sprint(i), true))
 		waitCounts(t, st, "till", min(i+1, 3), uint64(max(i-2, 0)))
 	}

@@ -102,7 +102,8 @@ func TestPageInBrowser(t *testing.T) {
 	scanners := fixture()
 	scanners.Camera = Camera{}
 	scanners.Healthy, scanners.Problems = false, []string{"input desk (hid) down: hid: device gone: EOF"}
-	scanners.Inputs = []Input{{Name: "door-uart", Type: "serial", Up: true, Detail: "serial /dev/serial0 9600 8N1", Reads: 12},
+	scanners.Inputs = []Input{{Name: "door-uart", Type: "serial", Up: true, Detail: "serial /dev/serial0 9600 8N1", Reads: 12,
+		VerdictLatencyP50: Duration(4 * time.Millisecond), VerdictLatencyP95: Duration(9 * time.Millisecond)},
 		{Name: "desk", Type: "hid", Detail: "hid: device gone: EOF"}}
 	fleet := fixture()
 	fleet.Fleet = &Fleet{Broker: "mqtt://broker.venue:1883", Connected: true, Published: 4, Applied: 9}
@@ -165,7 +166,7 @@ func TestPageInBrowser(t *testing.T) {
 			name: "scanner inputs",
 			snap: scanners,
 			want: map[string]string{"camera-state": "none (scanner inputs only)",
-				"inputs": "door-uart (serial): up, serial /dev/serial0 9600 8N1, 12 reads; desk (hid): DOWN, hid: device gone: EOF, 0 reads"},
+				"inputs": "door-uart (serial): up, serial /dev/serial0 9600 8N1, 12 reads, verdict latency 4ms / 9ms; desk (hid): DOWN, hid: device gone: EOF, 0 reads"},
 			contains: []string{`id="inputs" class="fail"`, "<li>input desk (hid) down: hid: device gone: EOF</li>"},
 		},
 		{

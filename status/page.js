@@ -46,7 +46,9 @@
     ins.forEach(function (i) {
       if (i.type === "camera") { noCam = false; return; }
       down = down || !i.up;
-      scanners.push(i.name + " (" + i.type + "): " + (i.up ? "up" : "DOWN") + (i.detail ? ", " + i.detail : "") + ", " + i.reads + " reads");
+      scanners.push(i.name + " (" + i.type + "): " + (i.up ? "up" : "DOWN") + (i.detail ? ", " + i.detail : "") + ", " + i.reads + " reads" +
+        // From the end of the scanner's read, not from a frame's capture.
+        (i.verdict_latency_p50 ? ", verdict latency " + i.verdict_latency_p50 + " / " + i.verdict_latency_p95 : ""));
     });
     set("inputs", scanners.length ? scanners.join("; ") : "none", down ? "fail" : "");
     if (noCam) set("camera-state", "none (scanner inputs only)", "");

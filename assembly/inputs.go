@@ -44,10 +44,12 @@ func (d *Daemon) fillInputs(s *status.Snapshot, cam kiosk.LaneStats) {
 	if !d.hasCamera() {
 		s.Camera.Source, s.Camera.Detail = "", "none (scanner inputs only)"
 	} else {
-		s.Inputs = append(s.Inputs, status.Input{Name: camera.Kind, Type: camera.Kind, Up: cam.CameraUp, Detail: s.Camera.Source})
+		s.Inputs = append(s.Inputs, status.Input{Name: camera.Kind, Type: camera.Kind, Up: cam.CameraUp, Detail: s.Camera.Source,
+			VerdictLatencyP50: status.Duration(cam.VerdictLatencyP50), VerdictLatencyP95: status.Duration(cam.VerdictLatencyP95)})
 	}
 	for _, in := range d.mon.Inputs() {
-		s.Inputs = append(s.Inputs, status.Input{Name: in.Name, Type: in.Kind, Up: in.Up, Detail: in.Detail, Reads: in.Reads, LastRead: in.LastRead})
+		s.Inputs = append(s.Inputs, status.Input{Name: in.Name, Type: in.Kind, Up: in.Up, Detail: in.Detail, Reads: in.Reads, LastRead: in.LastRead,
+			VerdictLatencyP50: status.Duration(in.VerdictLatencyP50), VerdictLatencyP95: status.Duration(in.VerdictLatencyP95)})
 	}
 }
 

@@ -46,6 +46,7 @@ func (d *Daemon) openInputs(ctx context.Context) error {
 			return err
 		}
 		d.inputMeter.declare(camera.Kind, camera.Kind)
+		d.metrics.DeclareInput(camera.Kind)
 		onState := func(s scanner.State) {
 			d.mon.CameraState(s)
 			d.inputMeter.InputUp(camera.Kind, s.Up)
@@ -66,6 +67,7 @@ func (d *Daemon) openInputs(ctx context.Context) error {
 			return fmt.Errorf("inputs[%d].kind: %w", i, err)
 		}
 		d.inputMeter.declare(p.Name, p.Kind)
+		d.metrics.DeclareInput(p.Name)
 		d.mon.AddInput(p.Name, p.Kind, "")
 		l, err := openLane(ctx, &d.cfg, kind, d.ver, d.sig, obs, input.Spec{Name: p.Name, Decode: p.Decode,
 			Logger: d.log.With("input", p.Name), OnState: d.inputState(p.Name), Script: d.opts.Script})
@@ -213,10 +215,10 @@ func (os observers) Verdict(v verify.Verdict) {
 	}
 }
 
-func (os observers) VerdictLatency(d time.Duration) {
+func (os observers) VerdictLatency(input string, d time.Duration) {
 	for _, o := range os {
 		if l, ok := o.(kiosk.LatencyObserver); ok {
-			l.VerdictLatency(d)
+			l.VerdictLatency(input, d)
 		}
 	}
 }

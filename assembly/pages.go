@@ -7,6 +7,7 @@ package assembly
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -69,11 +70,34 @@ func (d *Daemon) pageHealth() page.Health {
 // environment variable first, a bare file name from systemd's credentials,
 // a relative path against the config's folder; errors name the key.
 func (d *Daemon) pageSecret(pageName string) func(key, file, env string) (string, error) {
+	return pageSecretReader(&d.cfg, pageName, func(warn string) { d.log.Warn(warn) })
+}
+
+// pageSecretReader reads a page's secrets for cfg; warn hears a warning
+// (a file readable by every user).
+func pageSecretReader(cfg *config.Config, pageName string, warn func(string)) func(key, file, env string) (string, error) {
 	return func(key, file, env string) (string, error) {
-		v, warn, err := config.ReadSecret(config.Secret{Key: "http.pages " + pageName + "." + key, Name: file, File: d.cfg.Resolve(file), Env: env})
-		if warn != "" {
-			d.log.Warn(warn)
+		v, w, err := config.ReadSecret(config.Secret{Key: "http.pages " + pageName + "." + key, Name: file, File: cfg.Resolve(file), Env: env})
+		if w != "" {
+			warn(w)
 		}
 		return v, err
 	}
+}
+
+// preflightPages reads what each page of http.pages names outside the
+// config (a desk's staff file) through its kind's Preflight. Warnings are
+// left to the start-up that follows, which logs them.
+func preflightPages(cfg *config.Config) error {
+	var errs []error
+	for i, p := range cfg.HTTP.Pages {
+		kind, err := page.Lookup(p.Kind)
+		if err != nil || kind.Preflight == nil {
+			continue // an unknown kind is Check's to report
+		}
+		if err := kind.Preflight(p.Decode, pageSecretReader(cfg, p.Name, func(string) {})); err != nil {
+			errs = append(errs, fmt.Errorf("http.pages[%d] (%s, line %d): %w", i, p.Name, p.Line, err))
+		}
+	}
+	return errors.Join(errs...)
 }

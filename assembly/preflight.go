@@ -69,6 +69,7 @@ func Preflight(cfg *config.Config) error {
 		}
 	}
 	errs = append(errs, preflightOutputs(cfg)) // handoff.go
+	errs = append(errs, preflightPages(cfg))   // pages.go
 	if st, err := os.Stat(cfg.StateDir); err == nil && !st.IsDir() {
 		errs = append(errs, fmt.Errorf("state_dir: %s is not a folder", cfg.StateDir))
 	}

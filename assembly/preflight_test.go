@@ -14,7 +14,8 @@ import (
 // exit 2 on SIGHUP before (see TestFaultReloadBadAtStartup).
 func TestFaultPreflight(t *testing.T) {
 	dir := t.TempDir()
-	for name, v := range map[string]string{"key": "k", "secret": "s", "token": "t", "empty": ""} {
+	for name, v := range map[string]string{"key": "k", "secret": "s", "token": "t", "empty": "",
+		"staff": "ada ada-5f1d0c2b9e8a7f6e\n", "staff-bad": "ada ada-5f1d0c2b9e8a7f6e\nlin\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -41,6 +42,11 @@ func TestFaultPreflight(t *testing.T) {
 		{"token file missing", base + "http: {listen: '127.0.0.1:9', token_file: notoken}\n", "http.token_file"},
 		{"frames folder missing", strings.Replace(base, "dir:frames", "dir:noframes", 1), "camera.source"},
 		{"state_dir a file", base + "state_dir: a-file\n", "state_dir"},
+		{"good, a desk", base + "http: {listen: '127.0.0.1:9', pages: [{kind: desk, staff_file: staff}]}\n", ""},
+		{"desk staff file malformed", base + "http: {listen: '127.0.0.1:9', pages: [{kind: desk, staff_file: staff-bad}]}\n",
+			`http.pages[0] (desk, line 3): staff_file staff-bad: line 2: want "name token"`},
+		{"desk staff file missing", base + "http: {listen: '127.0.0.1:9', pages: [{kind: desk, staff_file: nostaff}]}\n",
+			"http.pages desk.staff_file: cannot read"},
 		{"gpio driver this kioskd lacks", base + "gpio: {driver: sysfs}\n", `gpio.driver: unknown gpio.driver "sysfs" (this kioskd has: cdev, none, sim)`},
 	}
 	for _, tt := range tests {

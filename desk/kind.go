@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/kioskd/kioskd/page"
@@ -12,7 +13,9 @@ import (
 // Kind is the page kind's name: an http.pages entry of kind desk.
 const Kind = "desk"
 
-func init() { page.Register(Kind, page.Kind{Open: openPage, Check: checkSettings}) }
+func init() {
+	page.Register(Kind, page.Kind{Open: openPage, Check: checkSettings, Preflight: preflight})
+}
 
 // Input names the desk's checks in their verdicts (verify.Verdict.Input).
 const Input = "desk"
@@ -62,18 +65,39 @@ func checkSettings(decode func(any) error) error {
 	return err
 }
 
-func openPage(_ context.Context, e page.Env) (page.Page, error) {
-	s, err := decodeSettings(e.Decode)
+// load decodes the settings and reads and parses the staff file: what
+// opening the page and the SIGHUP preflight both need.
+func load(decode func(any) error, readSecret func(key, file, env string) (string, error)) (Settings, []Staff, error) {
+	s, err := decodeSettings(decode)
 	if err != nil {
-		return page.Page{}, err
+		return s, nil, err
 	}
-	text, err := e.ReadSecret("staff_file", s.StaffFile, staffEnv)
+	text, err := readSecret("staff_file", s.StaffFile, staffEnv)
 	if err != nil {
-		return page.Page{}, err
+		return s, nil, err
 	}
 	staff, err := ParseStaff(text)
 	if err != nil {
-		return page.Page{}, fmt.Errorf("staff_file: %w", err)
+		// The file as the config names it (the operator's own words) or the
+		// variable it came from; a line number and a name, never a token.
+		where := "staff_file " + s.StaffFile
+		if v, ok := os.LookupEnv(staffEnv); ok && v != "" {
+			where = "staff_file (from $" + staffEnv + ")"
+		}
+		return s, nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return s, staff, nil
+}
+
+func preflight(decode func(any) error, readSecret func(key, file, env string) (string, error)) error {
+	_, _, err := load(decode, readSecret)
+	return err
+}
+
+func openPage(_ context.Context, e page.Env) (page.Page, error) {
+	s, staff, err := load(e.Decode, e.ReadSecret)
+	if err != nil {
+		return page.Page{}, err
 	}
 	dry := s.Check == "dry-run"
 	d, err := New(Options{Staff: staff, CheckIn: !dry,

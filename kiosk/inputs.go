@@ -21,11 +21,16 @@ type InputStats struct {
 	Detail     string
 	Reads      uint64
 	LastRead   time.Time
+	// VerdictLatencyP50 and P95 are over the input's recent verdicts, from
+	// the end of the read to the outputs; zero before the first.
+	VerdictLatencyP50, VerdictLatencyP95 time.Duration
 }
 
 type inputState struct {
 	InputStats
-	seen bool
+	seen      bool
+	latencies []time.Duration // recent verdict latencies, a ring
+	latIdx    int
 }
 
 // The text inputs (scanners, issue 20): each is declared, then its state
@@ -83,7 +88,10 @@ func (m *Monitor) Inputs() []InputStats {
 	defer m.mu.Unlock()
 	out := make([]InputStats, 0, len(m.inputOrder))
 	for _, n := range m.inputOrder {
-		out = append(out, m.inputs[n].InputStats)
+		in := m.inputs[n]
+		st := in.InputStats
+		st.VerdictLatencyP50, st.VerdictLatencyP95 = percentiles(in.latencies)
+		out = append(out, st)
 	}
 	return out
 }

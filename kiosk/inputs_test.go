@@ -95,3 +95,29 @@ func TestMonitorInputsDriveTheFault(t *testing.T) {
 		t.Error("a scanner-only kiosk is never stalled for want of frames")
 	}
 }
+
+// A scanner's verdict latency (from the end of its read) is its own: it
+// shows in its InputStats and reaches the meter under its name, never in
+// the camera's figures (from capture), and the camera's never in its.
+func TestMonitorKeepsLatencyPerInput(t *testing.T) {
+	meter := &recMeter{}
+	m := &Monitor{Verifier: &healthVar{h: verify.Health{ClockTrusted: true}}, Meter: meter}
+	m.AddInput("door", "serial", "")
+	for _, l := range []struct {
+		input string
+		d     time.Duration
+	}{{"camera", 90 * time.Millisecond}, {"door", 4 * time.Millisecond}, {"door", 6 * time.Millisecond}, {"camera", 110 * time.Millisecond}} {
+		m.VerdictLatency(l.input, l.d)
+	}
+	st := m.Stats()
+	if st.VerdictLatencyP50 != 110*time.Millisecond || st.VerdictLatencyP95 != 110*time.Millisecond {
+		t.Errorf("camera latency p50 %v p95 %v, want 110ms both (the camera's two only)", st.VerdictLatencyP50, st.VerdictLatencyP95)
+	}
+	ins := m.Inputs()
+	if len(ins) != 1 || ins[0].VerdictLatencyP50 != 6*time.Millisecond || ins[0].VerdictLatencyP95 != 6*time.Millisecond {
+		t.Errorf("inputs %+v, want door with p50 and p95 6ms (its two only)", ins)
+	}
+	if got := strings.Join(meter.inputs, ","); got != "camera,door,door,camera" {
+		t.Errorf("meter heard inputs %q", got)
+	}
+}

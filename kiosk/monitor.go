@@ -20,8 +20,9 @@ type Meter interface {
 	CameraUp(up bool)
 	// FramesDropped counts frames the source dropped unseen (gaps in Seq).
 	FramesDropped(n uint64)
-	// VerdictLatency records one verdict's time from frame capture.
-	VerdictLatency(d time.Duration)
+	// VerdictLatency records one verdict's time from frame capture (or a
+	// scanner's read) at the named input.
+	VerdictLatency(input string, d time.Duration)
 }
 
 // Monitor watches the lane: the camera's state, the frame rate and decode
@@ -143,13 +144,19 @@ func ring(r []time.Duration, idx int, d time.Duration) ([]time.Duration, int) {
 
 var _ LatencyObserver = (*Monitor)(nil)
 
-// VerdictLatency implements LatencyObserver.
-func (m *Monitor) VerdictLatency(d time.Duration) {
+// VerdictLatency implements LatencyObserver. A text input's (AddInput)
+// latency goes to that input's figures, any other to the camera's: a
+// scanner's wait from the end of its read is not the camera's from capture.
+func (m *Monitor) VerdictLatency(input string, d time.Duration) {
 	m.mu.Lock()
-	m.latencies, m.latIdx = ring(m.latencies, m.latIdx, d)
+	if in := m.inputs[input]; in != nil {
+		in.latencies, in.latIdx = ring(in.latencies, in.latIdx, d)
+	} else {
+		m.latencies, m.latIdx = ring(m.latencies, m.latIdx, d)
+	}
 	m.mu.Unlock()
 	if m.Meter != nil {
-		m.Meter.VerdictLatency(d)
+		m.Meter.VerdictLatency(input, d)
 	}
 }
 
@@ -177,8 +184,9 @@ type LaneStats struct {
 	// lane decodes, newer frames replace each other and only the newest
 	// is decoded next.
 	FramesDropped uint64
-	// VerdictLatencyP50 and P95 are over the recent verdicts, from capture
-	// to outputs; zero before the first verdict.
+	// VerdictLatencyP50 and P95 are over the camera's recent verdicts, from
+	// capture to outputs; zero before the first verdict. The scanners' are
+	// in their InputStats.
 	VerdictLatencyP50 time.Duration
 	VerdictLatencyP95 time.Duration
 }
@@ -205,13 +213,18 @@ func (m *Monitor) Stats() LaneStats {
 		s.DecodeP50 = d[len(d)/2]
 	}
 	s.FramesDropped = m.dropped
-	if len(m.latencies) > 0 {
-		d := slices.Clone(m.latencies)
-		slices.Sort(d)
-		s.VerdictLatencyP50 = d[len(d)/2]
-		s.VerdictLatencyP95 = d[(len(d)*95)/100]
-	}
+	s.VerdictLatencyP50, s.VerdictLatencyP95 = percentiles(m.latencies)
 	return s
+}
+
+// percentiles returns the p50 and p95 of a ring of latencies, zero for none.
+func percentiles(r []time.Duration) (p50, p95 time.Duration) {
+	if len(r) == 0 {
+		return 0, 0
+	}
+	d := slices.Clone(r)
+	slices.Sort(d)
+	return d[len(d)/2], d[(len(d)*95)/100]
 }
 
 // Alive reports whether the lane is making progress, for the systemd

@@ -37,10 +37,12 @@ type Observer interface {
 	Verdict(v verify.Verdict)
 }
 
-// LatencyObserver is an Observer that also hears each verdict's latency:
-// from the frame's capture (scanner.Frame.Time) to the outputs being driven.
+// LatencyObserver is an Observer that also hears each verdict's latency,
+// named by the lane's input (Pipeline.Input): from the frame's capture
+// (scanner.Frame.Time) or the end of a scanner's read (input.Read.At) to the
+// outputs being driven. The two are different waits, so they are kept apart.
 type LatencyObserver interface {
-	VerdictLatency(d time.Duration)
+	VerdictLatency(input string, d time.Duration)
 }
 
 // TextSource is an input that yields decoded text (a barcode scanner);
@@ -194,7 +196,7 @@ func (p *Pipeline) decide(ctx context.Context, presence *scanner.Presence, text 
 	// From capture, not from when decoding began: the time the frame
 	// waited and the decode are part of what the visitor waits for.
 	if lat, ok := p.Observer.(LatencyObserver); ok && !captured.IsZero() {
-		lat.VerdictLatency(time.Since(captured))
+		lat.VerdictLatency(p.Input, time.Since(captured))
 	}
 	if p.Observer != nil {
 		p.Observer.Verdict(v)

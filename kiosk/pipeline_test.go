@@ -332,6 +332,7 @@ type recMeter struct {
 	mu        stdsync.Mutex
 	dropped   uint64
 	latencies []time.Duration
+	inputs    []string // the input of each latency
 }
 
 func (m *recMeter) Verdict(string, bool)        {}
@@ -339,9 +340,10 @@ func (m *recMeter) DecodeLatency(time.Duration) {}
 func (m *recMeter) Frame()                      {}
 func (m *recMeter) CameraUp(bool)               {}
 func (m *recMeter) FramesDropped(n uint64)      { m.mu.Lock(); m.dropped += n; m.mu.Unlock() }
-func (m *recMeter) VerdictLatency(d time.Duration) {
+func (m *recMeter) VerdictLatency(input string, d time.Duration) {
 	m.mu.Lock()
 	m.latencies = append(m.latencies, d)
+	m.inputs = append(m.inputs, input)
 	m.mu.Unlock()
 }
 

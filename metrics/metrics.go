@@ -51,7 +51,7 @@ type Metrics struct {
 	decode        prometheus.Histogram
 	frames        prometheus.Counter
 	dropped       prometheus.Counter
-	verdictLat    prometheus.Histogram
+	verdictLat    *prometheus.HistogramVec
 	cameraUp      prometheus.Gauge
 	cacheCodes    prometheus.Gauge
 	lastSyncTS    prometheus.Gauge
@@ -61,6 +61,7 @@ type Metrics struct {
 	doubleEntries prometheus.Counter
 
 	mu       sync.Mutex
+	inputs   map[string]bool  // the inputs declared (DeclareInput): verdictLat's label values
 	lastSync time.Time        // zero until the first successful sync (or SetLastSync)
 	syncSrc  func() SyncState // nil until SyncSource
 }
@@ -85,6 +86,7 @@ func newWithClock(now func() time.Time) *Metrics {
 		reg:     prometheus.NewRegistry(),
 		now:     now,
 		reasons: map[string]bool{},
+		inputs:  map[string]bool{},
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kioskd_verdicts_total",
 			Help: "Codes decided, by reason (verify's vocabulary) and result (accept or reject).",
@@ -104,13 +106,14 @@ func newWithClock(now func() time.Time) *Metrics {
 			Name: "kioskd_frames_dropped_total",
 			Help: "Camera frames dropped unseen because the lane was still decoding an older one (it decodes the newest next).",
 		}),
-		verdictLat: prometheus.NewHistogram(prometheus.HistogramOpts{
+		verdictLat: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "kioskd_verdict_latency_seconds",
-			Help: "Time from the capture of the frame showing a code to the verdict on the outputs.",
+			Help: "Time to the verdict on the outputs, by input: for the camera from the capture of the frame " +
+				"showing the code, for a scanner from the end of its read.",
 			// 5 ms to ~10 s: a frame period plus a decode on a Pi, up to an
 			// online check on a slow link.
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
-		}),
+		}, []string{"input"}),
 		cameraUp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "kioskd_camera_up",
 			Help: "1 while the camera delivers frames, 0 while it is down or being reopened.",
@@ -247,12 +250,34 @@ func (m *Metrics) FramesDropped(n uint64) {
 	m.dropped.Add(float64(n))
 }
 
-// VerdictLatency records one verdict's time from frame capture to outputs.
-func (m *Metrics) VerdictLatency(d time.Duration) {
+// DeclareInput makes name (the camera, or a scanner input of the config) a
+// value of the input label, its series existing from the start. Only
+// declared inputs are labelled, so the config bounds the series.
+func (m *Metrics) DeclareInput(name string) {
 	if m == nil {
 		return
 	}
-	m.verdictLat.Observe(d.Seconds())
+	m.mu.Lock()
+	m.inputs[name] = true
+	m.mu.Unlock()
+	m.verdictLat.WithLabelValues(name)
+}
+
+// VerdictLatency records one verdict's time to the outputs at input: from
+// frame capture for the camera, from the end of the read for a scanner. A
+// latency at an input not declared is not recorded (it would make an
+// unbounded label value); the assembly declares every input it opens.
+func (m *Metrics) VerdictLatency(input string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	ok := m.inputs[input]
+	m.mu.Unlock()
+	if !ok {
+		return
+	}
+	m.verdictLat.WithLabelValues(input).Observe(d.Seconds())
 }
 
 // CameraUp sets whether the camera is delivering frames.

@@ -118,7 +118,8 @@ func TestHandlerExposesEverySeries(t *testing.T) {
 	m.SyncResult(true, time.Second)
 	m.FramesDropped(3)
 	m.FramesDropped(2)
-	m.VerdictLatency(40 * time.Millisecond)
+	m.DeclareInput("camera")
+	m.VerdictLatency("camera", 40*time.Millisecond)
 	body := scrape(t, m)
 	for _, name := range []string{
 		"kioskd_verdicts_total{reason=\"ok\",result=\"accept\"} 0",
@@ -126,9 +127,9 @@ func TestHandlerExposesEverySeries(t *testing.T) {
 		"kioskd_decode_duration_seconds_bucket",
 		"kioskd_frames_total 0",
 		"kioskd_frames_dropped_total 5",
-		"kioskd_verdict_latency_seconds_bucket{le=\"0.04\"} 1",
-		"kioskd_verdict_latency_seconds_bucket{le=\"0.02\"} 0",
-		"kioskd_verdict_latency_seconds_count 1",
+		"kioskd_verdict_latency_seconds_bucket{input=\"camera\",le=\"0.04\"} 1",
+		"kioskd_verdict_latency_seconds_bucket{input=\"camera\",le=\"0.02\"} 0",
+		"kioskd_verdict_latency_seconds_count{input=\"camera\"} 1",
 		"kioskd_camera_up 0",
 		"kioskd_cache_codes 0",
 		"kioskd_cache_age_seconds",
@@ -142,6 +143,36 @@ func TestHandlerExposesEverySeries(t *testing.T) {
 	} {
 		if !strings.Contains(body, name) {
 			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+}
+
+// Each input's verdict latency is its own series: a scanner's never folds
+// into the camera's, a declared input's series exists before its first
+// verdict, and an input never declared makes no series at all.
+func TestVerdictLatencyByInput(t *testing.T) {
+	m := New()
+	for _, in := range []string{"camera", "door", "desk-scanner"} {
+		m.DeclareInput(in)
+	}
+	m.VerdictLatency("camera", 120*time.Millisecond)
+	m.VerdictLatency("door", 3*time.Millisecond)
+	m.VerdictLatency("door", 4*time.Millisecond)
+	m.VerdictLatency("not-declared", time.Millisecond)
+	body := scrape(t, m)
+	for _, c := range []struct {
+		line string
+		want bool
+	}{
+		{`kioskd_verdict_latency_seconds_count{input="camera"} 1`, true},
+		{`kioskd_verdict_latency_seconds_bucket{input="camera",le="0.08"} 0`, true},
+		{`kioskd_verdict_latency_seconds_count{input="door"} 2`, true},
+		{`kioskd_verdict_latency_seconds_bucket{input="door",le="0.005"} 2`, true},
+		{`kioskd_verdict_latency_seconds_count{input="desk-scanner"} 0`, true},
+		{`input="not-declared"`, false},
+	} {
+		if got := strings.Contains(body, c.line); got != c.want {
+			t.Errorf("/metrics has %s: %v, want %v", c.line, got, c.want)
 		}
 	}
 }
@@ -167,7 +198,8 @@ func TestNilIsNoop(t *testing.T) {
 	m.EventsPending(1)
 	m.DoubleEntry()
 	m.FramesDropped(1)
-	m.VerdictLatency(time.Millisecond)
+	m.DeclareInput("camera")
+	m.VerdictLatency("camera", time.Millisecond)
 	if err := m.Register(nil); err != nil {
 		t.Fatal(err)
 	}

@@ -145,6 +145,12 @@ type Kind struct {
 	// Check, if set, validates a configuration block without opening
 	// anything (config load, SIGHUP preflight).
 	Check func(decode func(into any) error) error
+	// Preflight, if set, also reads and checks what the block names
+	// outside the config file (its secret files, through readSecret as
+	// Env.ReadSecret), holding nothing: before a SIGHUP stops the running
+	// generation, so that a page that could not open refuses the reload
+	// rather than failing the new generation's start-up.
+	Preflight func(decode func(into any) error, readSecret func(key, file, env string) (string, error)) error
 }
 
 var kinds = registry.New[Kind]("page kind")

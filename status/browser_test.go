@@ -102,8 +102,23 @@ func TestPageInBrowser(t *testing.T) {
 	scanners := fixture()
 	scanners.Camera = Camera{}
 	scanners.Healthy, scanners.Problems = false, []string{"input desk (hid) down: hid: device gone: EOF"}
-	scanners.Inputs = []Input{{Name: "door-uart", Type: "serial", Up: true, Detail: "serial /dev/serial0 9600 8N1", Reads: 12},
+	scanners.Inputs = []Input{{Name: "door-uart", Type: "serial", Up: true, Detail: "serial /dev/serial0 9600 8N1", Reads: 12,
+		VerdictLatencyP50: Duration(4 * time.Millisecond), VerdictLatencyP95: Duration(9 * time.Millisecond)},
 		{Name: "desk", Type: "hid", Detail: "hid: device gone: EOF"}}
+	// Loyalty visits and hand-off outputs: a table each, only when the JSON
+	// has them.
+	handoff := fixture()
+	handoff.Visits = &Visits{Period: "month", Current: "2026-11", TimeZone: "Europe/Berlin", Cooldown: Duration(4 * time.Hour),
+		Visits: 318, Holders: 97, Published: 12, Applied: 40}
+	no := false
+	handoff.Outputs = []Output{
+		{Name: "till", Kind: "webhook", Target: "https://till.venue.example/hook", Configured: true, Delivered: 52,
+			LastDelivered: handoff.Now.Add(-time.Minute), LastLatency: Duration(85 * time.Millisecond)},
+		{Name: "bar", Kind: "webhook", Target: "http://10.0.0.7:8080/in", Configured: true, Queued: 6, Delivered: 3, Refused: 1,
+			Failures: 4, LastError: "POST http://10.0.0.7:8080/in: connection refused", NextAttempt: handoff.Now.Add(30 * time.Second)},
+		{Name: "signage", Kind: "mqtt", Target: "mqtt://broker.venue:1883 kiosk/door-3", Configured: true, Connected: &no},
+		{Name: "old-till", Queued: 2, Dropped: 9},
+	}
 	fleet := fixture()
 	fleet.Fleet = &Fleet{Broker: "mqtt://broker.venue:1883", Connected: true, Published: 4, Applied: 9}
 	fleet.Peers = []Peer{{Kiosk: "door-4", LastSeen: fleet.Now.Add(-time.Minute), Online: true}}
@@ -132,6 +147,8 @@ func TestPageInBrowser(t *testing.T) {
 				">already-used<", ">Ada Lovelace<", ">9f86d081<", ">✘ reject<", ">✔ accept<", ">not-a-code<",
 				// the preview loaded: its "waiting" overlay is hidden
 				`id="preview-msg" class="overlay" hidden=""`,
+				// no visit counter, no outputs: no tables for them
+				`<section id="visits-card" class="card wide" hidden="">`, `<section id="outputs-card" class="card wide" hidden="">`,
 			},
 			notContains: []string{testCode},
 		},
@@ -165,8 +182,24 @@ func TestPageInBrowser(t *testing.T) {
 			name: "scanner inputs",
 			snap: scanners,
 			want: map[string]string{"camera-state": "none (scanner inputs only)",
-				"inputs": "door-uart (serial): up, serial /dev/serial0 9600 8N1, 12 reads; desk (hid): DOWN, hid: device gone: EOF, 0 reads"},
+				"inputs": "door-uart (serial): up, serial /dev/serial0 9600 8N1, 12 reads, verdict latency 4ms / 9ms; desk (hid): DOWN, hid: device gone: EOF, 0 reads"},
 			contains: []string{`id="inputs" class="fail"`, "<li>input desk (hid) down: hid: device gone: EOF</li>"},
+		},
+		{
+			name: "visits and outputs",
+			snap: handoff,
+			want: map[string]string{"cache-count": "12345"},
+			contains: []string{
+				`<section id="visits-card" class="card wide">`,
+				`<tbody id="visits"><tr><td>2026-11 (per month, Europe/Berlin)</td><td class="num">318</td><td class="num">97</td><td>4h0m0s</td><td>12 shared, 40 from peers</td></tr></tbody>`,
+				`<section id="outputs-card" class="card wide">`,
+				`<tr><td>till</td><td class="mono">webhook https://till.venue.example/hook</td><td class="good">delivering</td><td class="num">0</td><td class="num">52</td><td class="num">0</td><td class="num">0</td><td>`,
+				` in 85ms</td></tr>`,
+				`<td>bar</td><td class="mono">webhook http://10.0.0.7:8080/in</td><td class="fail">FAILING (4 in a row): POST http://10.0.0.7:8080/in: connection refused; next attempt `,
+				`<td class="num warn">6</td><td class="num">3</td><td class="num fail">1</td><td class="num">0</td><td>never</td>`,
+				`<td>signage</td><td class="mono">mqtt mqtt://broker.venue:1883 kiosk/door-3</td><td class="fail">DISCONNECTED</td>`,
+				`<td>old-till</td><td class="mono">–</td><td class="warn">no longer configured (kioskd outputs drop)</td><td class="num warn">2</td><td class="num">0</td><td class="num">0</td><td class="num fail">9</td>`,
+			},
 		},
 		{
 			name:     "fleet",

@@ -18,6 +18,11 @@ type Input struct {
 	// text); LastRead is the latest one's time.
 	Reads    uint64    `json:"reads"`
 	LastRead time.Time `json:"last_read,omitzero"`
+	// VerdictLatencyP50 and P95 are over the input's recent verdicts: for
+	// the camera from a frame's capture (as Camera's), for a scanner from
+	// the end of its read; absent before the first verdict.
+	VerdictLatencyP50 Duration `json:"verdict_latency_p50,omitzero"`
+	VerdictLatencyP95 Duration `json:"verdict_latency_p95,omitzero"`
 }
 
 // writeInputs adds a line per scanner input to `kioskd status`; the camera
@@ -34,6 +39,9 @@ func writeInputs(line func(k, format string, args ...any), ins []Input, loc *tim
 		reads := fmt.Sprintf("%d reads", in.Reads)
 		if !in.LastRead.IsZero() {
 			reads += ", last " + stamp(in.LastRead, loc)
+		}
+		if in.VerdictLatencyP50 > 0 {
+			reads += fmt.Sprintf(", verdict latency p50 %s p95 %s", in.VerdictLatencyP50, in.VerdictLatencyP95)
 		}
 		line("input", "%s (%s) %s", in.Name, in.Type, join(state, in.Detail, reads))
 	}

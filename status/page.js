@@ -46,7 +46,9 @@
     ins.forEach(function (i) {
       if (i.type === "camera") { noCam = false; return; }
       down = down || !i.up;
-      scanners.push(i.name + " (" + i.type + "): " + (i.up ? "up" : "DOWN") + (i.detail ? ", " + i.detail : "") + ", " + i.reads + " reads");
+      scanners.push(i.name + " (" + i.type + "): " + (i.up ? "up" : "DOWN") + (i.detail ? ", " + i.detail : "") + ", " + i.reads + " reads" +
+        // From the end of the scanner's read, not from a frame's capture.
+        (i.verdict_latency_p50 ? ", verdict latency " + i.verdict_latency_p50 + " / " + i.verdict_latency_p95 : ""));
     });
     set("inputs", scanners.length ? scanners.join("; ") : "none", down ? "fail" : "");
     if (noCam) set("camera-state", "none (scanner inputs only)", "");
@@ -100,6 +102,46 @@
       s.clock.trusted ? "good" : "fail");
     set("gpio", (s.gpio.driver || "–") + (s.gpio.detail ? " · " + s.gpio.detail : ""));
     set("display", s.display.enabled ? "on" + (s.display.state ? " · " + s.display.state : "") : "off");
+
+    // Loyalty visits (policy.visits): this period's totals only; no holder
+    // is named in the JSON, so none can be here.
+    var vi = s.visits, vb = el("visits");
+    vb.replaceChildren();
+    el("visits-card").hidden = !vi;
+    if (vi) {
+      var vr = document.createElement("tr");
+      cell(vr, vi.current + " (per " + vi.period + ", " + vi.time_zone + ")");
+      cell(vr, String(vi.visits), "num");
+      cell(vr, String(vi.holders), "num");
+      cell(vr, vi.cooldown);
+      cell(vr, vi.published || vi.applied ? vi.published + " shared, " + vi.applied + " from peers" : "–");
+      vb.appendChild(vr);
+    }
+
+    // Hand-off outputs (outputs:) and their queues; a target comes without
+    // credentials or query from the daemon.
+    var ob = el("outputs");
+    ob.replaceChildren();
+    (s.outputs || []).forEach(function (o) {
+      var tr = document.createElement("tr"), state = "delivering", cls = "good";
+      if (!o.configured) { state = "no longer configured (kioskd outputs drop)"; cls = "warn"; }
+      else if (o.last_error) {
+        state = "FAILING (" + o.failures + " in a row): " + o.last_error +
+          (isZero(o.next_attempt) ? "" : "; next attempt " + when(o.next_attempt));
+        cls = "fail";
+      } else if (o.connected === false) { state = "DISCONNECTED"; cls = "fail"; }
+      cell(tr, o.name);
+      cell(tr, o.configured ? (o.kind + " " + (o.target || "")).trim() : "–", "mono");
+      cell(tr, state, cls);
+      cell(tr, String(o.queued), o.queued > 0 ? "num warn" : "num");
+      cell(tr, String(o.delivered), "num");
+      cell(tr, String(o.refused), o.refused > 0 ? "num fail" : "num");
+      cell(tr, String(o.dropped), o.dropped > 0 ? "num fail" : "num");
+      cell(tr, isZero(o.last_delivered) ? "never" : when(o.last_delivered) + " in " + o.last_latency + (o.slow ? " (SLOW)" : ""),
+        o.slow ? "warn" : "");
+      ob.appendChild(tr);
+    });
+    el("outputs-card").hidden = ob.children.length === 0;
 
     var tb = el("recent");
     tb.replaceChildren();

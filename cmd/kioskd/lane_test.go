@@ -113,7 +113,7 @@ func TestLaneKeepsUp(t *testing.T) {
 	if dropped <= decoded {
 		t.Errorf("%v frames decoded, only %v dropped: the lane worked through stale frames", decoded, dropped)
 	}
-	if n := metricValue(t, e.port, "kioskd_verdict_latency_seconds_count"); n != 1 {
+	if n := metricValue(t, e.port, `kioskd_verdict_latency_seconds_count{input="camera"}`); n != 1 {
 		t.Errorf("verdict latency histogram holds %v verdicts, want 1", n)
 	}
 

@@ -288,7 +288,7 @@ func TestDeskNeedsValidStaffFile(t *testing.T) {
 	os.MkdirAll(filepath.Join(e.dir, "frames"), 0o700)
 	(&daemonProc{t: t, e: e}).show("03-no-qr.png")
 	out, errOut, code := e.kioskd("run", "-config", e.cfg)
-	if code != exitError || !strings.Contains(errOut, "page desk: staff_file: line 1 (ada)") || strings.Contains(out+errOut, "short-secret") {
+	if code != exitError || !strings.Contains(errOut, "page desk: staff_file staff: line 1 (ada)") || strings.Contains(out+errOut, "short-secret") {
 		t.Errorf("run: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -33,10 +33,11 @@ const (
 	PassROI              // the region where a code was last seen, enlarged
 	PassSharpen          // our binarizer after an unsharp mask (blur)
 	PassTrack            // the previous frame's code region, before the full frame
+	PassGrid             // our own grid sampling from the gate's finder patterns (grid.go)
 	numPasses
 )
 
-var passNames = [numPasses]string{"none", "local", "hybrid", "global", "low-contrast", "half", "roi", "sharpen", "track"}
+var passNames = [numPasses]string{"none", "local", "hybrid", "global", "low-contrast", "half", "roi", "sharpen", "track", "grid"}
 
 func (p Pass) String() string {
 	if p < numPasses {
@@ -125,6 +126,7 @@ type Decoder struct {
 	slot, slotFrom, cutAt int
 	repass                bool // in the noisy frame's second (unsmoothed) set of passes
 	throttled             bool // this frame runs no costly pass (see misses)
+	grid                  grid // the grid pass's buffers
 }
 
 // streamReads bounds the gozxing reads of one stream frame (Seq > 0). A
@@ -385,6 +387,10 @@ func (d *Decoder) decodeOn(p, raw plane, smooth bool, seq uint64, half bool) (te
 			// Only the cheap reads run: no slot of the read budget.
 			d.throttled = d.throttled || !d.repass
 		}
+	}
+	// Our own grid sampling from the gate's finder patterns (grid.go).
+	if t, ok := d.readGrid(p, b, pols, extras); ok {
+		return t, true, true
 	}
 	for i, inv := range [2]bool{false, true} {
 		if !full[i] || !extras {

@@ -64,10 +64,12 @@ func (a gridPt) norm() float64          { return math.Hypot(a.x, a.y) }
 func (a gridPt) cross(b gridPt) float64 { return a.x*b.y - a.y*b.x }
 func ptOf(c cand) gridPt                { return gridPt{float64(c.x), float64(c.y)} }
 
-// readGrid runs the grid pass on the grey image p (the one b binarized) for
-// each polarity in pols: the triples of b's candidates, best first. It
+// readGrid runs the grid pass for each polarity in pols on the grey image
+// p (the one b binarized: smoothed when noisy), sampling the modules on raw
+// (the frame as captured: smoothing costs small modules their contrast,
+// and the sampling averages anyway): the triples of b's candidates, best first. It
 // does nothing unless extras (the costly passes run on this frame).
-func (d *Decoder) readGrid(p plane, b *binImage, pols [2]bool, extras bool) (string, bool) {
+func (d *Decoder) readGrid(p, raw plane, b *binImage, pols [2]bool, extras bool) (string, bool) {
 	if !extras {
 		return "", false
 	}
@@ -81,7 +83,7 @@ func (d *Decoder) readGrid(p plane, b *binImage, pols [2]bool, extras bool) (str
 			if !d.gridSlot() {
 				return "", false
 			}
-			if text, pts, ok := d.grid.read(p, b, t, pol == 1); ok {
+			if text, pts, ok := d.grid.read(p, raw, b, t, pol == 1); ok {
 				d.gridFound(pol == 1, pts)
 				return text, true
 			}
@@ -181,13 +183,7 @@ func (b *binImage) bestTriples(pol int, out [][3]cand) int {
 }
 
 // read tries one triple: it reports the text and the three finder centres.
-func (g *grid) read(p plane, b *binImage, t [3]cand, inv bool) (text string, pts [3]gridPt, ok bool) {
-	defer func() {
-		// gozxing's decoder is a port, not hardened against every matrix.
-		if recover() != nil {
-			text, ok = "", false
-		}
-	}()
+func (g *grid) read(p, raw plane, b *binImage, t [3]cand, inv bool) (text string, pts [3]gridPt, ok bool) {
 	// a: the right-angle corner (opposite the longest side); then b and c
 	// so that a code read the right way round has b to the right of a.
 	ia, ib, ic := 0, 1, 2
@@ -211,9 +207,12 @@ func (g *grid) read(p plane, b *binImage, t [3]cand, inv bool) (text string, pts
 	if inv {
 		c = 0
 	}
-	a1, a2 := b.centre(&A, e1, e2, c)
-	b1, b2 := b.centre(&B, e1, e2, c)
-	c1, c2 := b.centre(&C, e1, e2, c)
+	// A pattern's half-width along a diagonal is under its row width (cand
+	// size, 7 modules as first seen) times 1.5; skewed, a little more.
+	lim := 2 * max(t[0].size, t[1].size, t[2].size)
+	a1, a2 := b.centre(&A, e1, e2, c, lim)
+	b1, b2 := b.centre(&B, e1, e2, c, lim)
+	c1, c2 := b.centre(&C, e1, e2, c, lim)
 	if min(a1, a2, b1, b2, c1, c2) < 7 {
 		return "", pts, false
 	}
@@ -232,7 +231,7 @@ func (g *grid) read(p plane, b *binImage, t [3]cand, inv bool) (text string, pts
 		if ver < 1 || ver > gridMaxVersion {
 			continue
 		}
-		if text, ok := g.readVersion(p, A, B, C, ver, sign); ok {
+		if text, ok := g.readVersion(p, raw, A, B, C, ver, sign); ok {
 			return text, pts, true
 		}
 	}
@@ -241,29 +240,37 @@ func (g *grid) read(p plane, b *binImage, t [3]cand, inv bool) (text string, pts
 
 // readVersion samples and decodes the code of version ver whose finder
 // patterns are centred at A, B, C.
-func (g *grid) readVersion(p plane, A, B, C gridPt, ver int, sign float64) (string, bool) {
-	m := g.sample(p, A, B, C, ver, sign)
-	res, err := g.decoder().Decode(m, nil)
-	if err != nil || res == nil {
-		return "", false
+func (g *grid) readVersion(p, raw plane, A, B, C gridPt, ver int, sign float64) (string, bool) {
+	// With the alignment pattern found, then (a wrong match under strong
+	// perspective) without it.
+	for _, ap := range [2]bool{true, false} {
+		m, used := g.sample(p, raw, A, B, C, ver, sign, ap)
+		if text, ok := g.decode(m); ok {
+			return text, true
+		}
+		if !used {
+			break
+		}
 	}
-	return res.GetText(), true
+	return "", false
 }
 
 // sample returns the module matrix of the code of version ver whose finder
-// patterns are centred at A, B, C. The decoder unmasks (and may mirror) it
-// in place: it is valid until then.
-func (g *grid) sample(p plane, A, B, C gridPt, ver int, sign float64) *gozxing.BitMatrix {
+// patterns are centred at A, B, C, and whether it used an alignment pattern
+// (looked for when ap is true). The decoder unmasks (and may mirror) the
+// matrix in place: it is valid until then.
+func (g *grid) sample(p, raw plane, A, B, C gridPt, ver int, sign float64, ap bool) (*gozxing.BitMatrix, bool) {
 	dim := 4*ver + 17
 	k := float64(dim - 7)
 	u, v := B.sub(A).mul(1/k), C.sub(A).mul(1/k)
 	// The fourth reference point: the alignment pattern (module centre
 	// dim-6.5) where one is found, else the parallelogram's corner.
 	br, bm := B.add(C).sub(A), float64(dim)-3.5
-	if ver >= 2 {
+	used := false
+	if ap && ver >= 2 {
 		est := A.add(u.add(v).mul(k - 3))
-		if ap, ok := findAlignment(p, est, u, v, sign); ok {
-			br, bm = ap, float64(dim)-6.5
+		if q, ok := findAlignment(p, est, u, v, sign); ok {
+			br, bm, used = q, float64(dim)-6.5, true
 		}
 	}
 	lo := 3.5
@@ -289,12 +296,12 @@ func (g *grid) sample(p plane, A, B, C gridPt, ver int, sign float64) *gozxing.B
 	qu, qv := u.mul(0.25), v.mul(0.25)
 	for i := range vals {
 		q := gridPt{pts[2*i], pts[2*i+1]}
-		s := 2*grey(p, q) + grey(p, q.add(qu)) + grey(p, q.sub(qu)) + grey(p, q.add(qv)) + grey(p, q.sub(qv))
+		s := 2*grey(raw, q) + grey(raw, q.add(qu)) + grey(raw, q.sub(qu)) + grey(raw, q.add(qv)) + grey(raw, q.sub(qv))
 		vals[i] = float32(sign * s / 6)
 	}
 	m := g.matrix(dim)
 	g.threshold(dim, m)
-	return m
+	return m, used
 }
 
 // threshold sets the modules of m that are darker (in the code's polarity:
@@ -338,21 +345,33 @@ func (g *grid) matrix(dim int) *gozxing.BitMatrix {
 	return g.mats[ver]
 }
 
-func (g *grid) decoder() *qrdecoder.Decoder {
+// decode runs gozxing's QR decoder on the module matrix m.
+func (g *grid) decode(m *gozxing.BitMatrix) (text string, ok bool) {
+	defer func() {
+		// gozxing's decoder is a port, not hardened against every matrix.
+		if recover() != nil {
+			text, ok = "", false
+		}
+	}()
 	if g.dec == nil {
 		g.dec = qrdecoder.NewDecoder()
 	}
-	return g.dec
+	res, err := g.dec.Decode(m, nil)
+	if err != nil || res == nil {
+		return "", false
+	}
+	return res.GetText(), true
 }
 
 // finderRuns measures the finder pattern around q along the direction e (a
 // unit vector) on b's bits: the distance, in pixels, from q to the outer
 // edge of its dark ring each way (a run of colour c, the centre's, one of
-// the other, one of c again). 0, 0 when the rings are not there.
-func (b *binImage) finderRuns(q, e gridPt, c byte) (fwd, back float64) {
+// the other, one of c again), at most limit pixels. 0, 0 when the rings
+// are not there.
+func (b *binImage) finderRuns(q, e gridPt, c byte, limit int) (fwd, back float64) {
 	one := func(dir float64) float64 {
 		state := 0
-		for k := 0; k < 4*max(b.w, b.h); k++ {
+		for k := range limit {
 			x := int(math.Round(q.x + dir*float64(k)*e.x))
 			y := int(math.Round(q.y + dir*float64(k)*e.y))
 			if x < 0 || y < 0 || x >= b.w || y >= b.h {
@@ -379,13 +398,14 @@ func (b *binImage) finderRuns(q, e gridPt, c byte) (fwd, back float64) {
 }
 
 // centre moves q to the middle of its finder pattern along both axes, and
-// returns the pattern's width along each (0 when its rings are not there).
-func (b *binImage) centre(q *gridPt, e1, e2 gridPt, c byte) (w1, w2 float64) {
+// returns the pattern's width along each (0 when its rings are not there);
+// limit bounds the runs (see finderRuns).
+func (b *binImage) centre(q *gridPt, e1, e2 gridPt, c byte, limit int) (w1, w2 float64) {
 	for range 2 {
-		f, bk := b.finderRuns(*q, e1, c)
+		f, bk := b.finderRuns(*q, e1, c, limit)
 		*q = q.add(e1.mul((f - bk) / 2))
 		w1 = f + bk
-		f, bk = b.finderRuns(*q, e2, c)
+		f, bk = b.finderRuns(*q, e2, c, limit)
 		*q = q.add(e2.mul((f - bk) / 2))
 		w2 = f + bk
 	}

@@ -241,12 +241,18 @@ func (g *grid) read(p, raw plane, b *binImage, t [3]cand, inv bool) (text string
 // readVersion samples and decodes the code of version ver whose finder
 // patterns are centred at A, B, C.
 func (g *grid) readVersion(p, raw plane, A, B, C gridPt, ver int, sign float64) (string, bool) {
+	dim := 4*ver + 17
 	// With the alignment pattern found, then (a wrong match under strong
 	// perspective) without it.
 	for _, ap := range [2]bool{true, false} {
 		m, used := g.sample(p, raw, A, B, C, ver, sign, ap)
-		if text, ok := g.decode(m); ok {
-			return text, true
+		// The finder patterns must be there: a grid laid over the wrong
+		// place (a flat wall samples as a uniform matrix, which
+		// Reed-Solomon takes for an empty code) is not decoded.
+		if findersOK(m, dim) {
+			if text, ok := g.decode(m); ok && text != "" {
+				return text, true
+			}
 		}
 		if !used {
 			break
@@ -344,6 +350,33 @@ func (g *grid) matrix(dim int) *gozxing.BitMatrix {
 	}
 	return g.mats[ver]
 }
+
+// findersOK reports whether the module matrix m (dim×dim) shows the three
+// finder patterns with their separators, but for a few modules: 8×8
+// modules each, of which gridFinderErrs may be wrong.
+func findersOK(m *gozxing.BitMatrix, dim int) bool {
+	bad := 0
+	for _, o := range [3][2]int{{0, 0}, {dim - 7, 0}, {0, dim - 7}} {
+		for y := -1; y <= 7; y++ {
+			for x := -1; x <= 7; x++ {
+				mx, my := o[0]+x, o[1]+y
+				if mx < 0 || my < 0 || mx >= dim || my >= dim {
+					continue
+				}
+				r := max(abs(x-3), abs(y-3))
+				dark := r != 2 && r != 4 // centre, dark ring; light ring, separator
+				if m.Get(mx, my) != dark {
+					bad++
+				}
+			}
+		}
+	}
+	return bad <= gridFinderErrs
+}
+
+// gridFinderErrs is how many of the 192 finder and separator modules may
+// be sampled wrong: a blurred corner, a glare spot, noise.
+const gridFinderErrs = 24
 
 // decode runs gozxing's QR decoder on the module matrix m.
 func (g *grid) decode(m *gozxing.BitMatrix) (text string, ok bool) {

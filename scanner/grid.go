@@ -52,6 +52,9 @@ type grid struct {
 	vals []float32 // each module's mean grey level, row by row
 	sums []float32 // summed-area table of vals, (dim+1)² entries
 	mats [gridMaxVersion + 1]*gozxing.BitMatrix
+	// The alignment pattern of the triple being read, once looked for.
+	ap           gridPt
+	apDone, apOK bool
 }
 
 // gridPt is a point of the frame.
@@ -227,6 +230,7 @@ func (g *grid) read(p, raw plane, b *binImage, t [3]cand, inv bool) (text string
 	pts = [3]gridPt{A, B, C}
 	nAB, nAC := B.sub(A).norm()/mAB, C.sub(A).norm()/mAC
 	v0 := int(math.Round(((nAB+nAC)/2 + 7 - 17) / 4))
+	g.apDone = false
 	for _, ver := range [3]int{v0, v0 - 1, v0 + 1} {
 		if ver < 1 || ver > gridMaxVersion {
 			continue
@@ -249,7 +253,7 @@ func (g *grid) readVersion(p, raw plane, A, B, C gridPt, ver int, sign float64) 
 		// The finder patterns must be there: a grid laid over the wrong
 		// place (a flat wall samples as a uniform matrix, which
 		// Reed-Solomon takes for an empty code) is not decoded.
-		if findersOK(m, dim) {
+		if m != nil && findersOK(m, dim) {
 			if text, ok := g.decode(m); ok && text != "" {
 				return text, true
 			}
@@ -274,9 +278,15 @@ func (g *grid) sample(p, raw plane, A, B, C gridPt, ver int, sign float64, ap bo
 	br, bm := B.add(C).sub(A), float64(dim)-3.5
 	used := false
 	if ap && ver >= 2 {
-		est := A.add(u.add(v).mul(k - 3))
-		if q, ok := findAlignment(p, est, u, v, sign); ok {
-			br, bm, used = q, float64(dim)-6.5, true
+		// The pattern is where it is whatever the version: looked for
+		// once per triple, with the first version's module vectors.
+		if !g.apDone {
+			est := A.add(u.add(v).mul(k - 3))
+			g.ap, g.apOK = findAlignment(p, est, u, v, sign)
+			g.apDone = true
+		}
+		if g.apOK {
+			br, bm, used = g.ap, float64(dim)-6.5, true
 		}
 	}
 	lo := 3.5
@@ -300,15 +310,44 @@ func (g *grid) sample(p, raw plane, A, B, C gridPt, ver int, sign float64, ap bo
 	// Five points a quarter module around each centre: noise averages out,
 	// a neighbour's blur does not reach in.
 	qu, qv := u.mul(0.25), v.mul(0.25)
-	for i := range vals {
+	val := func(i int) float32 {
 		q := gridPt{pts[2*i], pts[2*i+1]}
 		s := 2*grey(raw, q) + grey(raw, q.add(qu)) + grey(raw, q.sub(qu)) + grey(raw, q.add(qv)) + grey(raw, q.sub(qv))
-		vals[i] = float32(sign * s / 6)
+		return float32(sign * s / 6)
+	}
+	// The timing patterns first (row and column 6 between the finders,
+	// alternating): a wrong version or a grid laid askew shows there, for
+	// a fraction of the cost of sampling every module.
+	for i := 8; i < dim-8; i++ {
+		vals[6*dim+i], vals[i*dim+6] = val(6*dim+i), val(i*dim+6)
+	}
+	good, all := 0, 0
+	for i := 9; i < dim-9; i++ {
+		for _, at := range [2]func(int) float32{
+			func(i int) float32 { return vals[6*dim+i] },
+			func(i int) float32 { return vals[i*dim+6] },
+		} {
+			dark := 2*at(i) < at(i-1)+at(i+1)
+			if dark == (i%2 == 0) {
+				good++
+			}
+			all++
+		}
+	}
+	if good*gridTimingDen < all*gridTimingNum {
+		return nil, used
+	}
+	for i := range vals {
+		vals[i] = val(i)
 	}
 	m := g.matrix(dim)
 	g.threshold(dim, m)
 	return m, used
 }
+
+// The share of timing-pattern modules (gridTimingNum/gridTimingDen) that
+// must alternate as they should before the whole grid is sampled.
+const gridTimingNum, gridTimingDen = 3, 4
 
 // threshold sets the modules of m that are darker (in the code's polarity:
 // vals are negated for light-on-dark) than the mean of the modules within
@@ -537,10 +576,17 @@ func findAlignment(p plane, est, u, v gridPt, sign float64) (gridPt, bool) {
 
 // grey is the bilinear interpolation of p at q, clamped to the frame.
 func grey(p plane, q gridPt) float64 {
-	x := min(max(q.x, 0), float64(p.w-1))
-	y := min(max(q.y, 0), float64(p.h-1))
-	if math.IsNaN(x) || math.IsNaN(y) {
-		return 0
+	x, y := q.x, q.y
+	// Written so that NaN (a degenerate transform) clamps too.
+	if !(x > 0) {
+		x = 0
+	} else if x > float64(p.w-1) {
+		x = float64(p.w - 1)
+	}
+	if !(y > 0) {
+		y = 0
+	} else if y > float64(p.h-1) {
+		y = float64(p.h - 1)
 	}
 	x0, y0 := int(x), int(y)
 	x1, y1 := min(x0+1, p.w-1), min(y0+1, p.h-1)

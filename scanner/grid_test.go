@@ -188,3 +188,52 @@ func FuzzGridGeometry(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkGridPass times the grid pass alone on frames where it runs: two
+// it reads (skewed; noisy) and one where every triple and version fails
+// (the worst case of a gated frame: two triples, three versions each, with
+// and without the alignment pattern).
+func BenchmarkGridPass(b *testing.B) {
+	miss, err := synth.Draw(synth.LowLight, 9, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	missImg, err := miss.Render()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		img  *image.Gray
+		read bool
+	}{
+		{"read-rolling", renderGridShot(b, 0), true},
+		{"read-noisy", renderGridShot(b, 2), true},
+		{"miss-lowlight", missImg, false},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			fr := grayFrame(c.img)
+			raw := plane{y: fr.Y, w: fr.Width, h: fr.Height, stride: fr.Stride}
+			d := NewDecoder(DecoderOptions{})
+			bin := &binImage{}
+			p := raw
+			q := bin.quietRange(raw)
+			noisy := q >= noisyRange && q <= noisyMax
+			if noisy {
+				var buf []byte
+				p = box3(raw, &buf)
+			}
+			bin.binarize(p, minRange, noisy)
+			bin.strict = noisy
+			dark, light := bin.finderHits()
+			pols := [2]bool{dark >= gateMin, light >= gateMin}
+			if _, ok := d.readGrid(p, raw, bin, pols, true); ok != c.read {
+				b.Fatalf("read %v, want %v", ok, c.read)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				d.readGrid(p, raw, bin, pols, true)
+			}
+		})
+	}
+}

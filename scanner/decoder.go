@@ -71,8 +71,9 @@ type DecoderStats struct {
 //     three such places laid out like a code's corners (the light-centred
 //     polarity on the inverted bitmap: dark-mode screens), the polarity with
 //     more places first, without TRY_HARDER;
-//  2. for a polarity that passed the gate but failed: the same bitmap with
-//     TRY_HARDER, gozxing's HybridBinarizer and
+//  2. for a polarity that passed the gate but failed: our grid pass
+//     (grid.go: the gate's finder triple, sampled on the grey image), the
+//     same bitmap with TRY_HARDER, gozxing's HybridBinarizer and
 //     GlobalHistogramBinarizer, our binarizer after an unsharp mask (blur),
 //     and with a low contrast floor (throttled when a scene keeps failing);
 //  3. the frame at half resolution (2×2 box filter: noise, blur and codes

@@ -390,7 +390,7 @@ func (d *Decoder) decodeOn(p, raw plane, smooth bool, seq uint64, half bool) (te
 		}
 	}
 	// Our own grid sampling from the gate's finder patterns (grid.go).
-	if t, ok := d.readGrid(p, raw, b, pols, extras); ok {
+	if t, ok := d.readGrid(p, raw, b, full, extras); ok {
 		return t, true, true
 	}
 	for i, inv := range [2]bool{false, true} {

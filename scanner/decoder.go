@@ -33,10 +33,11 @@ const (
 	PassROI              // the region where a code was last seen, enlarged
 	PassSharpen          // our binarizer after an unsharp mask (blur)
 	PassTrack            // the previous frame's code region, before the full frame
+	PassGrid             // our own grid sampling from the gate's finder patterns (grid.go)
 	numPasses
 )
 
-var passNames = [numPasses]string{"none", "local", "hybrid", "global", "low-contrast", "half", "roi", "sharpen", "track"}
+var passNames = [numPasses]string{"none", "local", "hybrid", "global", "low-contrast", "half", "roi", "sharpen", "track", "grid"}
 
 func (p Pass) String() string {
 	if p < numPasses {
@@ -70,8 +71,9 @@ type DecoderStats struct {
 //     three such places laid out like a code's corners (the light-centred
 //     polarity on the inverted bitmap: dark-mode screens), the polarity with
 //     more places first, without TRY_HARDER;
-//  2. for a polarity that passed the gate but failed: the same bitmap with
-//     TRY_HARDER, gozxing's HybridBinarizer and
+//  2. for a polarity that passed the gate but failed: our grid pass
+//     (grid.go: the gate's finder triple, sampled on the grey image), the
+//     same bitmap with TRY_HARDER, gozxing's HybridBinarizer and
 //     GlobalHistogramBinarizer, our binarizer after an unsharp mask (blur),
 //     and with a low contrast floor (throttled when a scene keeps failing);
 //  3. the frame at half resolution (2×2 box filter: noise, blur and codes
@@ -125,6 +127,7 @@ type Decoder struct {
 	slot, slotFrom, cutAt int
 	repass                bool // in the noisy frame's second (unsmoothed) set of passes
 	throttled             bool // this frame runs no costly pass (see misses)
+	grid                  grid // the grid pass's buffers
 }
 
 // streamReads bounds the gozxing reads of one stream frame (Seq > 0). A
@@ -385,6 +388,10 @@ func (d *Decoder) decodeOn(p, raw plane, smooth bool, seq uint64, half bool) (te
 			// Only the cheap reads run: no slot of the read budget.
 			d.throttled = d.throttled || !d.repass
 		}
+	}
+	// Our own grid sampling from the gate's finder patterns (grid.go).
+	if t, ok := d.readGrid(p, raw, b, full, extras); ok {
+		return t, true, true
 	}
 	for i, inv := range [2]bool{false, true} {
 		if !full[i] || !extras {

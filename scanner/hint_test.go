@@ -19,7 +19,8 @@ func TestDecodeHint(t *testing.T) {
 		{"read", synth.Scene{Text: testCode, Size: 220, Noise: 3, Seed: 1}, 0, HintNone},
 		{"nothing there", synth.Scene{Noise: 3, Blur: 1, Seed: 2}, 0, HintNone},
 		{"dark scene", synth.Scene{Text: testCode, Size: 220, Noise: 2, Blur: 1, Seed: 3}, 12, HintTooDark},
-		{"far away", synth.Scene{Text: testCode, Size: 54, Noise: 2, Seed: 4}, 0, HintTooFar},
+		// 50 pixels: the grid pass reads 54 (modules of 1.6 pixels).
+		{"far away", synth.Scene{Text: testCode, Size: 50, Noise: 2, Seed: 4}, 0, HintTooFar},
 		{"blurred", synth.Scene{Text: testCode, Size: 300, Blur: 4, Noise: 3, Seed: 5}, 0, HintBlurred},
 	}
 	for _, tt := range tests {

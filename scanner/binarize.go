@@ -48,6 +48,7 @@ type binImage struct {
 	win           []int32
 	// One block row's lane-wise statistics (see blockRowStats).
 	rsum, rmin, rmax []uint64
+	tt               []uint64 // one block row's thresholds, in 16-bit lanes
 	mat              *gozxing.BitMatrix
 	row              *gozxing.BitArray
 	bmp              *gozxing.BinaryBitmap
@@ -98,6 +99,7 @@ func (b *binImage) resize(w, h int) {
 	b.hsum = make([]int32, b.bw*b.bh)
 	b.win = make([]int32, b.bw*b.bh)
 	b.rsum, b.rmin, b.rmax = make([]uint64, b.bw), make([]uint64, b.bw), make([]uint64, b.bw)
+	b.tt = make([]uint64, b.bw)
 	b.mat, _ = gozxing.NewBitMatrix(w, h)
 	b.row = gozxing.NewBitArray(w)
 	b.src = &lumSource{}
@@ -180,28 +182,31 @@ func (b *binImage) binarize(p plane, minRange int, adaptive bool) {
 		}
 	}
 	b.windowSums()
+	// Row by row across the blocks (memory in order), with each block's
+	// threshold in 16-bit lanes for darkByte.
+	full := w >> blockShift // blocks of 8 whole pixels
+	tts := b.tt[:bw]
 	for by := 0; by < bh; by++ {
 		y0 := by << blockShift
 		y1 := min(y0+blockSize, h)
 		cy := min(max(by, 2), max(bh-3, 0))
-		for bx := 0; bx < bw; bx++ {
+		for bx := range tts {
 			cx := min(max(bx, 2), max(bw-3, 0))
-			t := b.windowMean(cx, cy)
-			x0 := bx << blockShift
-			x1 := min(x0+blockSize, w)
-			full := x1-x0 == blockSize
-			tt := lanes16 * uint64(t) // t in each 16-bit lane
-			for y := y0; y < y1; y++ {
-				src := p.y[y*p.stride+x0 : y*p.stride+x1]
+			tts[bx] = lanes16 * uint64(b.windowMean(cx, cy))
+		}
+		for y := y0; y < y1; y++ {
+			src := p.y[y*p.stride : y*p.stride+w]
+			dst := b.bits[y*b.bpr : y*b.bpr+bw]
+			for bx, tt := range tts[:full] {
+				dst[bx] = darkByte(binary.LittleEndian.Uint64(src[bx<<blockShift:]), tt)
+			}
+			if full < bw {
+				t := int(tts[full] & 0xffff)
 				var v uint
-				if full {
-					v = uint(darkByte(binary.LittleEndian.Uint64(src), tt))
-				} else {
-					for i, s := range src {
-						v |= dark(s, t) << i
-					}
+				for i, s := range src[full<<blockShift:] {
+					v |= dark(s, t) << i
 				}
-				b.bits[y*b.bpr+x0>>3] = byte(v)
+				dst[full] = byte(v)
 			}
 		}
 	}

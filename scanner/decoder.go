@@ -435,7 +435,14 @@ func (d *Decoder) decodeOn(p, raw plane, smooth bool, seq uint64, half bool) (te
 	// see codes whose modules are wider than the local windows. On a stream
 	// with nothing code-like at full resolution it runs on every other
 	// frame: a code held up stays for many frames. Stills (seq 0) always.
-	if half && p.w >= 80 && p.h >= 80 && (seq%2 == 0 || pols[0] || pols[1]) && !d.spent() {
+	//
+	// Not on a smoothed (noisy) frame whose full-resolution scan found
+	// nothing code-like: smoothing already did what the 2×2 average would
+	// (σ/2), and on the camera corpus and fresh seeds such a half pass
+	// read no code the full-resolution gate had missed, while it was a
+	// fifth of an empty noisy frame's time.
+	gate := pols[0] || pols[1]
+	if half && p.w >= 80 && p.h >= 80 && (gate || seq%2 == 0 && !smooth) && !d.spent() {
 		var hp plane
 		if smooth {
 			// Already smoothed: every other pixel is the half-size frame.

@@ -346,7 +346,15 @@ func (b *binImage) triples(pol int) int {
 	}
 	cs := keep[:n]
 	b.area[pol] = image.Rectangle{}
-	best := 0 // the smallest pattern of the best triple so far
+	// Of the plausible triples, the window for the first read is around
+	// the one whose places showed on the most rows (the fewest of its
+	// three), then with the largest patterns: a finder pattern shows on
+	// every row through its 3-module centre, while the finder-like places
+	// inside a code or in texture, some of them larger, show on a few. By
+	// size alone the window was often around a code's inner places and
+	// missed part of it: the first read failed and the full-frame read,
+	// of the same bitmap, succeeded.
+	best, bestRows := 0, 0 // the smallest pattern and fewest rows of the best triple so far
 	for i := 0; i < len(cs); i++ {
 		for j := i + 1; j < len(cs); j++ {
 			if !pairOK(cs[i], cs[j]) {
@@ -356,12 +364,10 @@ func (b *binImage) triples(pol int) int {
 				if !pairOK(cs[i], cs[k]) || !pairOK(cs[j], cs[k]) {
 					continue
 				}
-				// A code's finder patterns are its largest 1:1:3:1:1
-				// places: of the plausible triples, the one with the
-				// largest patterns gives the window for the first read.
-				if sz := min(cs[i].size, cs[j].size, cs[k].size); sz > best &&
+				sz, rows := min(cs[i].size, cs[j].size, cs[k].size), min(cs[i].rows, cs[j].rows, cs[k].rows)
+				if (rows > bestRows || rows == bestRows && sz > best) &&
 					rightIsosceles(dist2(cs[i], cs[j]), dist2(cs[j], cs[k]), dist2(cs[i], cs[k])) {
-					best = sz
+					best, bestRows = sz, rows
 					b.area[pol] = codeArea(cs[i], cs[j], cs[k])
 				}
 			}

@@ -201,3 +201,36 @@ func BenchmarkPreprocess(b *testing.B) {
 	d := NewDecoder(DecoderOptions{})
 	bench("decode", func() { d.ForgetRegion(); d.Decode(f) })
 }
+
+// TestTriplesWindow: the first read's window is around the code's finder
+// patterns, not a triple that takes in a larger finder-like place inside
+// the code. The candidates are those of corpus frame webcam-code-2 (the
+// smoothed scan): the three finder patterns, each seen on 13-15 rows, and
+// two places inside the code seen on 2, one of them larger. By size alone
+// the window missed the code's left part and the first read failed.
+func TestTriplesWindow(t *testing.T) {
+	finders := []cand{{103, 49, 42, 13}, {223, 91, 45, 15}, {180, 213, 45, 13}}
+	inner := []cand{{81, 102, 30, 2}, {168, 133, 68, 2}}
+	for _, tc := range []struct {
+		name   string
+		cands  []cand
+		strict bool
+	}{
+		{"strict", []cand{finders[0], finders[1], inner[0], inner[1], finders[2]}, true},
+		{"not strict", []cand{finders[0], finders[1], inner[0], inner[1], finders[2]}, false},
+		{"inner first", []cand{inner[1], inner[0], finders[2], finders[1], finders[0]}, true},
+	} {
+		var b binImage
+		b.strict = tc.strict
+		b.ncand[0] = copy(b.cands[0][:], tc.cands)
+		if n := b.triples(0); n != len(tc.cands) {
+			t.Errorf("%s: triples = %d, want %d", tc.name, n, len(tc.cands))
+		}
+		if want := codeArea(finders[0], finders[1], finders[2]); b.area[0] != want {
+			t.Errorf("%s: window %v, want %v (around the finder patterns)", tc.name, b.area[0], want)
+		}
+		if b.areaSize[0] != 42 {
+			t.Errorf("%s: areaSize %d, want 42", tc.name, b.areaSize[0])
+		}
+	}
+}

@@ -70,9 +70,6 @@ type binImage struct {
 	// count only places seen on minRows rows: for smoothed noisy frames,
 	// whose mottled texture shows chance 1:1:3:1:1 runs.
 	strict bool
-	// halfRows: p is smoothed at full resolution; binarize measures its
-	// blocks on every other row.
-	halfRows bool
 }
 
 // cand is a place that looks like a finder pattern: its centre, its width
@@ -137,18 +134,8 @@ func (b *binImage) binarize(p plane, minRange int, adaptive bool) {
 		}
 		y1 := min(y0+blockSize, h)
 		wide := w >= blockSize && y1-y0 <= blockSize
-		// A smoothed frame's blocks are measured on every other row
-		// (halfRows): its neighbouring rows differ little (that is what
-		// smoothing did), so half the rows give the same means and nearly
-		// the same ranges, at half the cost of the binarizer's hottest
-		// loop. Not its half-resolution subsample, whose rows are two
-		// apart.
-		rowStep := 1
-		if b.halfRows && y1-y0 == blockSize {
-			rowStep = 2
-		}
 		if wide {
-			b.blockRowStats(p, y0, y1, rowStep)
+			b.blockRowStats(p, y0, y1)
 		}
 		for bx := 0; bx < bw; bx++ {
 			x0 := bx << blockShift
@@ -161,9 +148,8 @@ func (b *binImage) binarize(p plane, minRange int, adaptive bool) {
 				sum, lo, hi = laneStats(b.rsum[bx], b.rmin[bx], b.rmax[bx])
 			} else {
 				sum, lo, hi = blockStats(p, x0, x1, y0, y1)
-				sum *= rowStep
 			}
-			n := (y1 - y0) * (x1 - x0) / rowStep
+			n := (y1 - y0) * (x1 - x0)
 			i := by*bw + bx
 			b.bp[i] = int32(sum / n)
 			b.blo[i], b.brange[i] = uint8(lo), uint8(hi-lo)
@@ -663,16 +649,15 @@ func (f *fixedBinarizer) GetHeight() int { return f.b.h }
 // lane-wise compare is one subtraction. Row by row across all blocks, so
 // that the blocks' chains are independent and memory is read in order:
 // this is the binarizer's hottest loop, run on every pixel of every frame.
-// It needs w >= blockSize and at most blockSize rows; step 2 takes every
-// other row.
-func (b *binImage) blockRowStats(p plane, y0, y1, step int) {
+// It needs w >= blockSize and at most blockSize rows.
+func (b *binImage) blockRowStats(p plane, y0, y1 int) {
 	bw := b.bw
 	rsum, rmin, rmax := b.rsum[:bw], b.rmin[:bw], b.rmax[:bw]
 	for bx := range rsum {
 		rsum[bx], rmin[bx], rmax[bx] = 0, low16, 0
 	}
 	last := p.w - blockSize // a last, partial block overlaps its neighbour
-	for y := y0; y < y1; y += step {
+	for y := y0; y < y1; y++ {
 		row := p.y[y*p.stride : y*p.stride+p.w]
 		for bx := range rsum {
 			v := binary.LittleEndian.Uint64(row[min(bx<<blockShift, last):])

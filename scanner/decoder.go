@@ -345,7 +345,6 @@ func (d *Decoder) decodeOn(b *binImage, p, raw plane, smooth bool, seq uint64) (
 // the cheap reads: the windows around the finder patterns, then the whole
 // bitmap, for the polarities that passed the gate.
 func (d *Decoder) firstReads(b *binImage, p plane, smooth bool) (text string, ok bool, g gateState) {
-	b.halfRows = smooth
 	b.binarize(p, minRange, smooth)
 	b.strict = smooth
 	dark, light := b.finderHits()

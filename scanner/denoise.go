@@ -115,7 +115,7 @@ func (b *binImage) quietRange(p plane) int {
 	var hist [256]int32
 	n, sum := 0, 0
 	for y0 := blockSize; y0+blockSize <= p.h; y0 += quietRowStep * blockSize {
-		b.blockRowStats(p, y0, y0+blockSize, 1)
+		b.blockRowStats(p, y0, y0+blockSize)
 		for bx := range b.bw {
 			s, lo, hi := laneStats(b.rsum[bx], b.rmin[bx], b.rmax[bx])
 			hist[hi-lo]++

@@ -69,16 +69,23 @@ type DecoderStats struct {
 //     in either polarity; gozxing's QR reader runs only for a polarity with
 //     three such places laid out like a code's corners (the light-centred
 //     polarity on the inverted bitmap: dark-mode screens), the polarity with
-//     more places first, without TRY_HARDER;
+//     more places first, without TRY_HARDER: first only the window around
+//     the triple whose places showed on the most rows, then the whole frame;
 //  2. for a polarity that passed the gate but failed: the same bitmap with
 //     TRY_HARDER, gozxing's HybridBinarizer and
 //     GlobalHistogramBinarizer, our binarizer after an unsharp mask (blur),
 //     and with a low contrast floor (throttled when a scene keeps failing);
 //  3. the frame at half resolution (2×2 box filter: noise, blur and codes
 //     too large for the local windows) — on frames of a stream where
-//     nothing looked like a code, only on every other frame (even Seq);
+//     nothing looked like a code, only on every other frame (even Seq),
+//     and never on a smoothed noisy frame where nothing did;
 //  4. the region where a code was found in the last few frames, enlarged
 //     twice (a code moving away or tilting).
+//
+// A noisy frame runs them on its smoothed copy (denoise.go); when that
+// looked like a code but was not read, the frame as captured gets its
+// cheap reads (1) next, then the smoothed copy its costly ones (2, 3), then
+// the frame as captured the rest.
 //
 // Before all of them, when the previous frame held a code, its region alone
 // (with a margin, at full resolution) is tried first: a code held up stays
@@ -290,7 +297,8 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 	// A noisy frame is smoothed first and read with a noise-aware
 	// binarizer (see denoise.go): that is what keeps an empty noisy scene
 	// cheap. The frame as it is gets the passes too when the smoothed one
-	// looked like a code but was not read: smoothing costs small modules.
+	// looked like a code but was not read: smoothing costs small modules
+	// (its cheap reads before the smoothed copy's costly ones, below).
 	q := d.full.quietRange(p)
 	d.noisy = q >= noisyRange && q <= noisyMax
 	if !d.noisy {

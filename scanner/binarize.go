@@ -48,6 +48,7 @@ type binImage struct {
 	win           []int32
 	// One block row's lane-wise statistics (see blockRowStats).
 	rsum, rmin, rmax []uint64
+	tt               []uint64 // one block row's thresholds, in 16-bit lanes
 	mat              *gozxing.BitMatrix
 	row              *gozxing.BitArray
 	bmp              *gozxing.BinaryBitmap
@@ -98,6 +99,7 @@ func (b *binImage) resize(w, h int) {
 	b.hsum = make([]int32, b.bw*b.bh)
 	b.win = make([]int32, b.bw*b.bh)
 	b.rsum, b.rmin, b.rmax = make([]uint64, b.bw), make([]uint64, b.bw), make([]uint64, b.bw)
+	b.tt = make([]uint64, b.bw)
 	b.mat, _ = gozxing.NewBitMatrix(w, h)
 	b.row = gozxing.NewBitArray(w)
 	b.src = &lumSource{}
@@ -180,28 +182,31 @@ func (b *binImage) binarize(p plane, minRange int, adaptive bool) {
 		}
 	}
 	b.windowSums()
+	// Row by row across the blocks (memory in order), with each block's
+	// threshold in 16-bit lanes for darkByte.
+	full := w >> blockShift // blocks of 8 whole pixels
+	tts := b.tt[:bw]
 	for by := 0; by < bh; by++ {
 		y0 := by << blockShift
 		y1 := min(y0+blockSize, h)
 		cy := min(max(by, 2), max(bh-3, 0))
-		for bx := 0; bx < bw; bx++ {
+		for bx := range tts {
 			cx := min(max(bx, 2), max(bw-3, 0))
-			t := b.windowMean(cx, cy)
-			x0 := bx << blockShift
-			x1 := min(x0+blockSize, w)
-			full := x1-x0 == blockSize
-			tt := lanes16 * uint64(t) // t in each 16-bit lane
-			for y := y0; y < y1; y++ {
-				src := p.y[y*p.stride+x0 : y*p.stride+x1]
+			tts[bx] = lanes16 * uint64(b.windowMean(cx, cy))
+		}
+		for y := y0; y < y1; y++ {
+			src := p.y[y*p.stride : y*p.stride+w]
+			dst := b.bits[y*b.bpr : y*b.bpr+bw]
+			for bx, tt := range tts[:full] {
+				dst[bx] = darkByte(binary.LittleEndian.Uint64(src[bx<<blockShift:]), tt)
+			}
+			if full < bw {
+				t := int(tts[full] & 0xffff)
 				var v uint
-				if full {
-					v = uint(darkByte(binary.LittleEndian.Uint64(src), tt))
-				} else {
-					for i, s := range src {
-						v |= dark(s, t) << i
-					}
+				for i, s := range src[full<<blockShift:] {
+					v |= dark(s, t) << i
 				}
-				b.bits[y*b.bpr+x0>>3] = byte(v)
+				dst[full] = byte(v)
 			}
 		}
 	}
@@ -341,7 +346,15 @@ func (b *binImage) triples(pol int) int {
 	}
 	cs := keep[:n]
 	b.area[pol] = image.Rectangle{}
-	best := 0 // the smallest pattern of the best triple so far
+	// Of the plausible triples, the window for the first read is around
+	// the one whose places showed on the most rows (the fewest of its
+	// three), then with the largest patterns: a finder pattern shows on
+	// every row through its 3-module centre, while the finder-like places
+	// inside a code or in texture, some of them larger, show on a few. By
+	// size alone the window was often around a code's inner places and
+	// missed part of it: the first read failed and the full-frame read,
+	// of the same bitmap, succeeded.
+	best, bestRows := 0, 0 // the smallest pattern and fewest rows of the best triple so far
 	for i := 0; i < len(cs); i++ {
 		for j := i + 1; j < len(cs); j++ {
 			if !pairOK(cs[i], cs[j]) {
@@ -351,12 +364,10 @@ func (b *binImage) triples(pol int) int {
 				if !pairOK(cs[i], cs[k]) || !pairOK(cs[j], cs[k]) {
 					continue
 				}
-				// A code's finder patterns are its largest 1:1:3:1:1
-				// places: of the plausible triples, the one with the
-				// largest patterns gives the window for the first read.
-				if sz := min(cs[i].size, cs[j].size, cs[k].size); sz > best &&
+				sz, rows := min(cs[i].size, cs[j].size, cs[k].size), min(cs[i].rows, cs[j].rows, cs[k].rows)
+				if (rows > bestRows || rows == bestRows && sz > best) &&
 					rightIsosceles(dist2(cs[i], cs[j]), dist2(cs[j], cs[k]), dist2(cs[i], cs[k])) {
-					best = sz
+					best, bestRows = sz, rows
 					b.area[pol] = codeArea(cs[i], cs[j], cs[k])
 				}
 			}

@@ -132,7 +132,7 @@ func (b *binImage) quietRange(p plane) int {
 	return histQuantile(&hist, n/quietQuantile)
 }
 
-const quietRowStep = 4
+const quietRowStep = 8
 
 // noisyRange is the quiet blocks' contrast from which a frame is smoothed
 // (box3) before it is binarized: an 8×8 block of Gaussian noise spans about

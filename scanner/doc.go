@@ -31,7 +31,9 @@
 // region where a code was last seen). A frame with sensor noise (a cheap
 // camera in dim light) is smoothed first and binarized with a contrast
 // floor that grows with the noise, and its finder scan is stricter, so that
-// an empty noisy scene stays as cheap as a clean one (denoise.go). On a
+// an empty noisy scene stays as cheap as a clean one (denoise.go); when the
+// smoothed frame looks like a code but its first reads fail, the frame as
+// captured gets its cheap reads before the smoothed one's costly passes. On a
 // camera stream a frame's reads are capped and the next frame resumes the
 // passes, so a code-like frame that is not read stays cheap too. When no
 // code is read, Decoder.Hint says why in plain words (too dark, too far,

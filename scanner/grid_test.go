@@ -285,6 +285,49 @@ func TestRightIsosceles(t *testing.T) {
 	}
 }
 
+// TestBestTriplesSquarerFirst: of triples that tie on rows, the one whose
+// corner is nearer a right angle comes first. With the corner's bounds as
+// wide as rightIsosceles has them, a place on a code's timing row makes a
+// leaning triple with two of its finders that is enumerated first; the
+// code's own triple must not be pushed out of the ones the pass tries.
+func TestBestTriplesSquarerFirst(t *testing.T) {
+	var b binImage
+	b.strict = true
+	// A code's finders at (100,100), (300,100), (100,300), all on 5 rows;
+	// a place at (200,40) makes a leaning triple with the first two (its
+	// corner at about 117°), also at 5 rows at its weakest.
+	cs := []cand{{100, 100, 35, 7}, {200, 40, 35, 5}, {300, 100, 35, 7}, {100, 300, 35, 5}}
+	if !rightIsosceles(dist2(cs[0], cs[1]), dist2(cs[1], cs[2]), dist2(cs[0], cs[2])) {
+		t.Fatal("the leaning triple does not pass rightIsosceles: no tie to break")
+	}
+	copy(b.cands[0][:], cs)
+	b.ncand[0] = len(cs)
+	out := make([][3]cand, 1)
+	if n := b.bestTriples(0, out); n != 1 || out[0] != [3]cand{cs[0], cs[2], cs[3]} {
+		t.Errorf("best triple %v, want the code's finders", out[0])
+	}
+}
+
+// TestSquarerTripleRead: a dark-mode frame drawn from a fresh seed that
+// the grid pass read while the gate's corner bounds were tight, and lost
+// when they widened (a leaning triple, tied on rows, took its place among
+// the two tried). It reads with ties broken by the squarer corner; it
+// failed with the wide bounds alone.
+func TestSquarerTripleRead(t *testing.T) {
+	s, err := synth.Draw(synth.Motion, 4400027, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := s.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder(DecoderOptions{})
+	if text, ok := d.Decode(grayFrame(img)); !ok || text != s.Text {
+		t.Fatalf("decoded %v (pass %v), want the code; frame %s", ok, d.LastPass(), s.Params())
+	}
+}
+
 // TestLeaningCornerRead: camera frames drawn from seeds outside the
 // committed corpus (synth.Draw), tilted, skewed and smeared, that no pass
 // read while the gate took a finder triple's corner at 73°–132° only. Both

@@ -36,14 +36,18 @@ const cameraManifest = "testdata/camera-corpus.tsv"
 // 32, 27, 28, 33, 27, 22, 29 (198 of 280; zxing-cpp 209). With the grid
 // pass (h-grid: grid.go, sampling the grey image from the gate's finder
 // patterns) it reads 39, 32, 34, 38, 33, 29, 37 (242 of 280, 35 of them
-// dark mode; zxing-cpp 209, no dark mode): the floors are two below that.
+// dark mode; zxing-cpp 209, no dark mode). With the finder triple's corner
+// judged by its angle (h-grid2: rightIsosceles) it reads 39, 32, 36, 38,
+// 33, 30, 38 (246 of 280, 35 of them dark mode): the floors are two below
+// that, but rolling's stays at 35: fresh seeds 1100000 read 28 of its 40,
+// which a floor of 36 (less 3σ: 30) would fail.
 var cameraFloor = map[synth.Condition]int{
 	synth.Webcam:    37,
 	synth.Motion:    30,
-	synth.LowLight:  32,
+	synth.LowLight:  34,
 	synth.MJPEG:     36,
 	synth.Moire:     31,
-	synth.Small720p: 27,
+	synth.Small720p: 28,
 	synth.Rolling:   35,
 }
 

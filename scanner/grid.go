@@ -153,6 +153,7 @@ func (b *binImage) bestTriples(pol int, out [][3]cand) int {
 	}
 	cs := keep[:n]
 	var score [8]int
+	var leans [8]float64
 	out = out[:min(len(out), len(score))]
 	found := 0
 	for i := 0; i < len(cs); i++ {
@@ -166,23 +167,36 @@ func (b *binImage) bestTriples(pol int, out [][3]cand) int {
 					continue
 				}
 				sz := min(cs[i].rows, cs[j].rows, cs[k].rows)
+				// Of triples as well confirmed, the squarer corner first:
+				// with the corner's wide bounds (rightIsosceles) a code's
+				// finders and a timing-row place often tie on rows.
+				lean := cornerLean(dist2(cs[i], cs[j]), dist2(cs[j], cs[k]), dist2(cs[i], cs[k]))
 				// Insertion into the sorted list of the best.
 				at := found
-				for at > 0 && score[at-1] < sz {
+				for at > 0 && (score[at-1] < sz || score[at-1] == sz && leans[at-1] > lean) {
 					at--
 				}
 				if at >= len(out) {
 					continue
 				}
 				for m := min(found, len(out)-1); m > at; m-- {
-					out[m], score[m] = out[m-1], score[m-1]
+					out[m], score[m], leans[m] = out[m-1], score[m-1], leans[m-1]
 				}
-				out[at], score[at] = [3]cand{cs[i], cs[j], cs[k]}, sz
+				out[at], score[at], leans[at] = [3]cand{cs[i], cs[j], cs[k]}, sz, lean
 				found = min(found+1, len(out))
 			}
 		}
 	}
 	return found
+}
+
+// cornerLean is cos² of the angle opposite the longest of a triangle's
+// sides (squared lengths x, y, z): 0 for a right corner.
+func cornerLean(x, y, z int) float64 {
+	a, c := min(x, y, z), max(x, y, z)
+	b := x + y + z - a - c
+	d := float64(a + b - c)
+	return d * d / (4 * float64(a) * float64(b))
 }
 
 // read tries one triple: it reports the text and the three finder centres.

@@ -1,7 +1,9 @@
 package scanner
 
 import (
+	"fmt"
 	"image"
+	"math"
 	"testing"
 
 	"github.com/kioskd/kioskd/scanner/internal/synth"
@@ -238,6 +240,118 @@ func BenchmarkGridPass(b *testing.B) {
 			}
 			if c := cpuTime() - c0; c > 0 {
 				b.ReportMetric(float64(c.Nanoseconds())/float64(n), "cpu-ns/op")
+			}
+		})
+	}
+}
+
+// TestRightIsosceles: the gate's and the grid pass's test of a finder
+// triple takes a right angle as rolling-shutter shear and perspective leave
+// it (the corner leaning either way), and nothing that is not one. The
+// obtuse and sheared rows failed before the bounds became angles (a 40 %
+// tolerance on the hypotenuse² allowed 73°–132° only).
+func TestRightIsosceles(t *testing.T) {
+	// The corner at the origin, legs of lengths l1 and l2 at an angle deg
+	// between them.
+	tri := func(l1, l2, deg float64) (int, int, int) {
+		r := deg * math.Pi / 180
+		a, b := cand{x: 0, y: 0}, cand{x: int(math.Round(l1)), y: 0}
+		c := cand{x: int(math.Round(l2 * math.Cos(r))), y: int(math.Round(l2 * math.Sin(r)))}
+		return dist2(a, b), dist2(b, c), dist2(a, c)
+	}
+	for _, c := range []struct {
+		name        string
+		l1, l2, deg float64
+		want        bool
+	}{
+		{"square", 200, 200, 90, true},
+		{"legs 1.4:1", 280, 200, 90, true},
+		{"sheared 0.36 (70°)", 200, 213, 70, true},
+		{"leaning in, 68°", 200, 190, 68, true},
+		{"tilted, 135°", 200, 180, 135, true},
+		{"tilted hard, 150°", 200, 200, 150, true},
+		{"equilateral (60°)", 200, 200, 60, false},
+		{"leaning in, 63°", 200, 200, 63, false},
+		{"flat, 158°", 200, 200, 158, false},
+		{"collinear", 200, 200, 180, false},
+		{"legs 1.6:1", 320, 200, 90, false},
+	} {
+		x, y, z := tri(c.l1, c.l2, c.deg)
+		for _, p := range [][3]int{{x, y, z}, {z, x, y}, {y, z, x}} {
+			if got := rightIsosceles(p[0], p[1], p[2]); got != c.want {
+				t.Errorf("%s: rightIsosceles(%d, %d, %d) = %v, want %v", c.name, p[0], p[1], p[2], got, c.want)
+			}
+		}
+	}
+}
+
+// TestBestTriplesSquarerFirst: of triples that tie on rows, the one whose
+// corner is nearer a right angle comes first. With the corner's bounds as
+// wide as rightIsosceles has them, a place on a code's timing row makes a
+// leaning triple with two of its finders that is enumerated first; the
+// code's own triple must not be pushed out of the ones the pass tries.
+func TestBestTriplesSquarerFirst(t *testing.T) {
+	var b binImage
+	b.strict = true
+	// A code's finders at (100,100), (300,100), (100,300), all on 5 rows;
+	// a place at (200,40) makes a leaning triple with the first two (its
+	// corner at about 117°), also at 5 rows at its weakest.
+	cs := []cand{{100, 100, 35, 7}, {200, 40, 35, 5}, {300, 100, 35, 7}, {100, 300, 35, 5}}
+	if !rightIsosceles(dist2(cs[0], cs[1]), dist2(cs[1], cs[2]), dist2(cs[0], cs[2])) {
+		t.Fatal("the leaning triple does not pass rightIsosceles: no tie to break")
+	}
+	copy(b.cands[0][:], cs)
+	b.ncand[0] = len(cs)
+	out := make([][3]cand, 1)
+	if n := b.bestTriples(0, out); n != 1 || out[0] != [3]cand{cs[0], cs[2], cs[3]} {
+		t.Errorf("best triple %v, want the code's finders", out[0])
+	}
+}
+
+// TestSquarerTripleRead: a dark-mode frame drawn from a fresh seed that
+// the grid pass read while the gate's corner bounds were tight, and lost
+// when they widened (a leaning triple, tied on rows, took its place among
+// the two tried). It reads with ties broken by the squarer corner; it
+// failed with the wide bounds alone.
+func TestSquarerTripleRead(t *testing.T) {
+	s, err := synth.Draw(synth.Motion, 4400027, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := s.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder(DecoderOptions{})
+	if text, ok := d.Decode(grayFrame(img)); !ok || text != s.Text {
+		t.Fatalf("decoded %v (pass %v), want the code; frame %s", ok, d.LastPass(), s.Params())
+	}
+}
+
+// TestLeaningCornerRead: camera frames drawn from seeds outside the
+// committed corpus (synth.Draw), tilted, skewed and smeared, that no pass
+// read while the gate took a finder triple's corner at 73°–132° only. Both
+// read with the bounds as angles (66°–154°); they failed before.
+func TestLeaningCornerRead(t *testing.T) {
+	for _, c := range []struct {
+		cond synth.Condition
+		seed uint64
+	}{
+		{synth.Rolling, 2200037},
+		{synth.Small720p, 2200003},
+	} {
+		t.Run(fmt.Sprintf("%s-%d", c.cond, c.seed), func(t *testing.T) {
+			s, err := synth.Draw(c.cond, c.seed, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := s.Render()
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := NewDecoder(DecoderOptions{})
+			if text, ok := d.Decode(grayFrame(img)); !ok || text != s.Text {
+				t.Fatalf("decoded %v (pass %v), want the code; frame %s", ok, d.LastPass(), s.Params())
 			}
 		})
 	}

@@ -214,10 +214,14 @@ func (d *Decoder) Decode(f Frame) (text string, ok bool) {
 	}
 	d.held = ok
 	switch {
+	case ok:
+		// Read (even on a throttled frame, whose grid pass asked costly
+		// before the whole-frame read): the next code-like frame starts over.
+		d.slotFrom = 0
 	case d.throttled:
 		// Slots not counted this frame: the next one resumes as planned.
-	case ok || d.misses == 0:
-		// Read, or nothing code-like: the next code-like frame starts over.
+	case d.misses == 0:
+		// Nothing code-like: the next code-like frame starts over.
 		d.slotFrom = 0
 	case d.cutAt >= 0:
 		d.slotFrom = d.cutAt
@@ -333,7 +337,7 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 	if t, ok = d.moreReads(&d.full, sp, p, true, seq, g); ok || d.spent() {
 		return t, ok
 	}
-	d.repass = true
+	d.repass, d.gridDone = true, false // the raw bitmap's own grid pass
 	t, ok = d.moreReads(&d.raw, p, p, false, seq, rg)
 	d.repass = false
 	return t, ok
@@ -350,7 +354,7 @@ type gateState struct {
 // decodeOn runs every pass on p into b (raw: the frame as captured, for
 // the half-resolution pass; smooth: p is the smoothed frame).
 func (d *Decoder) decodeOn(b *binImage, p, raw plane, smooth bool, seq uint64) (string, bool) {
-	if t, ok, g := d.firstReads(b, p, smooth, plane{}, seq); ok {
+	if t, ok, g := d.firstReads(b, p, smooth, raw, seq); ok {
 		return t, true
 	} else {
 		return d.moreReads(b, p, raw, smooth, seq, g)
@@ -359,12 +363,13 @@ func (d *Decoder) decodeOn(b *binImage, p, raw plane, smooth bool, seq uint64) (
 
 // firstReads binarizes p into b, scans it for finder patterns and runs
 // the cheap reads: the windows around the finder patterns, then the whole
-// bitmap, for the polarities that passed the gate. With a valid raw (a
-// noisy frame's smoothed copy in p, the frame as captured in raw) the grid
-// pass runs between the two: on the camera corpus it reads four times the
-// codes the whole-frame read does, at a fraction of its time, and a code
-// read on the first frame of a stream must not wait for the next frame's
-// budget.
+// bitmap, for the polarities that passed the gate. With a valid raw (the
+// frame as captured; p is its smoothed copy on a noisy frame, else raw
+// itself) the grid pass runs between the two: on the camera corpus it
+// reads four times the codes the whole-frame read does, at a fraction of
+// its time, and a code read on the first frame of a stream must not wait
+// for the next frame's budget. The raw copy of a noisy frame is given
+// none: its grid pass stays among its costly passes.
 func (d *Decoder) firstReads(b *binImage, p plane, smooth bool, raw plane, seq uint64) (text string, ok bool, g gateState) {
 	b.binarize(p, minRange, smooth)
 	b.strict = smooth
@@ -415,7 +420,7 @@ func (d *Decoder) firstReads(b *binImage, p plane, smooth bool, raw plane, seq u
 			}
 		}
 	}
-	if raw.valid() && gated {
+	if raw.valid() && gated && !d.o.Plain {
 		d.gridDone = true
 		if t, ok := d.readGrid(p, raw, b, full, d.costly(g, seq)); ok {
 			return t, true, g
@@ -465,9 +470,9 @@ func (d *Decoder) moreReads(b *binImage, p, raw plane, smooth bool, seq uint64, 
 	}
 	pols, full, every := g.pols, g.full, d.o.Exhaustive
 	extras := d.costly(g, seq)
-	// Our own grid sampling from the gate's finder patterns (grid.go); a
-	// noisy frame's smoothed bitmap had it already (see decode).
-	if !(smooth && d.gridDone) {
+	// Our own grid sampling from the gate's finder patterns (grid.go),
+	// unless firstReads ran it already on this bitmap.
+	if !d.gridDone {
 		if t, ok := d.readGrid(p, raw, b, full, extras); ok {
 			return t, true
 		}

@@ -71,9 +71,11 @@ type DecoderStats struct {
 //     three such places laid out like a code's corners (the light-centred
 //     polarity on the inverted bitmap: dark-mode screens), the polarity with
 //     more places first, without TRY_HARDER: first only the window around
-//     the triple whose places showed on the most rows, then the whole frame;
-//  2. for a polarity that passed the gate but failed: our grid pass
-//     (grid.go: the gate's finder triple, sampled on the grey image), the
+//     the triple whose places showed on the most rows, then our grid pass
+//     (grid.go: the gate's finder triple, sampled on the grey image; it
+//     reads most of what the window misses, for less than gozxing), then
+//     the whole frame;
+//  2. for a polarity that passed the gate but failed: the
 //     same bitmap with TRY_HARDER, gozxing's HybridBinarizer and
 //     GlobalHistogramBinarizer, our binarizer after an unsharp mask (blur),
 //     and with a low contrast floor (throttled when a scene keeps failing);
@@ -86,8 +88,9 @@ type DecoderStats struct {
 //
 // A noisy frame runs them on its smoothed copy (denoise.go); when that
 // looked like a code but was not read, the frame as captured gets its
-// cheap reads (1) next, then the smoothed copy its costly ones (2, 3), then
-// the frame as captured the rest.
+// cheap reads (1, without the grid pass) next, then the smoothed copy its
+// costly ones (2, 3), then the frame as captured the rest (its grid pass
+// first).
 //
 // Before all of them, when the previous frame held a code, its region alone
 // (with a margin, at full resolution) is tried first: a code held up stays

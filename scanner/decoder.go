@@ -71,9 +71,11 @@ type DecoderStats struct {
 //     three such places laid out like a code's corners (the light-centred
 //     polarity on the inverted bitmap: dark-mode screens), the polarity with
 //     more places first, without TRY_HARDER: first only the window around
-//     the triple whose places showed on the most rows, then the whole frame;
-//  2. for a polarity that passed the gate but failed: our grid pass
-//     (grid.go: the gate's finder triple, sampled on the grey image), the
+//     the triple whose places showed on the most rows, then our grid pass
+//     (grid.go: the gate's finder triple, sampled on the grey image; it
+//     reads most of what the window misses, for less than gozxing), then
+//     the whole frame;
+//  2. for a polarity that passed the gate but failed: the
 //     same bitmap with TRY_HARDER, gozxing's HybridBinarizer and
 //     GlobalHistogramBinarizer, our binarizer after an unsharp mask (blur),
 //     and with a low contrast floor (throttled when a scene keeps failing);
@@ -86,8 +88,9 @@ type DecoderStats struct {
 //
 // A noisy frame runs them on its smoothed copy (denoise.go); when that
 // looked like a code but was not read, the frame as captured gets its
-// cheap reads (1) next, then the smoothed copy its costly ones (2, 3), then
-// the frame as captured the rest.
+// cheap reads (1, without the grid pass) next, then the smoothed copy its
+// costly ones (2, 3), then the frame as captured the rest (its grid pass
+// first).
 //
 // Before all of them, when the previous frame held a code, its region alone
 // (with a margin, at full resolution) is tried first: a code held up stays
@@ -214,10 +217,14 @@ func (d *Decoder) Decode(f Frame) (text string, ok bool) {
 	}
 	d.held = ok
 	switch {
+	case ok:
+		// Read (even on a throttled frame, whose grid pass asked costly
+		// before the whole-frame read): the next code-like frame starts over.
+		d.slotFrom = 0
 	case d.throttled:
 		// Slots not counted this frame: the next one resumes as planned.
-	case ok || d.misses == 0:
-		// Read, or nothing code-like: the next code-like frame starts over.
+	case d.misses == 0:
+		// Nothing code-like: the next code-like frame starts over.
 		d.slotFrom = 0
 	case d.cutAt >= 0:
 		d.slotFrom = d.cutAt
@@ -311,29 +318,21 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 		return d.decodeOn(&d.full, p, p, false, seq)
 	}
 	sp := box3(p, &d.smoothY)
-	t, ok, g := d.firstReads(&d.full, sp, true)
+	// The grid pass runs inside the first reads, between the windows and
+	// the whole-frame read (see firstReads).
+	t, ok, g := d.firstReads(&d.full, sp, true, p, seq)
 	if ok {
 		return t, true
 	}
 	if !g.gated || d.spent() {
 		return d.moreReads(&d.full, sp, p, true, seq, g)
 	}
-	// The grid pass on the smoothed frame's finder patterns next: it reads
-	// most of what the first reads miss (skew, noise), and a code read on
-	// the first frame of a stream must not wait for the next frame's budget.
-	d.gridDone = true
-	if t, ok := d.readGrid(sp, p, &d.full, g.full, d.costly(g, seq)); ok {
-		return t, true
-	}
-	if d.spent() {
-		return "", false
-	}
 	// The frame as it is, its cheap reads first: where smoothing cost a
 	// code its modules, the raw frame's first reads read it, and they cost
 	// less than the smoothed frame's costly passes (on the camera corpus
 	// they read as many codes: 13 against 15 of 280, at a fraction).
 	d.repass = true
-	t, ok, rg := d.firstReads(&d.raw, p, false)
+	t, ok, rg := d.firstReads(&d.raw, p, false, plane{}, seq)
 	d.repass = false
 	if ok {
 		return t, true
@@ -341,7 +340,7 @@ func (d *Decoder) decode(p plane, seq uint64) (string, bool) {
 	if t, ok = d.moreReads(&d.full, sp, p, true, seq, g); ok || d.spent() {
 		return t, ok
 	}
-	d.repass = true
+	d.repass, d.gridDone = true, false // the raw bitmap's own grid pass
 	t, ok = d.moreReads(&d.raw, p, p, false, seq, rg)
 	d.repass = false
 	return t, ok
@@ -358,7 +357,7 @@ type gateState struct {
 // decodeOn runs every pass on p into b (raw: the frame as captured, for
 // the half-resolution pass; smooth: p is the smoothed frame).
 func (d *Decoder) decodeOn(b *binImage, p, raw plane, smooth bool, seq uint64) (string, bool) {
-	if t, ok, g := d.firstReads(b, p, smooth); ok {
+	if t, ok, g := d.firstReads(b, p, smooth, raw, seq); ok {
 		return t, true
 	} else {
 		return d.moreReads(b, p, raw, smooth, seq, g)
@@ -367,8 +366,14 @@ func (d *Decoder) decodeOn(b *binImage, p, raw plane, smooth bool, seq uint64) (
 
 // firstReads binarizes p into b, scans it for finder patterns and runs
 // the cheap reads: the windows around the finder patterns, then the whole
-// bitmap, for the polarities that passed the gate.
-func (d *Decoder) firstReads(b *binImage, p plane, smooth bool) (text string, ok bool, g gateState) {
+// bitmap, for the polarities that passed the gate. With a valid raw (the
+// frame as captured; p is its smoothed copy on a noisy frame, else raw
+// itself) the grid pass runs between the two: on the camera corpus it
+// reads four times the codes the whole-frame read does, at a fraction of
+// its time, and a code read on the first frame of a stream must not wait
+// for the next frame's budget. The raw copy of a noisy frame is given
+// none: its grid pass stays among its costly passes.
+func (d *Decoder) firstReads(b *binImage, p plane, smooth bool, raw plane, seq uint64) (text string, ok bool, g gateState) {
 	b.binarize(p, minRange, smooth)
 	b.strict = smooth
 	dark, light := b.finderHits()
@@ -418,6 +423,12 @@ func (d *Decoder) firstReads(b *binImage, p plane, smooth bool) (text string, ok
 			}
 		}
 	}
+	if raw.valid() && gated && !d.o.Plain {
+		d.gridDone = true
+		if t, ok := d.readGrid(p, raw, b, full, d.costly(g, seq)); ok {
+			return t, true, g
+		}
+	}
 	for _, inv := range order {
 		if full[b2i(inv)] {
 			if t, ok := d.read(b.pack(inv), 1, 1, 0, 0, PassLocal, inv, false); ok {
@@ -462,9 +473,9 @@ func (d *Decoder) moreReads(b *binImage, p, raw plane, smooth bool, seq uint64, 
 	}
 	pols, full, every := g.pols, g.full, d.o.Exhaustive
 	extras := d.costly(g, seq)
-	// Our own grid sampling from the gate's finder patterns (grid.go); a
-	// noisy frame's smoothed bitmap had it already (see decode).
-	if !(smooth && d.gridDone) {
+	// Our own grid sampling from the gate's finder patterns (grid.go),
+	// unless firstReads ran it already on this bitmap.
+	if !d.gridDone {
 		if t, ok := d.readGrid(p, raw, b, full, extras); ok {
 			return t, true
 		}

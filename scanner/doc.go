@@ -26,9 +26,11 @@
 // and a scan for three finder-pattern-like places laid out like a code's
 // corners, in both polarities; gozxing's QR reader runs only when that scan
 // finds them (on the inverted bitmap for light-on-dark phone screens, which
-// gozxing alone never reads). Frames that pass but fail get further passes
-// (gozxing's binarizers, a low-contrast threshold, half resolution, the
-// region where a code was last seen). A frame with sensor noise (a cheap
+// gozxing alone never reads): first on the window around that triple, then
+// our own grid sampling from it (grid.go), then the whole frame. Frames
+// that pass but fail get further passes (gozxing's binarizers, a
+// low-contrast threshold, half resolution, the region where a code was
+// last seen). A frame with sensor noise (a cheap
 // camera in dim light) is smoothed first and binarized with a contrast
 // floor that grows with the noise, and its finder scan is stricter, so that
 // an empty noisy scene stays as cheap as a clean one (denoise.go); when the

@@ -119,6 +119,15 @@ func TestSchedulerNeverOverlaps(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- sc.Run(ctx) }()
 	clk.fire(clk.next(t)) // start-up sync begins and blocks on the gate
+	// Wait until it has: a trigger already waiting when the loop selects
+	// would be taken instead of the fired timer, and the start-up sync
+	// would then be one of the manual ones (three syncs, not four).
+	for deadline := time.Now().Add(10 * time.Second); ss.active.Load() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the start-up sync never began")
+		}
+		time.Sleep(time.Millisecond) // no event to wait on: Sync is the test's own
+	}
 	var wg stdsync.WaitGroup
 	for range 3 {
 		wg.Go(func() {
@@ -127,8 +136,12 @@ func TestSchedulerNeverOverlaps(t *testing.T) {
 			}
 		})
 	}
-	for range 4 {
-		ss.gate <- struct{}{}
+	for i := range 4 {
+		select {
+		case ss.gate <- struct{}{}:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("sync %d never began (%d ran)", i+1, i)
+		}
 	}
 	wg.Wait()
 	if ss.overlap.Load() {

@@ -659,32 +659,39 @@ func (f *fixedBinarizer) GetHeight() int { return f.b.h }
 // sums, minima and maxima of its pixels in 16-bit lanes (see laneStats),
 // 8 pixels at a time (SWAR): the even and odd bytes of a row go into four
 // lanes each, where sums cannot carry over (8 rows × 2 × 255 < 2^16) and a
-// lane-wise compare is one subtraction. Row by row across all blocks, so
-// that the blocks' chains are independent and memory is read in order:
-// this is the binarizer's hottest loop, run on every pixel of every frame.
+// lane-wise compare is one subtraction. Block by block, down its rows, with
+// the block's statistics in registers: the block row (5 KB at 640 pixels)
+// stays in L1, and out-of-order execution overlaps one block's chain with
+// the next. That is about a fifth faster than row by row across all blocks
+// with the statistics in memory (BenchmarkPreprocess/binarize). This is
+// the binarizer's hottest loop, run on every pixel of every frame.
 // It needs w >= blockSize and at most blockSize rows.
 func (b *binImage) blockRowStats(p plane, y0, y1 int) {
 	bw := b.bw
 	rsum, rmin, rmax := b.rsum[:bw], b.rmin[:bw], b.rmax[:bw]
-	for bx := range rsum {
-		rsum[bx], rmin[bx], rmax[bx] = 0, low16, 0
+	var rowBuf [blockSize][]byte
+	rows := rowBuf[:y1-y0]
+	for i := range rows {
+		rows[i] = p.y[(y0+i)*p.stride : (y0+i)*p.stride+p.w]
 	}
 	last := p.w - blockSize // a last, partial block overlaps its neighbour
-	for y := y0; y < y1; y++ {
-		row := p.y[y*p.stride : y*p.stride+p.w]
-		for bx := range rsum {
-			v := binary.LittleEndian.Uint64(row[min(bx<<blockShift, last):])
+	for bx := range rsum {
+		x := min(bx<<blockShift, last)
+		var sum, mx uint64
+		mn := uint64(low16)
+		for _, row := range rows {
+			v := binary.LittleEndian.Uint64(row[x : x+8])
 			ev, od := v&low16, v>>8&low16
-			rsum[bx] += ev + od
+			sum += ev + od
 			// ge: 0xffff in each lane where ev >= od.
 			ge := ((ev | high16) - od) & high16 >> 15 * 0xffff
 			lo, hi := od&ge|ev&^ge, ev&ge|od&^ge
-			mn, mx := rmin[bx], rmax[bx]
 			ge = ((mn | high16) - lo) & high16 >> 15 * 0xffff // mn >= lo
-			rmin[bx] = lo&ge | mn&^ge
+			mn = lo&ge | mn&^ge
 			ge = ((hi | high16) - mx) & high16 >> 15 * 0xffff // hi >= mx
-			rmax[bx] = hi&ge | mx&^ge
+			mx = hi&ge | mx&^ge
 		}
+		rsum[bx], rmin[bx], rmax[bx] = sum, mn, mx
 	}
 }
 

@@ -50,6 +50,15 @@ func TestBlockRowStats(t *testing.T) {
 	} {
 		checkRowStats(t, name, p)
 	}
+	// Padded rows (a V4L2 stride), at the widths around whole blocks.
+	for _, w := range []int{8, 9, 15, 16, 17, 641} {
+		stride := w + 5
+		p := plane{y: make([]byte, 20*stride), w: w, h: 20, stride: stride}
+		for i := range p.y {
+			p.y[i] = byte(rng.IntN(256))
+		}
+		checkRowStats(t, "padded", p)
+	}
 }
 
 func FuzzBlockRowStats(f *testing.F) {

@@ -395,7 +395,27 @@ func (c *Client) send(ctx context.Context, op, method, u string, body []byte, be
 	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
 		date = d.UTC()
 	}
+	resp.Body = ctxBody{resp.Body, ctx}
 	return resp, date, func() { resp.Body.Close(); cancel() }, nil
+}
+
+// ctxBody reports a read that failed once the request's context had ended
+// as that context's error too: when the timeout closes the connection the
+// transport may hand the reader "use of closed network connection", and a
+// timeout must be classed (and backed off) as one.
+type ctxBody struct {
+	io.ReadCloser
+	ctx context.Context
+}
+
+func (b ctxBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		if cerr := b.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w (%w)", cerr, err)
+		}
+	}
+	return n, err
 }
 
 // readAnswer reads a response's body through the bound and turns a non-2xx

@@ -3,10 +3,13 @@ package bitbadges_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kioskd/kioskd/sync/bitbadges"
 	"github.com/kioskd/kioskd/sync/bitbadges/bbtest"
@@ -128,5 +131,35 @@ func TestPageRecordBound(t *testing.T) {
 				t.Fatalf("%d of %d records, err %v", len(got), len(codes), err)
 			}
 		})
+	}
+}
+
+// closedOnDeadline answers 200 with a body that yields nothing until the
+// request's context ends and then fails the way net/http's transport may
+// when a deadline closes the connection mid-read: "use of closed network
+// connection", not the deadline itself (seen on a loaded CI machine).
+type closedOnDeadline struct{}
+
+func (closedOnDeadline) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: closedBody{r.Context()}, Request: r}, nil
+}
+
+type closedBody struct{ ctx context.Context }
+
+func (b closedBody) Read([]byte) (int, error) {
+	<-b.ctx.Done()
+	return 0, fmt.Errorf("read tcp 127.0.0.1:1->127.0.0.1:2: %w", net.ErrClosed)
+}
+
+func (closedBody) Close() error { return nil }
+
+// A body read cut by the request timeout is a timeout, whatever error the
+// transport's closed connection gave the reader: the sync's error kind and
+// backoff depend on it.
+func TestBodyReadCutByTimeoutIsATimeout(t *testing.T) {
+	c := &bitbadges.Client{APIURL: "http://api.invalid", APIKey: "k", HTTP: &http.Client{Transport: closedOnDeadline{}}, RequestTimeout: 20 * time.Millisecond}
+	_, err := c.Prefetch(context.Background(), "tok", func(bitbadges.Record) error { return nil })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Prefetch = %v, want a deadline error", err)
 	}
 }

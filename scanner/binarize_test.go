@@ -5,20 +5,20 @@ import (
 	"testing"
 )
 
-// checkRowStats compares blockRowStats (SWAR, all blocks of a block row)
-// with blockStats (one pixel at a time) on every block of p, the last
-// partial block column included.
+// checkRowStats compares blockStats (SWAR or assembly, all blocks of a
+// block row) with pixelStats (one pixel at a time) on every block of p,
+// the last partial block column included.
 func checkRowStats(t *testing.T, name string, p plane) {
 	t.Helper()
 	var b binImage
 	b.resize(p.w, p.h)
 	for by := 0; by < b.bh; by++ {
 		y0 := min(by*blockSize, p.h-blockSize)
-		b.blockRowStats(p, y0, y0+blockSize)
+		blockStats(p.y[y0*p.stride:], p.stride, p.w, b.ssum, b.slo, b.shi)
 		for bx := 0; bx < b.bw; bx++ {
 			x0 := min(bx*blockSize, p.w-blockSize)
-			s, lo, hi := laneStats(b.rsum[bx], b.rmin[bx], b.rmax[bx])
-			ws, wlo, whi := blockStats(p, x0, x0+blockSize, y0, y0+blockSize)
+			s, lo, hi := int(b.ssum[bx]), int(b.slo[bx]), int(b.shi[bx])
+			ws, wlo, whi := pixelStats(p, x0, x0+blockSize, y0, y0+blockSize)
 			if s != ws || lo != wlo || hi != whi {
 				t.Fatalf("%s, block (%d,%d): sum/min/max = %d %d %d, want %d %d %d", name, bx, by, s, lo, hi, ws, wlo, whi)
 			}

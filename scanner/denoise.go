@@ -1,7 +1,5 @@
 package scanner
 
-import "encoding/binary"
-
 // Sensor noise is what derails the pipeline on a cheap camera in a dim
 // venue: with σ above a few grey levels, every 8×8 block of a flat wall has
 // "contrast", the local threshold cuts through the noise, and the rows fill
@@ -14,43 +12,15 @@ import "encoding/binary"
 // box3 smooths p with the 3×3 binomial kernel (1 2 1 across, 1 2 1 down,
 // /16) into *buf (grown once and reused): it divides the noise's σ by 2.7
 // and, unlike a box, keeps some contrast in modules of 1.5 to 2 pixels
-// (half of it at 2). Eight pixels at a time (SWAR, as in blockRowStats):
-// the weighted column sums of three rows go into 16-bit lanes, even and odd
-// pixels apart, where a pixel's horizontal neighbours are the other word's
-// lanes shifted by one; 4080 fits a lane, and /16 is a shift.
+// (half of it at 2). Row by row with box3Row (kernels.go).
 func box3(p plane, buf *[]byte) plane {
 	w, h := p.w, p.h
 	if cap(*buf) < w*h {
 		*buf = make([]byte, w*h)
 	}
-	nk := w / 8
 	out := (*buf)[:w*h]
 	for y := 0; y < h; y++ {
-		ra := p.y[max(y-1, 0)*p.stride:][:w]
-		rb := p.y[y*p.stride:][:w]
-		rc := p.y[min(y+1, h-1)*p.stride:][:w]
-		orow := out[y*w : y*w+w]
-		if nk >= 3 {
-			_, o0 := col3(ra, rb, rc, 0)
-			e1, o1 := col3(ra, rb, rc, 8)
-			for x := 8; x+16 <= w; x += 8 {
-				e2, o2 := col3(ra, rb, rc, x+8)
-				prev := o1<<16 | o0>>48 // lane i: pixel x+2i-1
-				next := e1>>16 | e2<<48 // lane i: pixel x+2i+2
-				es := (prev + 2*e1 + o1) >> 4 & low16
-				os := (e1 + 2*o1 + next) >> 4 & low16
-				binary.LittleEndian.PutUint64(orow[x:x+8], es|os<<8)
-				o0, e1, o1 = o1, e2, o2
-			}
-		}
-		// The first and last words and the tail, one pixel at a time,
-		// with the edge pixels repeated.
-		for x := 0; x < min(8, w); x++ {
-			orow[x] = binomial(ra, rb, rc, x)
-		}
-		for x := max(8*(nk-1), 8); x < w; x++ {
-			orow[x] = binomial(ra, rb, rc, x)
-		}
+		box3Row(p.y[max(y-1, 0)*p.stride:][:w], p.y[y*p.stride:][:w], p.y[min(y+1, h-1)*p.stride:][:w], out[y*w:y*w+w])
 	}
 	return plane{y: out, w: w, h: h, stride: w}
 }
@@ -93,15 +63,6 @@ func noiseFloor(q int) int { return min(q*7/5, noiseFloorCap) }
 
 const noiseFloorCap = 64
 
-// col3 sums the 8 pixels at x of three rows column by column, weighted
-// 1 2 1: even pixels in the lanes of the first result, odd ones in the second.
-func col3(ra, rb, rc []byte, x int) (ev, od uint64) {
-	a := binary.LittleEndian.Uint64(ra[x : x+8])
-	b := binary.LittleEndian.Uint64(rb[x : x+8])
-	c := binary.LittleEndian.Uint64(rc[x : x+8])
-	return a&low16 + 2*(b&low16) + c&low16, a>>8&low16 + 2*(b>>8&low16) + c>>8&low16
-}
-
 // quietRange is rangeQuantile over every quietRowStep-th block row of p:
 // the contrast a quiet 8×8 block of this frame shows, from a sample, before
 // deciding whether to smooth it. It uses b's row statistics buffers, and
@@ -115,11 +76,11 @@ func (b *binImage) quietRange(p plane) int {
 	var hist [256]int32
 	n, sum := 0, 0
 	for y0 := blockSize; y0+blockSize <= p.h; y0 += quietRowStep * blockSize {
-		b.blockRowStats(p, y0, y0+blockSize)
+		blockStats(p.y[y0*p.stride:], p.stride, p.w, b.ssum, b.slo, b.shi)
 		for bx := range b.bw {
-			s, lo, hi := laneStats(b.rsum[bx], b.rmin[bx], b.rmax[bx])
+			lo, hi := b.slo[bx], b.shi[bx]
 			hist[hi-lo]++
-			sum += s
+			sum += int(b.ssum[bx])
 			n++
 		}
 	}

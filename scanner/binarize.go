@@ -51,12 +51,12 @@ type binImage struct {
 	ssum     []uint16
 	slo, shi []uint8
 	tv       []byte // one block row's thresholds, each repeated 8 times (darkRow)
-	mat              *gozxing.BitMatrix
-	row              *gozxing.BitArray
-	bmp              *gozxing.BinaryBitmap
-	src              *lumSource
-	packed           bool // mat holds bits (inverted if inv)
-	inv              bool
+	mat      *gozxing.BitMatrix
+	row      *gozxing.BitArray
+	bmp      *gozxing.BinaryBitmap
+	src      *lumSource
+	packed   bool // mat holds bits (inverted if inv)
+	inv      bool
 	// Finder-pattern-like places found by finderHits, per polarity
 	// (0 dark-centred, 1 light-centred), merged when close together.
 	cands [2][maxCands]cand

@@ -142,3 +142,44 @@ func FuzzKernels(f *testing.F) {
 		kernelCase(t, w, pad, img, th)
 	})
 }
+
+// BenchmarkKernels times each kernel over one 640-pixel block row (8 rows)
+// of random pixels: compare with -tags purego for the portable versions.
+func BenchmarkKernels(b *testing.B) {
+	const w = 640
+	r := rand.New(rand.NewPCG(1, 2))
+	img := make([]byte, w*(blockSize+2))
+	for i := range img {
+		img[i] = byte(r.IntN(256))
+	}
+	out := make([]byte, w)
+	nb := w / blockSize
+	sum, lo, hi := make([]uint16, nb), make([]uint8, nb), make([]uint8, nb)
+	tv := make([]byte, w)
+	for i := range tv {
+		tv[i] = byte(100 + i/blockSize%50)
+	}
+	dst := make([]byte, nb)
+	b.Run("box3Row", func(b *testing.B) {
+		b.SetBytes(w * blockSize)
+		for b.Loop() {
+			for y := 1; y <= blockSize; y++ {
+				box3Row(img[(y-1)*w:][:w], img[y*w:][:w], img[(y+1)*w:][:w], out)
+			}
+		}
+	})
+	b.Run("blockStats", func(b *testing.B) {
+		b.SetBytes(w * blockSize)
+		for b.Loop() {
+			blockStats(img, w, w, sum, lo, hi)
+		}
+	})
+	b.Run("darkRow", func(b *testing.B) {
+		b.SetBytes(w * blockSize)
+		for b.Loop() {
+			for y := range blockSize {
+				darkRow(img[y*w:][:w], tv, dst)
+			}
+		}
+	})
+}

@@ -220,37 +220,15 @@ func decodeOwnersPage(r io.Reader, maxRecords int) (ownersPage, error) {
 
 // decodeOwners reads the owners list into p; it reports false for null.
 func decodeOwners(dec *json.Decoder, rd *readErr, p *ownersPage, maxRecords int) (bool, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return false, pageErr(err, rd)
-	}
-	if tok == nil {
-		return false, nil
-	}
-	if tok != json.Delim('[') {
-		return false, fmt.Errorf("%w: page: owners is not a list", ErrMalformed)
-	}
-	for dec.More() {
-		if p.count == maxRecords {
-			return false, fmt.Errorf("%w: page holds more than %d owners (BitBadges sends 25)", ErrTooLarge, maxRecords)
-		}
-		var d ownerDoc
-		err := dec.Decode(&d)
-		if fatalJSON(err, rd) {
-			return false, pageErr(err, rd)
-		}
+	return decodeList(dec, rd, "owners", "owners", maxRecords, func(d *ownerDoc, err error) {
 		p.count++
 		if err != nil {
 			p.owners = append(p.owners, parsedOwner{err: errors.New(jsonProblem(err))})
-			continue
+			return
 		}
 		o, err := d.check()
 		p.owners = append(p.owners, parsedOwner{Owner: o, err: err})
-	}
-	if _, err := dec.Token(); err != nil { // ]
-		return false, pageErr(err, rd)
-	}
-	return true, nil
+	})
 }
 
 // ownerDoc is a BalanceDoc with its balances kept raw until counted.

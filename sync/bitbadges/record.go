@@ -255,6 +255,23 @@ type wirePagination struct {
 // decodeRecords reads the siwbbRequests value into d; it reports false for
 // null (as if the list were absent).
 func decodeRecords(dec *json.Decoder, rd *readErr, d *decodedPage, maxRecords int) (bool, error) {
+	return decodeList(dec, rd, "siwbbRequests", "records", maxRecords, func(w *wireRecord, err error) {
+		d.count++
+		if err != nil {
+			// The value was read whole; only its content is wrong.
+			d.bad = append(d.bad, fmt.Errorf("%w: record: %s", ErrMalformed, jsonProblem(err)))
+			return
+		}
+		d.records = append(d.records, *w)
+	})
+}
+
+// decodeList reads a page's list field, one element at a time, handing
+// add each element and the error of one whose content is wrong (read
+// whole: the stream goes on). It reports false for null (as if the list
+// were absent), and refuses more than maxRecords elements (what is the
+// plural the error names them by).
+func decodeList[T any](dec *json.Decoder, rd *readErr, field, what string, maxRecords int, add func(*T, error)) (bool, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return false, pageErr(err, rd)
@@ -263,24 +280,18 @@ func decodeRecords(dec *json.Decoder, rd *readErr, d *decodedPage, maxRecords in
 		return false, nil
 	}
 	if tok != json.Delim('[') {
-		return false, fmt.Errorf("%w: page: siwbbRequests is not a list", ErrMalformed)
+		return false, fmt.Errorf("%w: page: %s is not a list", ErrMalformed, field)
 	}
-	for dec.More() {
-		if d.count == maxRecords {
-			return false, fmt.Errorf("%w: page holds more than %d records (BitBadges sends 25)", ErrTooLarge, maxRecords)
+	for n := 0; dec.More(); n++ {
+		if n == maxRecords {
+			return false, fmt.Errorf("%w: page holds more than %d %s (BitBadges sends 25)", ErrTooLarge, maxRecords, what)
 		}
-		var w wireRecord
-		err := dec.Decode(&w)
+		var v T
+		err := dec.Decode(&v)
 		if fatalJSON(err, rd) {
 			return false, pageErr(err, rd)
 		}
-		d.count++
-		if err != nil {
-			// The value was read whole; only its content is wrong.
-			d.bad = append(d.bad, fmt.Errorf("%w: record: %s", ErrMalformed, jsonProblem(err)))
-			continue
-		}
-		d.records = append(d.records, w)
+		add(&v, err)
 	}
 	if _, err := dec.Token(); err != nil { // ]
 		return false, pageErr(err, rd)

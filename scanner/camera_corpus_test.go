@@ -179,7 +179,7 @@ func logTallies(t *testing.T, tallies map[synth.Condition]*cameraTally) {
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
-func readCameraManifest(t *testing.T) []synth.Entry {
+func readCameraManifest(t testing.TB) []synth.Entry {
 	t.Helper()
 	raw, err := os.ReadFile(cameraManifest)
 	if err != nil {

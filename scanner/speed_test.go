@@ -1,7 +1,6 @@
 package scanner
 
 import (
-	"bytes"
 	"fmt"
 	"image"
 	"os"
@@ -126,7 +125,7 @@ func TestCameraSpeedReport(t *testing.T) {
 // without, as stills (first sight): the per-frame time of the peers
 // harness's kioskd column, as a mean.
 func BenchmarkCameraStills(b *testing.B) {
-	frames := renderCorpus(b, readCameraManifestTB(b))
+	frames := renderCorpus(b, readCameraManifest(b))
 	// "first": the frames with a code that the first gozxing read reads.
 	first := NewDecoder(DecoderOptions{})
 	for _, kind := range []string{"code", "empty", "first"} {
@@ -161,25 +160,12 @@ func BenchmarkCameraStills(b *testing.B) {
 	}
 }
 
-func readCameraManifestTB(b *testing.B) []synth.Entry {
-	b.Helper()
-	raw, err := os.ReadFile(cameraManifest)
-	if err != nil {
-		b.Fatal(err)
-	}
-	entries, err := synth.ReadManifest(bytes.NewReader(raw))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return entries
-}
-
 // BenchmarkPreprocess times the fixed per-frame stages of a noisy camera
 // frame without a code (the corpus's first empty webcam frame), and the
 // whole decode of it as a still.
 func BenchmarkPreprocess(b *testing.B) {
 	var f Frame
-	for _, e := range readCameraManifestTB(b) {
+	for _, e := range readCameraManifest(b) {
 		if e.Condition == synth.Webcam && e.Shot.Text == "" {
 			img, err := e.Shot.Render()
 			if err != nil {

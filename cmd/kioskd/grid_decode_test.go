@@ -1,8 +1,6 @@
 package main
 
 import (
-	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -21,25 +19,5 @@ func TestDecodeGridFrames(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("decode: exit %d %q", code, errOut)
 	}
-	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	if len(lines) != len(want) {
-		t.Fatalf("decode printed %d lines for %d frames:\n%s", len(lines), len(want), out)
-	}
-	for _, l := range lines {
-		cols := strings.Split(l, "\t")
-		if len(cols) != 4 {
-			t.Fatalf("line %q: want 4 TSV columns", l)
-		}
-		text, ok := want[filepath.Base(cols[0])]
-		if !ok {
-			t.Fatalf("line %q: unknown file", l)
-		}
-		wantOK := "1"
-		if text == "" {
-			wantOK = "0"
-		}
-		if cols[1] != wantOK || cols[3] != text {
-			t.Errorf("%s: read %s %q, want %s %q", filepath.Base(cols[0]), cols[1], cols[3], wantOK, text)
-		}
-	}
+	checkDecoded(t, out, want)
 }

@@ -59,6 +59,14 @@ func TestDecodeNoisyFrames(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("decode: exit %d %q", code, errOut)
 	}
+	checkDecoded(t, out, want)
+}
+
+// checkDecoded checks `kioskd decode`'s TSV output (file, read, ms, text):
+// one line per frame of want (file name -> text, "" for no code), each
+// read exactly as wanted.
+func checkDecoded(t *testing.T, out string, want map[string]string) {
+	t.Helper()
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
 	if len(lines) != len(want) {
 		t.Fatalf("decode printed %d lines for %d frames:\n%s", len(lines), len(want), out)

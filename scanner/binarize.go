@@ -66,8 +66,9 @@ type binImage struct {
 	// they imply, with a margin for the patterns and the quiet zone);
 	// empty when there is none.
 	area     [2]image.Rectangle
-	areaSize [2]int // the smallest finder pattern of that triple
-	over     [2]int // distinct places found beyond maxCands
+	areaSize [2]int     // the smallest finder pattern of that triple
+	tri      [2][3]cand // that triple
+	over     [2]int     // distinct places found beyond maxCands
 	// strict makes the finder scan check each place's diagonal too, and
 	// count only places seen on minRows rows: for smoothed noisy frames,
 	// whose mottled texture shows chance 1:1:3:1:1 runs.
@@ -370,6 +371,7 @@ func (b *binImage) triples(pol int) int {
 					rightIsosceles(dist2(cs[i], cs[j]), dist2(cs[j], cs[k]), dist2(cs[i], cs[k])) {
 					best, bestRows = sz, rows
 					b.area[pol] = codeArea(cs[i], cs[j], cs[k])
+					b.tri[pol] = [3]cand{cs[i], cs[j], cs[k]}
 				}
 			}
 		}

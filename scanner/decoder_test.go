@@ -373,7 +373,7 @@ func TestDecodeStreamReadBudget(t *testing.T) {
 		within uint64
 	}{
 		{"read late by gozxing's hybrid binarizer", synth.Motion, 11, true, 16},
-		{"read by the unsmoothed sharpen pass", synth.Moire, 30, true, 8},
+		{"read by the unsmoothed sharpen pass", synth.Moire, 64, true, 8},
 		{"read by the grid pass, late", synth.Moire, 32, true, 16},
 		{"code-like, never read", synth.LowLight, 41, false, 12},
 	} {

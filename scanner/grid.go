@@ -125,17 +125,11 @@ func (d *Decoder) gridSlot() bool {
 
 // gridFound does read's bookkeeping for a code the grid pass found.
 func (d *Decoder) gridFound(inv bool, pts [3]gridPt) {
-	d.stats.Found[PassGrid]++
-	d.misses = 0
-	if inv {
-		d.stats.Inverted++
-	}
-	d.last, d.inv = PassGrid, inv
 	rp := make([]gozxing.ResultPoint, 3)
 	for i, q := range pts {
 		rp[i] = gozxing.NewResultPoint(q.x, q.y)
 	}
-	d.remember(rp, 1, 1, 0, 0)
+	d.found(PassGrid, inv, rp, 1, 1, 0, 0)
 }
 
 // bestTriples fills out with up to len(out) triples of polarity pol's

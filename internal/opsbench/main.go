@@ -15,7 +15,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image"
 	"image/png"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -34,14 +36,15 @@ func main() {
 	codes := flag.Int("codes", 100000, "codes in the cache")
 	seconds := flag.Int("seconds", 30, "how long to measure the steady state")
 	fps := flag.Int("fps", 30, "replay frame rate")
+	frame := flag.String("frame", "", "replay this PGM or PNG frame instead of the demo's empty one (e.g. a noisy camera-model frame from `go run ./scanner/internal/genframes -shots DIR webcam:7:nocode`)")
 	flag.Parse()
-	if err := run(*codes, *seconds, *fps); err != nil {
+	if err := run(*codes, *seconds, *fps, *frame); err != nil {
 		fmt.Fprintln(os.Stderr, "opsbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(codes, seconds, fps int) error {
+func run(codes, seconds, fps int, frame string) error {
 	dir, err := os.MkdirTemp("", "opsbench-")
 	if err != nil {
 		return err
@@ -65,12 +68,7 @@ func run(codes, seconds, fps int) error {
 	// The frame is stored as PGM: the replay source reads the file again
 	// for every frame, and a PNG's inflate would be billed to kioskd as if
 	// a camera cost that (a camera hands over raw YUYV or GREY).
-	f, err := demoframes.FS().Open("03-no-qr.png")
-	if err != nil {
-		return err
-	}
-	img, err := png.Decode(f)
-	f.Close()
+	img, err := loadFrame(frame)
 	if err != nil {
 		return err
 	}
@@ -201,4 +199,24 @@ func cpuTicks(pid int) (int, error) {
 	u, _ := strconv.Atoi(f[11])
 	k, _ := strconv.Atoi(f[12])
 	return u + k, nil
+}
+
+// loadFrame reads the frame to replay: the file given (PGM or PNG), else
+// the demo's empty frame.
+func loadFrame(path string) (image.Image, error) {
+	var f fs.File
+	var err error
+	if path == "" {
+		f, err = demoframes.FS().Open("03-no-qr.png")
+	} else {
+		f, err = os.Open(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if strings.HasSuffix(strings.ToLower(path), ".pgm") {
+		return scanner.DecodePGM(f)
+	}
+	return png.Decode(f)
 }

@@ -4,11 +4,11 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: test test-norace demo vet staticcheck build hwtest dist test-packaging test-install test-arm cross fault fault-long
+.PHONY: test test-norace test-purego demo vet staticcheck build hwtest dist test-packaging test-install test-arm cross fault fault-long
 
 # The tests, exactly as CI runs them: vet, staticcheck, the scanner's
 # properties that the race detector hides, then every test under -race.
-test: vet staticcheck test-packaging cross test-norace
+test: vet staticcheck test-packaging cross test-norace test-purego
 	$(GO) test -race -count=1 ./...
 
 # The decode rate on the public photos and the 0-allocation property skip
@@ -22,6 +22,14 @@ test-norace:
 	if [ $$rc != 0 ]; then exit $$rc; fi; \
 	if printf '%s\n' "$$out" | grep -q -- '--- SKIP'; then echo "test-norace: a scanner property test skipped"; exit 1; fi; \
 	for t in TestBlackboxRate TestDecodeNoAllocs TestCameraCorpus TestCameraFreshSeeds; do printf '%s\n' "$$out" | grep -q -- "--- PASS: $$t " || { echo "test-norace: $$t did not run"; exit 1; }; done
+
+# The scanner's portable kernels (what 32-bit ARM runs, and every other
+# architecture without assembly) against the same checks, on this machine:
+# kernels.go is the reference the assembly is held to, so it must stay right.
+PUREGO_TESTS = ^(TestKernels|TestBlockRowStats|TestDecodeNoAllocs|TestCameraCorpus)$$
+test-purego:
+	$(GO) vet -tags purego ./scanner/
+	$(GO) test -tags purego -count=1 -run '$(PUREGO_TESTS)' ./scanner/
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

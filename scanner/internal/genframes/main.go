@@ -76,6 +76,7 @@ func run(args []string, stdout io.Writer) error {
 	corpus := fs.String("corpus", "", "directory to write the camera corpus to, as PGM")
 	manifest := fs.String("manifest", "scanner/testdata/camera-corpus.tsv", "the corpus manifest read by -corpus")
 	writeManifest := fs.String("write-manifest", "", "draw the corpus manifest anew into this file")
+	seed := fs.Uint64("seed", 1, "with -write-manifest, the first seed (1 is the committed corpus; others make fresh-seed corpora for the peers harness, as TestCameraFreshSeeds draws them)")
 	shots := fs.String("shots", "", "directory to write the frames named by the arguments (condition:seed[:nocode]) to, as PGM")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -87,7 +88,7 @@ func run(args []string, stdout io.Writer) error {
 	case *shots != "":
 		return writeShots(*shots, fs.Args(), stdout)
 	case *writeManifest != "":
-		entries, err := synth.Corpus(1, corpusCodes, corpusNoCodes)
+		entries, err := synth.Corpus(*seed, corpusCodes, corpusNoCodes)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"testing"
 )
@@ -108,5 +109,56 @@ func TestKernelsGuardPages(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestKernelsRandom is FuzzKernels' check on random widths (1 to 2000),
+// paddings and pixels (random, runs of 0 and 255, ramps): fuzzing cannot
+// run under qemu-user (the fuzzer re-executes the test binary), so this
+// stands in for it there. KIOSKD_KERNEL_CASES=N runs N cases (default
+// 300), KIOSKD_KERNEL_SEED=S draws other ones (default a fixed seed, so
+// that a plain run is deterministic).
+func TestKernelsRandom(t *testing.T) {
+	cases, seed := 300, uint64(2026)
+	if v := os.Getenv("KIOSKD_KERNEL_CASES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("KIOSKD_KERNEL_CASES=%q: want a positive count", v)
+		}
+		cases = n
+	}
+	if v := os.Getenv("KIOSKD_KERNEL_SEED"); v != "" {
+		var err error
+		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
+			t.Fatalf("KIOSKD_KERNEL_SEED=%q: %v", v, err)
+		}
+	}
+	t.Logf("%d cases, seed %d (repeat with KIOSKD_KERNEL_SEED=%d)", cases, seed, seed)
+	r := rand.New(rand.NewPCG(seed, 16))
+	for range cases {
+		w, pad := 1+r.IntN(2000), r.IntN(32)
+		img := make([]byte, (w+pad)*blockSize)
+		for i := 0; i < len(img); {
+			n := 1 + r.IntN(64)
+			kind, v := r.IntN(4), byte(r.IntN(256))
+			for j := i; j < min(i+n, len(img)); j++ {
+				switch kind {
+				case 0:
+					img[j] = byte(r.IntN(256))
+				case 1:
+					img[j] = 0
+				case 2:
+					img[j] = 255
+				default:
+					img[j] = v + byte(j-i)
+				}
+			}
+			i += n
+		}
+		th := make([]byte, (w+7)/8+1)
+		for i := range th {
+			th[i] = byte(r.IntN(256))
+		}
+		kernelCase(t, w, pad, img, th)
 	}
 }

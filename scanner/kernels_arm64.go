@@ -32,22 +32,25 @@ func box3Row(ra, rb, rc, orow []byte) {
 	orow[w-1] = binomial(ra, rb, rc, w-1)
 }
 
-// blockStats: the assembly does the blocks in groups of 4 (32 pixels),
-// blockStatsGo the rest (up to 3 blocks, and the last block when w is
-// not a multiple of 8; it starts at w-8).
+// blockStats: the assembly does the whole blocks in groups of 4 (32
+// pixels); when their number is not a multiple of 4, one more group ends
+// at the last of them, recomputing 1 to 3 blocks to the same values,
+// rather than leaving up to 3 blocks of every block row to the portable
+// code (a 720-pixel row has 90). blockStatsGo does the last block when w
+// is not a multiple of 8 (it starts at w-8), and rows under 32 pixels.
 func blockStats(src []byte, stride, w int, sum []uint16, lo, hi []uint8) {
-	nq := w / 32
-	if nq > 0 && stride >= w {
-		nb := 4 * nq
-		_, _, _, _ = src[7*stride+w-1], sum[nb-1], lo[nb-1], hi[nb-1]
-		blockStatsNEON(&src[0], stride, &sum[0], &lo[0], &hi[0], nq)
-	} else {
-		nq = 0
+	full, done := w/blockSize, 0
+	if full >= 4 && stride >= w {
+		_, _, _, _ = src[7*stride+w-1], sum[full-1], lo[full-1], hi[full-1]
+		blockStatsNEON(&src[0], stride, &sum[0], &lo[0], &hi[0], full/4)
+		if b := full - 4; full%4 != 0 {
+			blockStatsNEON(&src[b*blockSize], stride, &sum[b], &lo[b], &hi[b], 1)
+		}
+		done = full
 	}
-	if x := 32 * nq; x < w {
+	if x := done * blockSize; x < w {
 		x0 := min(x, w-blockSize)
-		b := x / blockSize
-		blockStatsGo(src[x0:], stride, w-x0, sum[b:], lo[b:], hi[b:])
+		blockStatsGo(src[x0:], stride, w-x0, sum[done:], lo[done:], hi[done:])
 	}
 }
 

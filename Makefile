@@ -103,7 +103,8 @@ test-arm:
 # OS) under qemu-user (qemu-aarch64-static): bit for bit against the portable
 # ones (TestKernels, FuzzKernels' seeds, random widths, guard pages), no
 # allocation per empty frame, and the decode-rate gates (the public photos,
-# the camera corpus). About 8 minutes, nearly all of it the camera corpus.
+# the camera corpus). 5 to 8 minutes on the 2-core CI machine, nearly all of
+# it the camera corpus.
 # A skip is a failure, as in test-norace.
 ARM64_TESTS = TestKernels TestKernelsGuardPages TestKernelsRandom FuzzKernels TestDecodeNoAllocs TestBlackboxRate TestCameraCorpus
 .PHONY: test-arm64

@@ -107,6 +107,22 @@ ARM_PKGS = $(shell $(GO) list ./... | grep -v -e /cmd/ -e /hwtest)
 test-arm:
 	GOOS=linux GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) test -short -count=1 -exec qemu-arm-static -skip '^(TestFullDisk|TestHealthRecording|TestDisplaySinkFullDisk)$$' $(ARM_PKGS)
 
+# The scanner's NEON kernels (scanner/kernels_arm64.s, the Pi 4/5 on a 64-bit
+# OS) under qemu-user (qemu-aarch64-static): bit for bit against the portable
+# ones (TestKernels, FuzzKernels' seeds, random widths, guard pages), no
+# allocation per empty frame, and the decode-rate gates (the public photos,
+# the camera corpus). 5 to 8 minutes on the 2-core CI machine, nearly all of
+# it the camera corpus.
+# A skip is a failure, as in test-norace.
+ARM64_TESTS = TestKernels TestKernelsGuardPages TestKernelsRandom FuzzKernels TestDecodeNoAllocs TestBlackboxRate TestCameraCorpus
+.PHONY: test-arm64
+test-arm64:
+	@out=$$(GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) test -count=1 -v -timeout 30m -exec qemu-aarch64-static -run "^($$(echo $(ARM64_TESTS) | tr ' ' '|'))\$$" ./scanner/ 2>&1); rc=$$?; \
+	printf '%s\n' "$$out" | grep -E '^(--- |ok|FAIL|panic)|_test.go:'; \
+	if [ $$rc != 0 ]; then exit $$rc; fi; \
+	if printf '%s\n' "$$out" | grep -q -- '--- SKIP'; then echo "test-arm64: a test skipped"; exit 1; fi; \
+	for t in $(ARM64_TESTS); do printf '%s\n' "$$out" | grep -q -- "--- PASS: $$t " || { echo "test-arm64: $$t did not run"; exit 1; }; done
+
 # The Pi builds compile on every test run, so a 32-bit-only mistake (an
 # int32 field, an int64 constant) shows up here rather than at release.
 cross:

@@ -26,14 +26,18 @@
 // and a scan for three finder-pattern-like places laid out like a code's
 // corners, in both polarities; gozxing's QR reader runs only when that scan
 // finds them (on the inverted bitmap for light-on-dark phone screens, which
-// gozxing alone never reads): first on the window around that triple, then
+// gozxing alone never reads): first on the window around that triple (its
+// detector placed on the triple's centres, then its own finder scan), then
 // our own grid sampling from it (grid.go), then the whole frame. Frames
 // that pass but fail get further passes (gozxing's binarizers, a
 // low-contrast threshold, half resolution, the region where a code was
 // last seen). A frame with sensor noise (a cheap
 // camera in dim light) is smoothed first and binarized with a contrast
 // floor that grows with the noise, and its finder scan is stricter, so that
-// an empty noisy scene stays as cheap as a clean one (denoise.go); when the
+// an empty noisy scene stays as cheap as a clean one (denoise.go). The
+// loops that touch every pixel (smoothing, block statistics, thresholding)
+// are kernels (kernels.go) with SSE2 and NEON versions on amd64 and arm64,
+// held bit for bit to a portable one (-tags purego). When the
 // smoothed frame looks like a code but its first reads fail, the frame as
 // captured gets its cheap reads before the smoothed one's costly passes. On a
 // camera stream a frame's reads are capped and the next frame resumes the

@@ -339,14 +339,7 @@ func (b *binImage) finderHits() (dark, light int) {
 // isosceles triangle), else the number of candidates.
 func (b *binImage) triples(pol int) int {
 	var keep [maxCands]cand
-	n := 0
-	for _, c := range b.cands[pol][:b.ncand[pol]] {
-		if c.rows >= minRows || !b.strict {
-			keep[n] = c
-			n++
-		}
-	}
-	cs := keep[:n]
+	cs := b.confirmed(pol, &keep)
 	b.area[pol] = image.Rectangle{}
 	// Of the plausible triples, the window for the first read is around
 	// the one whose places showed on the most rows (the fewest of its
@@ -381,6 +374,19 @@ func (b *binImage) triples(pol int) int {
 		return 0
 	}
 	return len(cs)
+}
+
+// confirmed copies into keep, and returns, polarity pol's candidates that
+// count: on a strict scan, those seen on at least minRows rows.
+func (b *binImage) confirmed(pol int, keep *[maxCands]cand) []cand {
+	n := 0
+	for _, c := range b.cands[pol][:b.ncand[pol]] {
+		if c.rows >= minRows || !b.strict {
+			keep[n] = c
+			n++
+		}
+	}
+	return keep[:n]
 }
 
 // busyPerMpx is the density of finder-like places (beyond maxCands, per

@@ -138,14 +138,7 @@ func (d *Decoder) gridFound(inv bool, pts [3]gridPt) {
 // many it found.
 func (b *binImage) bestTriples(pol int, out [][3]cand) int {
 	var keep [maxCands]cand
-	n := 0
-	for _, c := range b.cands[pol][:b.ncand[pol]] {
-		if c.rows >= minRows || !b.strict {
-			keep[n] = c
-			n++
-		}
-	}
-	cs := keep[:n]
+	cs := b.confirmed(pol, &keep)
 	var score [8]int
 	var leans [8]float64
 	out = out[:min(len(out), len(score))]

@@ -351,7 +351,14 @@ func TestBestTriplesSquarerFirst(t *testing.T) {
 // the two tried). It reads with ties broken by the squarer corner; it
 // failed with the wide bounds alone.
 func TestSquarerTripleRead(t *testing.T) {
-	s, err := synth.Draw(synth.Motion, 4400027, false)
+	mustReadDrawn(t, synth.Motion, 4400027)
+}
+
+// mustReadDrawn draws the camera model's frame of cond and seed (with a
+// code) and fails unless a still decoder reads its text.
+func mustReadDrawn(t *testing.T, cond synth.Condition, seed uint64) {
+	t.Helper()
+	s, err := synth.Draw(cond, seed, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,18 +385,7 @@ func TestLeaningCornerRead(t *testing.T) {
 		{synth.Small720p, 2200003},
 	} {
 		t.Run(fmt.Sprintf("%s-%d", c.cond, c.seed), func(t *testing.T) {
-			s, err := synth.Draw(c.cond, c.seed, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			img, err := s.Render()
-			if err != nil {
-				t.Fatal(err)
-			}
-			d := NewDecoder(DecoderOptions{})
-			if text, ok := d.Decode(grayFrame(img)); !ok || text != s.Text {
-				t.Fatalf("decoded %v (pass %v), want the code; frame %s", ok, d.LastPass(), s.Params())
-			}
+			mustReadDrawn(t, c.cond, c.seed)
 		})
 	}
 }

@@ -1,11 +1,11 @@
 package scanner
 
 import (
-	"github.com/makiuchi-d/gozxing/qrcode/detector"
 	"image"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
 )
 
 // DecoderOptions tune a Decoder. The zero value is what the daemon uses.
@@ -404,11 +404,11 @@ type gateState struct {
 // decodeOn runs every pass on p into b (raw: the frame as captured, for
 // the half-resolution pass; smooth: p is the smoothed frame).
 func (d *Decoder) decodeOn(b *binImage, p, raw plane, smooth bool, seq uint64) (string, bool) {
-	if t, ok, g := d.firstReads(b, p, smooth, raw, seq); ok {
+	t, ok, g := d.firstReads(b, p, smooth, raw, seq)
+	if ok {
 		return t, true
-	} else {
-		return d.moreReads(b, p, raw, smooth, seq, g)
 	}
+	return d.moreReads(b, p, raw, smooth, seq, g)
 }
 
 // firstReads binarizes p into b, scans it for finder patterns and runs
